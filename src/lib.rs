@@ -1,0 +1,6 @@
+//! picklescope: explore and slim large Python pickles without executing them.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod model;
+pub mod pickle;
+pub mod slim;

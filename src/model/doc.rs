@@ -1,0 +1,147 @@
+//! An opened pickle file: the memory map, its parsed graph, warnings and file identity.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use memmap2::Mmap;
+
+use crate::pickle::{self, Graph, PickleError, Warning};
+
+/// Why a file could not be opened as a pickle.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Pickle {
+        path: PathBuf,
+        #[source]
+        source: PickleError,
+    },
+}
+
+impl LoadError {
+    /// True when the file was read but is not a valid pickle.
+    pub fn is_invalid_pickle(&self) -> bool {
+        matches!(self, LoadError::Pickle { .. })
+    }
+}
+
+enum Backing {
+    Map(Mmap),
+    Owned(Vec<u8>),
+}
+
+/// Size and modification time, to notice a file changed since it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    pub len: u64,
+    pub mtime: Option<SystemTime>,
+}
+
+impl FileStamp {
+    pub fn of(path: &Path) -> std::io::Result<FileStamp> {
+        let m = std::fs::metadata(path)?;
+        Ok(FileStamp {
+            len: m.len(),
+            mtime: m.modified().ok(),
+        })
+    }
+}
+
+/// A parsed pickle file.
+pub struct Doc {
+    pub path: PathBuf,
+    backing: Backing,
+    pub graph: Graph,
+    pub warnings: Vec<Warning>,
+    pub stamp: Option<FileStamp>,
+}
+
+impl std::fmt::Debug for Doc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Doc")
+            .field("path", &self.path)
+            .field("bytes", &self.data().len())
+            .field("nodes", &self.graph.nodes.len())
+            .finish()
+    }
+}
+
+impl Doc {
+    /// Maps and parses a file. The map is read-only; nothing ever writes through it.
+    pub fn open(path: &Path) -> Result<Doc, LoadError> {
+        let io = |source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if meta.is_dir() {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "is a directory, not a pickle file",
+            )));
+        }
+        let stamp = FileStamp::of(path).map_err(io)?;
+        let file = File::open(path).map_err(io)?;
+        let backing = if meta.len() == 0 {
+            Backing::Owned(Vec::new())
+        } else {
+            // SAFETY: the map is read-only and private to this process; picklescope never
+            // writes to a file it has mapped (saves go to a new file renamed over the old
+            // one), so the bytes only change if another process truncates the file, which
+            // the save path detects through the file stamp.
+            #[allow(unsafe_code)]
+            let m = unsafe { Mmap::map(&file) }.map_err(io)?;
+            Backing::Map(m)
+        };
+        let mut doc = Doc::from_backing(path.to_path_buf(), backing)?;
+        doc.stamp = Some(stamp);
+        Ok(doc)
+    }
+
+    /// Parses bytes held in memory (tests, generated files).
+    pub fn from_bytes(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Result<Doc, LoadError> {
+        Doc::from_backing(path.into(), Backing::Owned(bytes))
+    }
+
+    fn from_backing(path: PathBuf, backing: Backing) -> Result<Doc, LoadError> {
+        let data: &[u8] = match &backing {
+            Backing::Map(m) => m,
+            Backing::Owned(v) => v,
+        };
+        let (graph, warnings) = pickle::parse(data).map_err(|source| LoadError::Pickle {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Doc {
+            path,
+            backing,
+            graph,
+            warnings,
+            stamp: None,
+        })
+    }
+
+    /// The file's bytes.
+    pub fn data(&self) -> &[u8] {
+        match &self.backing {
+            Backing::Map(m) => m,
+            Backing::Owned(v) => v,
+        }
+    }
+
+    /// Total bytes of the file.
+    pub fn len(&self) -> u64 {
+        self.data().len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data().is_empty()
+    }
+}

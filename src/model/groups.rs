@@ -1,0 +1,143 @@
+//! class.attr groups: every attribute of every instance, grouped by class and name, with
+//! inline and retained bytes and the pass-through folding used by reports.
+
+use std::collections::HashMap;
+
+use crate::pickle::{Kind, NO_NODE, NodeId, Span};
+
+use super::rows::{Label, Row, label_text, rows};
+use super::sizes::{merge_spans, retained};
+use super::{Model, classes::class_of};
+
+/// One attribute of one instance.
+#[derive(Debug, Clone)]
+pub struct AttrInst {
+    pub group: usize,
+    pub row: Row,
+}
+
+/// All instances of one class.attr.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub class: String,
+    pub attr: String,
+    pub instances: u64,
+    /// Sum of the inline bytes of every instance.
+    pub bytes: u64,
+    /// Bytes that disappear when every instance is removed together.
+    pub retained: u64,
+    /// Mostly made of another group nested inside it (see [`PASS_THROUGH`]).
+    pub pass_through: bool,
+}
+
+/// A group whose bytes lie at least this share inside one other nested group is a pass-through.
+pub const PASS_THROUGH: f64 = 0.9;
+
+/// Attribute instances and their groups.
+#[derive(Debug, Default)]
+pub struct Groups {
+    pub groups: Vec<Group>,
+    pub attrs: Vec<AttrInst>,
+}
+
+impl Groups {
+    pub fn build(m: &Model) -> Groups {
+        let g = m.graph();
+        let data = m.data();
+        let mut index: HashMap<(String, String), usize> = HashMap::new();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut attrs = Vec::new();
+        let mut spans: Vec<Vec<Span>> = Vec::new();
+        for (id, n) in g.nodes.iter().enumerate() {
+            if n.state == NO_NODE || !matches!(n.kind, Kind::Call { .. }) {
+                continue;
+            }
+            let id = id as NodeId;
+            let Some(class) = class_of(g, data, id) else {
+                continue;
+            };
+            for row in rows(g, data, id) {
+                if !matches!(row.label, Label::Attr(_)) {
+                    continue;
+                }
+                let attr = label_text(g, data, row.label);
+                let key = (class.clone(), attr);
+                let gi = *index.entry(key.clone()).or_insert_with(|| {
+                    groups.push(Group {
+                        class: key.0.clone(),
+                        attr: key.1.clone(),
+                        instances: 0,
+                        bytes: 0,
+                        retained: 0,
+                        pass_through: false,
+                    });
+                    spans.push(Vec::new());
+                    groups.len() - 1
+                });
+                groups[gi].instances += 1;
+                groups[gi].bytes += row.span.len();
+                spans[gi].push(row.span);
+                attrs.push(AttrInst { group: gi, row });
+            }
+        }
+        for (gi, s) in spans.into_iter().enumerate() {
+            let merged = merge_spans(s);
+            groups[gi].retained = retained(g, &m.refs, &merged);
+        }
+        mark_pass_through(&mut groups, &attrs);
+        Groups { groups, attrs }
+    }
+
+    /// Indices of groups, largest retained first.
+    pub fn by_size(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..self.groups.len()).collect();
+        v.sort_by(|&a, &b| {
+            let (x, y) = (&self.groups[a], &self.groups[b]);
+            y.retained
+                .cmp(&x.retained)
+                .then(y.bytes.cmp(&x.bytes))
+                .then(x.class.cmp(&y.class))
+                .then(x.attr.cmp(&y.attr))
+        });
+        v
+    }
+}
+
+/// Marks groups whose bytes lie ≥ 90% inside the values of one other group nested in them.
+fn mark_pass_through(groups: &mut [Group], attrs: &[AttrInst]) {
+    let mut order: Vec<usize> = (0..attrs.len()).collect();
+    order.sort_by_key(|&i| (attrs[i].row.span.start, std::cmp::Reverse(attrs[i].row.span.end)));
+    let mut nested: HashMap<(usize, usize), u64> = HashMap::new();
+    let mut stack: Vec<usize> = Vec::new();
+    for &i in &order {
+        let s = attrs[i].row.span;
+        while let Some(&top) = stack.last() {
+            if attrs[top].row.span.end <= s.start {
+                stack.pop();
+            } else {
+                break;
+            }
+        }
+        let h = attrs[i].group;
+        let mut seen_h = false;
+        let mut seen: Vec<usize> = Vec::new();
+        for &anc in stack.iter().rev().take(64) {
+            let a = attrs[anc].group;
+            if a == h {
+                seen_h = true;
+                continue;
+            }
+            if !seen_h && !seen.contains(&a) {
+                *nested.entry((a, h)).or_default() += s.len();
+                seen.push(a);
+            }
+        }
+        stack.push(i);
+    }
+    for ((a, _), bytes) in nested {
+        let total = groups[a].bytes;
+        if total > 0 && bytes as f64 >= PASS_THROUGH * total as f64 {
+            groups[a].pass_through = true;
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The children of an object as a person sees them: attributes, items, entries — and paths.
+
+use crate::pickle::value::{scalar_preview, str_value};
+use crate::pickle::{Graph, Kind, NO_NODE, NodeId, STATE_KEY, Span};
+
+use super::classes::array_summary;
+
+/// How a child is named under its parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Label {
+    /// An instance attribute; the node is the attribute-name string.
+    Attr(NodeId),
+    /// An item of a slots tuple state.
+    Slot(usize),
+    /// A list, tuple or set item.
+    Index(usize),
+    /// A dict entry; the node is the key.
+    Key(NodeId),
+    /// An argument of the call that made the object.
+    Arg(usize),
+    /// A BUILD state that is neither a dict nor a tuple.
+    State,
+}
+
+/// One child row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    pub label: Label,
+    pub value: NodeId,
+    /// Bytes of the key and value in the stream (the inline size).
+    pub span: Span,
+    /// For attributes: the instance that has them.
+    pub instance: NodeId,
+}
+
+impl Row {
+    pub fn is_attr(&self) -> bool {
+        matches!(self.label, Label::Attr(_))
+    }
+}
+
+/// The children of `id`, in stream order.
+pub fn rows(g: &Graph, data: &[u8], id: NodeId) -> Vec<Row> {
+    let mut out = Vec::new();
+    let Some(n) = g.get(id) else { return out };
+    match n.kind {
+        Kind::Call { args, .. } => {
+            if array_summary(g, data, id).is_some() {
+                return out;
+            }
+            if n.state != NO_NODE {
+                state_rows(g, id, n.state, &mut out);
+            }
+            own_rows(g, id, &mut out);
+            if out.is_empty() && args != NO_NODE {
+                for (i, e) in g.children(args).iter().enumerate() {
+                    out.push(Row {
+                        label: Label::Arg(i),
+                        value: e.value,
+                        span: e.span,
+                        instance: NO_NODE,
+                    });
+                }
+            }
+        }
+        Kind::Dict | Kind::List | Kind::Tuple | Kind::Set | Kind::FrozenSet => own_rows(g, id, &mut out),
+        _ => {}
+    }
+    out
+}
+
+fn own_rows(g: &Graph, id: NodeId, out: &mut Vec<Row>) {
+    let mut idx = 0;
+    for e in g.children(id) {
+        if e.key == STATE_KEY {
+            continue;
+        }
+        let label = if e.key == NO_NODE {
+            idx += 1;
+            Label::Index(idx - 1)
+        } else {
+            Label::Key(e.key)
+        };
+        out.push(Row {
+            label,
+            value: e.value,
+            span: e.span,
+            instance: NO_NODE,
+        });
+    }
+}
+
+fn state_rows(g: &Graph, inst: NodeId, state: NodeId, out: &mut Vec<Row>) {
+    let Some(s) = g.get(state) else { return };
+    let attrs = |d: NodeId, out: &mut Vec<Row>| {
+        for e in g.children(d) {
+            if e.key != NO_NODE && e.key != STATE_KEY {
+                out.push(Row {
+                    label: Label::Attr(e.key),
+                    value: e.value,
+                    span: e.span,
+                    instance: inst,
+                });
+            }
+        }
+    };
+    match s.kind {
+        Kind::Dict => attrs(state, out),
+        Kind::Tuple => {
+            let items = g.children(state);
+            let is_pair = items.len() == 2
+                && items.iter().all(|e| {
+                    matches!(g.get(e.value).map(|n| n.kind), Some(Kind::Dict | Kind::None))
+                });
+            if is_pair {
+                for e in items {
+                    if matches!(g.get(e.value).map(|n| n.kind), Some(Kind::Dict)) {
+                        attrs(e.value, out);
+                    }
+                }
+            } else {
+                for (i, e) in items.iter().enumerate() {
+                    out.push(Row {
+                        label: Label::Slot(i),
+                        value: e.value,
+                        span: e.span,
+                        instance: inst,
+                    });
+                }
+            }
+        }
+        _ => {
+            if let Some(e) = g.children(inst).iter().rev().find(|e| e.key == STATE_KEY) {
+                out.push(Row {
+                    label: Label::State,
+                    value: state,
+                    span: e.span,
+                    instance: inst,
+                });
+            }
+        }
+    }
+}
+
+/// The attribute name of an `Attr` label (or a key preview for dict keys).
+pub fn label_text(g: &Graph, data: &[u8], label: Label) -> String {
+    match label {
+        Label::Attr(k) => str_value(g, data, k)
+            .map(|s| s.into_owned())
+            .unwrap_or_else(|| scalar_preview(g, data, k, 40).unwrap_or_else(|| "?".into())),
+        Label::Key(k) => scalar_preview(g, data, k, 60).unwrap_or_else(|| "<key>".into()),
+        Label::Index(i) => format!("[{i}]"),
+        Label::Slot(i) => format!("<slot {i}>"),
+        Label::Arg(i) => format!("<arg {i}>"),
+        Label::State => "<state>".into(),
+    }
+}
+
+/// The path segment of a label: `.attr`, `[3]`, `["key"]`.
+pub fn path_segment(g: &Graph, data: &[u8], label: Label) -> String {
+    match label {
+        Label::Attr(_) => format!(".{}", label_text(g, data, label)),
+        Label::Key(k) => match str_value(g, data, k) {
+            Some(s) => format!("[{s:?}]"),
+            None => format!("[{}]", label_text(g, data, label)),
+        },
+        Label::Index(i) => format!("[{i}]"),
+        Label::Slot(i) => format!(".__getstate__()[{i}]"),
+        Label::Arg(i) => format!(".__reduce__()[1][{i}]"),
+        Label::State => ".__getstate__()".into(),
+    }
+}
+
+/// First-found parent of every node reachable from the roots (breadth first, no recursion).
+#[derive(Debug, Default)]
+pub struct Parents {
+    /// `(parent, row index)`; `NO_NODE` parent for roots and unreachable nodes.
+    pub of: Vec<(NodeId, u32)>,
+}
+
+impl Parents {
+    pub fn build(g: &Graph, data: &[u8]) -> Parents {
+        let mut of = vec![(NO_NODE, 0u32); g.nodes.len()];
+        let mut seen = vec![false; g.nodes.len()];
+        let mut queue = std::collections::VecDeque::new();
+        for p in &g.pickles {
+            if let Some(s) = seen.get_mut(p.root as usize)
+                && !*s
+            {
+                *s = true;
+                queue.push_back(p.root);
+            }
+        }
+        while let Some(n) = queue.pop_front() {
+            for (i, r) in rows(g, data, n).iter().enumerate() {
+                let v = r.value as usize;
+                if v < seen.len() && !seen[v] {
+                    seen[v] = true;
+                    of[v] = (n, i as u32);
+                    queue.push_back(r.value);
+                }
+            }
+        }
+        Parents { of }
+    }
+
+    /// A readable path from the root to `id`, e.g. `_ResultsList__results[0].view`.
+    pub fn path(&self, g: &Graph, data: &[u8], id: NodeId) -> String {
+        let mut segs = Vec::new();
+        let mut cur = id;
+        let mut guard = 0usize;
+        while let Some(&(p, i)) = self.of.get(cur as usize) {
+            if p == NO_NODE || guard > self.of.len() {
+                break;
+            }
+            guard += 1;
+            if let Some(r) = rows(g, data, p).get(i as usize) {
+                segs.push(path_segment(g, data, r.label));
+            }
+            cur = p;
+        }
+        segs.reverse();
+        let s = segs.concat();
+        s.strip_prefix('.').map(str::to_string).unwrap_or(s)
+    }
+
+    /// The path of an attribute row of `instance`.
+    pub fn attr_path(&self, g: &Graph, data: &[u8], row: &Row) -> String {
+        let base = self.path(g, data, row.instance);
+        let seg = path_segment(g, data, row.label);
+        if base.is_empty() {
+            seg.strip_prefix('.').map(str::to_string).unwrap_or(seg)
+        } else {
+            base + &seg
+        }
+    }
+}

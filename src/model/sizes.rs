@@ -1,0 +1,123 @@
+//! Retained sizes: the bytes that would really disappear if some spans were cut, keeping every
+//! definition that surviving code still reaches through the memo (shared objects counted once).
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::pickle::{Graph, NodeId, Span};
+
+/// Memo references grouped by the node they yield.
+#[derive(Debug, Default)]
+pub struct MemoRefs {
+    /// GET offsets of each memoized node, ascending.
+    by_node: HashMap<NodeId, Vec<u64>>,
+}
+
+impl MemoRefs {
+    pub fn build(g: &Graph) -> MemoRefs {
+        let mut by_node: HashMap<NodeId, Vec<u64>> = HashMap::new();
+        for s in &g.gets {
+            by_node.entry(s.node).or_default().push(s.pos);
+        }
+        MemoRefs { by_node }
+    }
+
+    /// How many times the memo hands out `id` (0 when never shared).
+    pub fn ref_count(&self, id: NodeId) -> usize {
+        self.by_node.get(&id).map(Vec::len).unwrap_or(0)
+    }
+
+    /// Offsets of the GETs that yield `id`.
+    pub fn refs(&self, id: NodeId) -> &[u64] {
+        self.by_node.get(&id).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// Sorts and merges spans into disjoint ones (nested spans fold into their outer span).
+pub fn merge_spans(mut spans: Vec<Span>) -> Vec<Span> {
+    spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+    let mut out: Vec<Span> = Vec::with_capacity(spans.len());
+    for s in spans {
+        if s.is_empty() {
+            continue;
+        }
+        match out.last_mut() {
+            Some(l) if s.start < l.end => l.end = l.end.max(s.end),
+            _ => out.push(s),
+        }
+    }
+    out
+}
+
+fn inside(spans: &[Span], pos: u64) -> bool {
+    let i = spans.partition_point(|s| s.start <= pos);
+    i > 0 && spans[i - 1].contains(pos)
+}
+
+fn within(spans: &[Span], s: Span) -> bool {
+    let i = spans.partition_point(|x| x.start <= s.start);
+    i > 0 && spans[i - 1].start <= s.start && s.end <= spans[i - 1].end
+}
+
+/// Bytes that disappear when every span in `cut` (disjoint, sorted) is removed, keeping the
+/// definitions that code outside the cut still references (and what they reference in turn).
+pub fn retained(g: &Graph, refs: &MemoRefs, cut: &[Span]) -> u64 {
+    let total: u64 = cut.iter().map(Span::len).sum();
+    if g.gets.is_empty() {
+        return total;
+    }
+    let defined_inside = |n: NodeId| -> Option<Span> {
+        let d = g.get(n)?.span;
+        within(cut, d).then_some(d)
+    };
+    // Definitions referenced from outside the cut.
+    let mut kept: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut work: Vec<Span> = Vec::new();
+    for s in cut {
+        let a = g.puts.partition_point(|p| p.pos < s.start);
+        let b = g.puts.partition_point(|p| p.pos < s.end);
+        for p in &g.puts[a..b] {
+            let Some(d) = defined_inside(p.node) else {
+                continue;
+            };
+            if refs.refs(p.node).iter().any(|&r| !inside(cut, r)) {
+                work.push(d);
+            }
+        }
+    }
+    // Close over what kept definitions reference in turn.
+    while let Some(d) = work.pop() {
+        if !keep(&mut kept, d) {
+            continue;
+        }
+        let a = g.gets.partition_point(|x| x.pos < d.start);
+        let b = g.gets.partition_point(|x| x.pos < d.end);
+        for x in &g.gets[a..b] {
+            if let Some(d2) = defined_inside(x.node)
+                && !(d.start <= d2.start && d2.end <= d.end)
+            {
+                work.push(d2);
+            }
+        }
+    }
+    let kept_bytes: u64 = kept.iter().map(|(s, e)| e - s).sum();
+    total.saturating_sub(kept_bytes)
+}
+
+/// Adds `d` to the set of maximal kept spans; false if already covered.
+fn keep(kept: &mut BTreeMap<u64, u64>, d: Span) -> bool {
+    if let Some((_, &e)) = kept.range(..=d.start).next_back()
+        && e >= d.end
+    {
+        return false;
+    }
+    let inner: Vec<u64> = kept
+        .range(d.start..d.end)
+        .filter(|(_, e)| **e <= d.end)
+        .map(|(s, _)| *s)
+        .collect();
+    for s in inner {
+        kept.remove(&s);
+    }
+    kept.insert(d.start, d.end);
+    true
+}

@@ -1,0 +1,183 @@
+//! The object arena a pickle machine builds: one node per object, edges for contents, memo links.
+
+use super::ops::Op;
+
+/// Index of a node in the arena.
+pub type NodeId = u32;
+/// Marks "no node".
+pub const NO_NODE: NodeId = u32::MAX;
+
+/// How a string's bytes are encoded in the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrEnc {
+    /// BINUNICODE and friends: UTF-8 (surrogates allowed).
+    Utf8,
+    /// UNICODE: raw-unicode-escape text.
+    RawUnicodeEscape,
+    /// STRING: a Python repr, quoted and backslash-escaped.
+    Quoted,
+    /// BINSTRING / SHORT_BINSTRING: raw bytes, decoded as latin-1 for display.
+    Latin1,
+    /// GLOBAL / INST lines: plain ASCII/UTF-8 text.
+    Line,
+}
+
+/// A span of text in the file and how to decode it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextRef {
+    pub start: u64,
+    pub len: u64,
+    pub enc: StrEnc,
+}
+
+/// How an object was constructed by a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    Reduce,
+    NewObj,
+    NewObjEx,
+    Obj,
+    Inst,
+}
+
+/// What a node is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    None,
+    Bool(bool),
+    /// An integer; value decoded lazily from the creating op and payload.
+    Int { payload: Span },
+    Float { payload: Span },
+    Str(TextRef),
+    Bytes { payload: Span },
+    ByteArray { payload: Span },
+    /// A class or function named by GLOBAL, STACK_GLOBAL or INST.
+    Global { module: TextRef, name: TextRef },
+    Tuple,
+    List,
+    Dict,
+    Set,
+    FrozenSet,
+    /// An object made by calling `callable` with `args` (and `kwargs` for NEWOBJ_EX).
+    Call {
+        how: CallKind,
+        callable: NodeId,
+        args: NodeId,
+        kwargs: NodeId,
+    },
+    /// A persistent id (PERSID line or BINPERSID object).
+    PersId { pid: NodeId, line: Option<Span> },
+    /// An extension-registry code (EXT1/2/4).
+    Ext(u32),
+    /// An out-of-band buffer (NEXT_BUFFER), by index.
+    Buffer { index: u32, readonly: bool },
+}
+
+/// A byte range `[start, end)` in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span {
+            start: start as u64,
+            end: end as u64,
+        }
+    }
+    pub fn len(&self) -> u64 {
+        self.end - self.start
+    }
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+    pub fn contains(&self, pos: u64) -> bool {
+        self.start <= pos && pos < self.end
+    }
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// One object.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Node {
+    pub kind: Kind,
+    /// The opcode that created it.
+    pub op: Op,
+    /// The bytes that produce this object as one stack item: from its first opcode through the
+    /// last opcode that changed it while it was on the stack (APPENDS, SETITEMS, BUILD...).
+    pub span: Span,
+    /// The BUILD state, if any (the last one when BUILD was applied more than once).
+    pub state: NodeId,
+    /// Index of the pickle (in a file of several back-to-back pickles) this node belongs to.
+    pub pickle: u32,
+}
+
+/// Key marker on edges that are BUILD state rather than container items.
+pub const STATE_KEY: NodeId = u32::MAX - 1;
+
+/// A child relation: a list/tuple/set item (`key == NO_NODE`), a dict entry, or BUILD state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    pub key: NodeId,
+    pub value: NodeId,
+    /// The bytes of the key and value in the stream (plus a lone SETITEM/APPEND opcode).
+    pub span: Span,
+}
+
+/// One memo reference or definition site: the opcode at `pos` refers to `node`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoSite {
+    pub pos: u64,
+    pub node: NodeId,
+}
+
+/// One pickle within a file (most files hold exactly one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickleInfo {
+    pub span: Span,
+    pub protocol: u8,
+    pub root: NodeId,
+}
+
+/// The arena of a whole file.
+#[derive(Debug, Default)]
+pub struct Graph {
+    pub nodes: Vec<Node>,
+    /// CSR layout: the edges of node `n` are `edges[offsets[n]..offsets[n + 1]]`.
+    pub offsets: Vec<u64>,
+    pub edges: Vec<Edge>,
+    /// Every memo GET, in stream order, with the node it yields.
+    pub gets: Vec<MemoSite>,
+    /// Every memo PUT/MEMOIZE, in stream order, with the node it stores.
+    pub puts: Vec<MemoSite>,
+    pub pickles: Vec<PickleInfo>,
+    /// Offset of bytes after the last pickle that are not a pickle, if any.
+    pub trailing: Option<u64>,
+    /// Total opcodes scanned.
+    pub op_count: u64,
+}
+
+impl Graph {
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id as usize]
+    }
+    pub fn get(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(id as usize)
+    }
+    /// The edges (children) of a node, in stream order.
+    pub fn children(&self, id: NodeId) -> &[Edge] {
+        let i = id as usize;
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.edges[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+    /// The root object of the first pickle.
+    pub fn root(&self) -> NodeId {
+        self.pickles.first().map(|p| p.root).unwrap_or(NO_NODE)
+    }
+}

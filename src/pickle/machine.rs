@@ -1,0 +1,902 @@
+//! The symbolic pickle machine: CPython's stack, marks and memo, building a node arena — never
+//! importing or calling anything.
+
+use std::collections::HashMap;
+
+use super::error::{ErrorKind, PickleError};
+use super::graph::*;
+use super::ops::Op;
+use super::scan::{Instr, read_instr};
+
+/// Something worth telling the user that does not stop the file from loading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub offset: u64,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    node: NodeId,
+    start: usize,
+    /// True when this stack item is the one that created `node` (not a GET or DUP copy).
+    def: bool,
+}
+
+#[derive(Default)]
+struct Memo {
+    dense: Vec<NodeId>,
+    sparse: HashMap<u64, NodeId>,
+    count: u64,
+}
+
+impl Memo {
+    fn clear(&mut self) {
+        self.dense.clear();
+        self.sparse.clear();
+        self.count = 0;
+    }
+    fn get(&self, key: u64) -> Option<NodeId> {
+        if let Some(&n) = self.dense.get(key as usize) {
+            return (n != NO_NODE).then_some(n);
+        }
+        self.sparse.get(&key).copied()
+    }
+    fn put(&mut self, key: u64, node: NodeId) {
+        let k = key as usize;
+        if k < self.dense.len() {
+            if self.dense[k] == NO_NODE {
+                self.count += 1;
+            }
+            self.dense[k] = node;
+        } else if k == self.dense.len() && !self.sparse.contains_key(&key) {
+            self.dense.push(node);
+            self.count += 1;
+        } else if self.sparse.insert(key, node).is_none() {
+            self.count += 1;
+        }
+    }
+}
+
+/// Parses a whole file: one pickle, or several back to back, plus any trailing bytes.
+pub fn parse(data: &[u8]) -> Result<(Graph, Vec<Warning>), PickleError> {
+    if data.is_empty() {
+        return Err(PickleError::new(0, ErrorKind::Empty));
+    }
+    let mut m = Machine::new(data);
+    let mut warnings = Vec::new();
+    let mut pos = 0;
+    // The first pickle must parse; later ones are tried, and kept only if they parse whole.
+    pos = m.run_one(pos, &mut warnings)?;
+    while pos < data.len() {
+        let mark = m.checkpoint();
+        let mut w2 = Vec::new();
+        match m.run_one(pos, &mut w2) {
+            Ok(next) => {
+                warnings.append(&mut w2);
+                pos = next;
+            }
+            Err(_) => {
+                m.rollback(mark);
+                m.graph.trailing = Some(pos as u64);
+                warnings.push(Warning {
+                    offset: pos as u64,
+                    message: format!(
+                        "{} bytes after STOP are not a pickle; CPython ignores them and rewrites keep them as they are",
+                        data.len() - pos
+                    ),
+                });
+                break;
+            }
+        }
+    }
+    Ok((m.finish(), warnings))
+}
+
+struct Checkpoint {
+    nodes: usize,
+    raw: usize,
+    gets: usize,
+    puts: usize,
+    pickles: usize,
+    ops: u64,
+}
+
+struct Machine<'a> {
+    data: &'a [u8],
+    graph: Graph,
+    raw: Vec<(NodeId, Edge)>,
+    stack: Vec<Item>,
+    marks: Vec<(usize, usize)>,
+    memo: Memo,
+    scratch: Vec<Item>,
+    buffers: u32,
+}
+
+fn err(pos: usize, kind: ErrorKind) -> PickleError {
+    PickleError::new(pos, kind)
+}
+
+impl<'a> Machine<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Machine {
+            data,
+            graph: Graph::default(),
+            raw: Vec::new(),
+            stack: Vec::new(),
+            marks: Vec::new(),
+            memo: Memo::default(),
+            scratch: Vec::new(),
+            buffers: 0,
+        }
+    }
+
+    fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            nodes: self.graph.nodes.len(),
+            raw: self.raw.len(),
+            gets: self.graph.gets.len(),
+            puts: self.graph.puts.len(),
+            pickles: self.graph.pickles.len(),
+            ops: self.graph.op_count,
+        }
+    }
+
+    fn rollback(&mut self, c: Checkpoint) {
+        self.graph.nodes.truncate(c.nodes);
+        self.raw.truncate(c.raw);
+        self.graph.gets.truncate(c.gets);
+        self.graph.puts.truncate(c.puts);
+        self.graph.pickles.truncate(c.pickles);
+        self.graph.op_count = c.ops;
+    }
+
+    /// Lays the collected edges out per parent (stable counting sort).
+    fn finish(mut self) -> Graph {
+        let n = self.graph.nodes.len();
+        let mut offsets = vec![0u64; n + 1];
+        for (p, _) in &self.raw {
+            offsets[*p as usize + 1] += 1;
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut fill = offsets.clone();
+        let placeholder = Edge {
+            key: NO_NODE,
+            value: NO_NODE,
+            span: Span::default(),
+        };
+        let mut edges = vec![placeholder; self.raw.len()];
+        for (p, e) in self.raw.drain(..) {
+            let slot = &mut fill[p as usize];
+            edges[*slot as usize] = e;
+            *slot += 1;
+        }
+        self.graph.offsets = offsets;
+        self.graph.edges = edges;
+        self.graph
+    }
+
+    fn fence(&self) -> usize {
+        self.marks.last().map(|m| m.0).unwrap_or(0)
+    }
+
+    fn new_node(&mut self, kind: Kind, op: Op, start: usize) -> Result<NodeId, PickleError> {
+        let id = self.graph.nodes.len();
+        if id >= (NO_NODE - 2) as usize {
+            return Err(err(start, ErrorKind::TooManyNodes(id as u64)));
+        }
+        self.graph.nodes.push(Node {
+            kind,
+            op,
+            span: Span::new(start, start),
+            state: NO_NODE,
+            pickle: self.graph.pickles.len() as u32,
+        });
+        Ok(id as NodeId)
+    }
+
+    fn push_new(&mut self, kind: Kind, i: &Instr, start: usize) -> Result<NodeId, PickleError> {
+        let id = self.new_node(kind, i.op, start)?;
+        self.stack.push(Item {
+            node: id,
+            start,
+            def: true,
+        });
+        Ok(id)
+    }
+
+    fn close(&mut self, item: Item, end: usize) {
+        if item.def
+            && let Some(n) = self.graph.nodes.get_mut(item.node as usize)
+        {
+            n.span.end = end as u64;
+        }
+    }
+
+    /// Pops one item above the mark fence.
+    fn pop(&mut self, i: &Instr) -> Result<Item, PickleError> {
+        if self.stack.len() <= self.fence() {
+            return Err(err(i.pos, ErrorKind::StackUnderflow(i.op.name())));
+        }
+        let it = self.stack.pop().ok_or(err(i.pos, ErrorKind::StackUnderflow(i.op.name())))?;
+        self.close(it, i.pos);
+        Ok(it)
+    }
+
+    /// Pops `n` items above the fence into `scratch`, oldest first, closing their spans.
+    fn pop_n(&mut self, i: &Instr, n: usize) -> Result<(), PickleError> {
+        let len = self.stack.len();
+        if len < self.fence() + n {
+            return Err(err(i.pos, ErrorKind::StackUnderflow(i.op.name())));
+        }
+        self.take_from(len - n, i.pos);
+        Ok(())
+    }
+
+    /// Pops everything down to the last mark into `scratch`, and the mark; returns the mark's offset.
+    fn pop_mark(&mut self, i: &Instr) -> Result<usize, PickleError> {
+        let (base, mpos) = self
+            .marks
+            .pop()
+            .ok_or(err(i.pos, ErrorKind::MarkUnderflow(i.op.name())))?;
+        self.take_from(base, i.pos);
+        Ok(mpos)
+    }
+
+    fn take_from(&mut self, from: usize, end: usize) {
+        self.scratch.clear();
+        let n = self.stack.len();
+        for k in from..n {
+            let e = if k + 1 < n {
+                self.stack[k + 1].start
+            } else {
+                end
+            };
+            let it = self.stack[k];
+            self.close(it, e);
+            self.scratch.push(it);
+        }
+        self.stack.truncate(from);
+    }
+
+    /// Edges from scratch items to `parent`, one per item, spans as in the stream.
+    fn item_edges(&mut self, parent: NodeId, end: usize) {
+        let n = self.scratch.len();
+        for k in 0..n {
+            let it = self.scratch[k];
+            let e = if k + 1 < n {
+                self.scratch[k + 1].start
+            } else {
+                end
+            };
+            self.raw.push((
+                parent,
+                Edge {
+                    key: NO_NODE,
+                    value: it.node,
+                    span: Span::new(it.start, e),
+                },
+            ));
+        }
+    }
+
+    /// Edges for key/value pairs in scratch.
+    fn pair_edges(&mut self, i: &Instr, parent: NodeId, end: usize) -> Result<(), PickleError> {
+        let n = self.scratch.len();
+        if n % 2 != 0 {
+            return Err(err(i.pos, ErrorKind::OddItems { op: i.op.name() }));
+        }
+        let mut k = 0;
+        while k < n {
+            let key = self.scratch[k];
+            let val = self.scratch[k + 1];
+            let e = if k + 2 < n {
+                self.scratch[k + 2].start
+            } else {
+                end
+            };
+            self.raw.push((
+                parent,
+                Edge {
+                    key: key.node,
+                    value: val.node,
+                    span: Span::new(key.start, e),
+                },
+            ));
+            k += 2;
+        }
+        Ok(())
+    }
+
+    fn top(&self, i: &Instr) -> Result<Item, PickleError> {
+        if self.stack.len() <= self.fence() {
+            return Err(err(i.pos, ErrorKind::StackUnderflow(i.op.name())));
+        }
+        self.stack
+            .last()
+            .copied()
+            .ok_or(err(i.pos, ErrorKind::StackUnderflow(i.op.name())))
+    }
+
+    fn str_of(&self, id: NodeId) -> Option<TextRef> {
+        match self.graph.nodes.get(id as usize)?.kind {
+            Kind::Str(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Runs one pickle from `pos` through STOP; returns the offset after STOP.
+    fn run_one(&mut self, mut pos: usize, warnings: &mut Vec<Warning>) -> Result<usize, PickleError> {
+        self.stack.clear();
+        self.marks.clear();
+        self.memo.clear();
+        self.buffers = 0;
+        let start = pos;
+        let mut protocol = 0u8;
+        let mut warned_persid = false;
+        let mut warned_ext = false;
+        let mut warned_buf = false;
+        loop {
+            let i = read_instr(self.data, pos)?;
+            pos = i.end;
+            self.graph.op_count += 1;
+            let p = i.pos;
+            match i.op {
+                Op::PROTO => {
+                    let v = i.arg[0];
+                    if v > 5 {
+                        return Err(err(p, ErrorKind::UnsupportedProtocol(v)));
+                    }
+                    protocol = v;
+                }
+                Op::FRAME => {
+                    let n = i.uint();
+                    let left = (self.data.len() - i.end) as u64;
+                    if n > left {
+                        return Err(err(
+                            p,
+                            ErrorKind::Truncated {
+                                op: "FRAME",
+                                needed: n,
+                                available: left,
+                            },
+                        ));
+                    }
+                }
+                Op::STOP => {
+                    let root = self.pop(&i)?;
+                    // Anything left on the stack is ignored by CPython; close its spans.
+                    let rest: Vec<Item> = self.stack.drain(..).collect();
+                    for it in rest {
+                        self.close(it, p);
+                    }
+                    self.graph.pickles.push(PickleInfo {
+                        span: Span::new(start, i.end),
+                        protocol,
+                        root: root.node,
+                    });
+                    return Ok(i.end);
+                }
+                Op::NONE => {
+                    self.push_new(Kind::None, &i, p)?;
+                }
+                Op::NEWTRUE | Op::NEWFALSE => {
+                    self.push_new(Kind::Bool(i.op == Op::NEWTRUE), &i, p)?;
+                }
+                Op::INT => {
+                    let kind = match i.arg {
+                        b"00" => Kind::Bool(false),
+                        b"01" => Kind::Bool(true),
+                        t if valid_int_text(t, false) => Kind::Int {
+                            payload: arg_span(&i),
+                        },
+                        _ => return Err(bad(&i, "not an integer")),
+                    };
+                    self.push_new(kind, &i, p)?;
+                }
+                Op::LONG => {
+                    if !valid_int_text(i.arg, true) {
+                        return Err(bad(&i, "not an integer"));
+                    }
+                    self.push_new(Kind::Int { payload: arg_span(&i) }, &i, p)?;
+                }
+                Op::BININT | Op::BININT1 | Op::BININT2 | Op::LONG1 | Op::LONG4 => {
+                    self.push_new(Kind::Int { payload: arg_span(&i) }, &i, p)?;
+                }
+                Op::FLOAT => {
+                    if !valid_float_text(i.arg) {
+                        return Err(bad(&i, "not a float"));
+                    }
+                    self.push_new(Kind::Float { payload: arg_span(&i) }, &i, p)?;
+                }
+                Op::BINFLOAT => {
+                    self.push_new(Kind::Float { payload: arg_span(&i) }, &i, p)?;
+                }
+                Op::STRING => {
+                    let a = i.arg;
+                    let quoted = a.len() >= 2
+                        && (a[0] == b'\'' || a[0] == b'"')
+                        && a[a.len() - 1] == a[0];
+                    if !quoted {
+                        return Err(bad(&i, "the STRING opcode argument must be quoted"));
+                    }
+                    let s = i.arg_pos() + 1;
+                    self.push_new(
+                        Kind::Str(TextRef {
+                            start: s as u64,
+                            len: (a.len() - 2) as u64,
+                            enc: StrEnc::Quoted,
+                        }),
+                        &i,
+                        p,
+                    )?;
+                }
+                Op::BINSTRING | Op::SHORT_BINSTRING => {
+                    self.push_new(Kind::Str(text(&i, StrEnc::Latin1)), &i, p)?;
+                }
+                Op::UNICODE => {
+                    self.push_new(Kind::Str(text(&i, StrEnc::RawUnicodeEscape)), &i, p)?;
+                }
+                Op::SHORT_BINUNICODE | Op::BINUNICODE | Op::BINUNICODE8 => {
+                    if !valid_utf8_surrogatepass(i.arg) {
+                        return Err(err(p, ErrorKind::InvalidUtf8 { op: i.op.name() }));
+                    }
+                    self.push_new(Kind::Str(text(&i, StrEnc::Utf8)), &i, p)?;
+                }
+                Op::BINBYTES | Op::SHORT_BINBYTES | Op::BINBYTES8 => {
+                    self.push_new(Kind::Bytes { payload: arg_span(&i) }, &i, p)?;
+                }
+                Op::BYTEARRAY8 => {
+                    self.push_new(Kind::ByteArray { payload: arg_span(&i) }, &i, p)?;
+                }
+                Op::NEXT_BUFFER => {
+                    let index = self.buffers;
+                    self.buffers += 1;
+                    self.push_new(
+                        Kind::Buffer {
+                            index,
+                            readonly: false,
+                        },
+                        &i,
+                        p,
+                    )?;
+                    if !warned_buf {
+                        warned_buf = true;
+                        warnings.push(Warning {
+                            offset: p as u64,
+                            message: "uses out-of-band buffers (NEXT_BUFFER): CPython needs `buffers=` to load it".into(),
+                        });
+                    }
+                }
+                Op::READONLY_BUFFER => {
+                    let t = self.top(&i)?;
+                    if let Some(n) = self.graph.nodes.get_mut(t.node as usize)
+                        && let Kind::Buffer { readonly, .. } = &mut n.kind
+                    {
+                        *readonly = true;
+                    }
+                }
+                Op::EMPTY_LIST => {
+                    self.push_new(Kind::List, &i, p)?;
+                }
+                Op::EMPTY_TUPLE => {
+                    self.push_new(Kind::Tuple, &i, p)?;
+                }
+                Op::EMPTY_DICT => {
+                    self.push_new(Kind::Dict, &i, p)?;
+                }
+                Op::EMPTY_SET => {
+                    self.push_new(Kind::Set, &i, p)?;
+                }
+                Op::LIST | Op::TUPLE | Op::FROZENSET => {
+                    let mpos = self.pop_mark(&i)?;
+                    let kind = match i.op {
+                        Op::LIST => Kind::List,
+                        Op::TUPLE => Kind::Tuple,
+                        _ => Kind::FrozenSet,
+                    };
+                    let id = self.new_node(kind, i.op, mpos)?;
+                    self.item_edges(id, p);
+                    self.stack.push(Item {
+                        node: id,
+                        start: mpos,
+                        def: true,
+                    });
+                }
+                Op::DICT => {
+                    let mpos = self.pop_mark(&i)?;
+                    let id = self.new_node(Kind::Dict, i.op, mpos)?;
+                    self.pair_edges(&i, id, p)?;
+                    self.stack.push(Item {
+                        node: id,
+                        start: mpos,
+                        def: true,
+                    });
+                }
+                Op::TUPLE1 | Op::TUPLE2 | Op::TUPLE3 => {
+                    let n = match i.op {
+                        Op::TUPLE1 => 1,
+                        Op::TUPLE2 => 2,
+                        _ => 3,
+                    };
+                    self.pop_n(&i, n)?;
+                    let start = self.scratch[0].start;
+                    let id = self.new_node(Kind::Tuple, i.op, start)?;
+                    self.item_edges(id, p);
+                    self.stack.push(Item {
+                        node: id,
+                        start,
+                        def: true,
+                    });
+                }
+                Op::APPEND => {
+                    let v = self.pop(&i)?;
+                    let t = self.top(&i)?;
+                    self.raw.push((
+                        t.node,
+                        Edge {
+                            key: NO_NODE,
+                            value: v.node,
+                            span: Span::new(v.start, i.end),
+                        },
+                    ));
+                }
+                Op::APPENDS | Op::ADDITEMS => {
+                    self.pop_mark(&i)?;
+                    let t = self.top(&i)?;
+                    self.item_edges(t.node, p);
+                }
+                Op::SETITEM => {
+                    let v = self.pop(&i)?;
+                    let k = self.pop(&i)?;
+                    let t = self.top(&i)?;
+                    self.raw.push((
+                        t.node,
+                        Edge {
+                            key: k.node,
+                            value: v.node,
+                            span: Span::new(k.start, i.end),
+                        },
+                    ));
+                }
+                Op::SETITEMS => {
+                    self.pop_mark(&i)?;
+                    let t = self.top(&i)?;
+                    self.pair_edges(&i, t.node, p)?;
+                }
+                Op::POP => {
+                    let at_mark = self.marks.last().is_some_and(|m| m.0 == self.stack.len());
+                    if at_mark {
+                        self.marks.pop();
+                    } else {
+                        self.pop(&i)?;
+                    }
+                }
+                Op::DUP => {
+                    let t = self.top(&i)?;
+                    self.stack.push(Item {
+                        node: t.node,
+                        start: p,
+                        def: false,
+                    });
+                }
+                Op::MARK => self.marks.push((self.stack.len(), p)),
+                Op::POP_MARK => {
+                    self.pop_mark(&i)?;
+                }
+                Op::GET | Op::BINGET | Op::LONG_BINGET => {
+                    let key = memo_key(&i)?;
+                    let node = self.memo.get(key).ok_or(err(
+                        p,
+                        ErrorKind::BadMemo {
+                            op: i.op.name(),
+                            key,
+                        },
+                    ))?;
+                    self.graph.gets.push(MemoSite {
+                        pos: p as u64,
+                        node,
+                    });
+                    self.stack.push(Item {
+                        node,
+                        start: p,
+                        def: false,
+                    });
+                }
+                Op::PUT | Op::BINPUT | Op::LONG_BINPUT | Op::MEMOIZE => {
+                    let key = if i.op == Op::MEMOIZE {
+                        self.memo.count
+                    } else {
+                        memo_key(&i)?
+                    };
+                    let t = self.top(&i)?;
+                    self.memo.put(key, t.node);
+                    self.graph.puts.push(MemoSite {
+                        pos: p as u64,
+                        node: t.node,
+                    });
+                }
+                Op::EXT1 | Op::EXT2 | Op::EXT4 => {
+                    let code = i.uint() as u32;
+                    if code == 0 || i.uint() as i64 > i32::MAX as i64 {
+                        return Err(bad(&i, "extension code out of range"));
+                    }
+                    self.push_new(Kind::Ext(code), &i, p)?;
+                    if !warned_ext {
+                        warned_ext = true;
+                        warnings.push(Warning {
+                            offset: p as u64,
+                            message: "uses extension codes (EXT1/2/4): CPython needs them registered with copyreg to load it".into(),
+                        });
+                    }
+                }
+                Op::GLOBAL => {
+                    let (module, name) = two_lines(&i)?;
+                    self.push_new(Kind::Global { module, name }, &i, p)?;
+                }
+                Op::STACK_GLOBAL => {
+                    let name = self.pop(&i)?;
+                    let module = self.pop(&i)?;
+                    let (Some(m), Some(n)) = (self.str_of(module.node), self.str_of(name.node))
+                    else {
+                        return Err(err(
+                            p,
+                            ErrorKind::Type {
+                                op: "STACK_GLOBAL",
+                                why: "module and name must be str",
+                            },
+                        ));
+                    };
+                    let id = self.new_node(Kind::Global { module: m, name: n }, i.op, module.start)?;
+                    self.stack.push(Item {
+                        node: id,
+                        start: module.start,
+                        def: true,
+                    });
+                }
+                Op::REDUCE => {
+                    let args = self.pop(&i)?;
+                    let f = self.pop(&i)?;
+                    self.call(&i, CallKind::Reduce, f, args.node, NO_NODE)?;
+                }
+                Op::NEWOBJ => {
+                    let args = self.pop(&i)?;
+                    let cls = self.pop(&i)?;
+                    self.call(&i, CallKind::NewObj, cls, args.node, NO_NODE)?;
+                }
+                Op::NEWOBJ_EX => {
+                    let kwargs = self.pop(&i)?;
+                    let args = self.pop(&i)?;
+                    let cls = self.pop(&i)?;
+                    self.call(&i, CallKind::NewObjEx, cls, args.node, kwargs.node)?;
+                }
+                Op::BUILD => {
+                    let st = self.pop(&i)?;
+                    let t = self.top(&i)?;
+                    if let Some(n) = self.graph.nodes.get_mut(t.node as usize) {
+                        n.state = st.node;
+                    }
+                    self.raw.push((
+                        t.node,
+                        Edge {
+                            key: STATE_KEY,
+                            value: st.node,
+                            span: Span::new(st.start, i.end),
+                        },
+                    ));
+                }
+                Op::INST => {
+                    let (module, name) = two_lines(&i)?;
+                    let mpos = self.pop_mark(&i)?;
+                    let cls = self.new_node(Kind::Global { module, name }, i.op, p)?;
+                    if let Some(n) = self.graph.nodes.get_mut(cls as usize) {
+                        n.span = Span::new(p, i.end);
+                    }
+                    let args = self.new_node(Kind::Tuple, i.op, mpos)?;
+                    self.item_edges(args, p);
+                    if let Some(n) = self.graph.nodes.get_mut(args as usize) {
+                        n.span.end = p as u64;
+                    }
+                    let f = Item {
+                        node: cls,
+                        start: mpos,
+                        def: false,
+                    };
+                    self.call(&i, CallKind::Inst, f, args, NO_NODE)?;
+                }
+                Op::OBJ => {
+                    let mpos = self.pop_mark(&i)?;
+                    if self.scratch.is_empty() {
+                        return Err(err(p, ErrorKind::StackUnderflow("OBJ")));
+                    }
+                    let cls = self.scratch.remove(0);
+                    let astart = self.scratch.first().map(|s| s.start).unwrap_or(p);
+                    let args = self.new_node(Kind::Tuple, i.op, astart)?;
+                    self.item_edges(args, p);
+                    if let Some(n) = self.graph.nodes.get_mut(args as usize) {
+                        n.span.end = p as u64;
+                    }
+                    let f = Item {
+                        node: cls.node,
+                        start: mpos,
+                        def: false,
+                    };
+                    self.call(&i, CallKind::Obj, f, args, NO_NODE)?;
+                }
+                Op::PERSID => {
+                    self.push_new(
+                        Kind::PersId {
+                            pid: NO_NODE,
+                            line: Some(arg_span(&i)),
+                        },
+                        &i,
+                        p,
+                    )?;
+                    if !warned_persid {
+                        warned_persid = true;
+                        warnings.push(persid_warning(p));
+                    }
+                }
+                Op::BINPERSID => {
+                    let pid = self.pop(&i)?;
+                    let id = self.new_node(
+                        Kind::PersId {
+                            pid: pid.node,
+                            line: None,
+                        },
+                        i.op,
+                        pid.start,
+                    )?;
+                    self.stack.push(Item {
+                        node: id,
+                        start: pid.start,
+                        def: true,
+                    });
+                    if !warned_persid {
+                        warned_persid = true;
+                        warnings.push(persid_warning(p));
+                    }
+                }
+            }
+        }
+    }
+
+    fn call(
+        &mut self,
+        i: &Instr,
+        how: CallKind,
+        f: Item,
+        args: NodeId,
+        kwargs: NodeId,
+    ) -> Result<(), PickleError> {
+        let id = self.new_node(
+            Kind::Call {
+                how,
+                callable: f.node,
+                args,
+                kwargs,
+            },
+            i.op,
+            f.start,
+        )?;
+        self.stack.push(Item {
+            node: id,
+            start: f.start,
+            def: true,
+        });
+        Ok(())
+    }
+}
+
+fn persid_warning(p: usize) -> Warning {
+    Warning {
+        offset: p as u64,
+        message: "uses persistent ids (PERSID/BINPERSID): CPython needs a persistent_load to load it"
+            .into(),
+    }
+}
+
+fn bad(i: &Instr, why: &'static str) -> PickleError {
+    err(
+        i.pos,
+        ErrorKind::BadArgument {
+            op: i.op.name(),
+            why,
+        },
+    )
+}
+
+fn arg_span(i: &Instr) -> Span {
+    let s = i.arg_pos();
+    Span::new(s, s + i.arg.len())
+}
+
+fn text(i: &Instr, enc: StrEnc) -> TextRef {
+    TextRef {
+        start: i.arg_pos() as u64,
+        len: i.arg.len() as u64,
+        enc,
+    }
+}
+
+fn two_lines(i: &Instr) -> Result<(TextRef, TextRef), PickleError> {
+    let nl = i
+        .arg
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or_else(|| bad(i, "missing name line"))?;
+    let s = i.arg_pos() as u64;
+    Ok((
+        TextRef {
+            start: s,
+            len: nl as u64,
+            enc: StrEnc::Line,
+        },
+        TextRef {
+            start: s + nl as u64 + 1,
+            len: (i.arg.len() - nl - 1) as u64,
+            enc: StrEnc::Line,
+        },
+    ))
+}
+
+fn memo_key(i: &Instr) -> Result<u64, PickleError> {
+    match i.op {
+        Op::GET | Op::PUT => {
+            let t = std::str::from_utf8(i.arg).map_err(|_| bad(i, "memo key is not a number"))?;
+            let v: i64 = t
+                .trim()
+                .parse()
+                .map_err(|_| bad(i, "memo key is not a number"))?;
+            if v < 0 {
+                return Err(bad(i, "negative memo key"));
+            }
+            Ok(v as u64)
+        }
+        _ => Ok(i.uint()),
+    }
+}
+
+fn valid_int_text(t: &[u8], long: bool) -> bool {
+    let mut t = t.trim_ascii();
+    if long && t.last() == Some(&b'L') {
+        t = &t[..t.len() - 1];
+    }
+    if let Some((b'+' | b'-', rest)) = t.split_first() {
+        t = rest;
+    }
+    !t.is_empty()
+        && t[0].is_ascii_digit()
+        && t.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
+
+fn valid_float_text(t: &[u8]) -> bool {
+    let t = t.trim_ascii();
+    !t.is_empty()
+        && t
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.' | b'_'))
+}
+
+/// UTF-8 as CPython decodes it with `surrogatepass`: lone surrogates (ED A0..BF xx) are allowed.
+pub fn valid_utf8_surrogatepass(mut b: &[u8]) -> bool {
+    loop {
+        match std::str::from_utf8(b) {
+            Ok(_) => return true,
+            Err(e) => {
+                let at = e.valid_up_to();
+                let r = &b[at..];
+                let is_surrogate = r.len() >= 3
+                    && r[0] == 0xED
+                    && (0xA0..=0xBF).contains(&r[1])
+                    && (0x80..=0xBF).contains(&r[2]);
+                if !is_surrogate {
+                    return false;
+                }
+                b = &r[3..];
+            }
+        }
+    }
+}

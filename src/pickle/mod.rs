@@ -1,0 +1,13 @@
+//! The pickle format alone: opcodes, scanner, symbolic machine, arena, values and writer.
+
+pub mod error;
+pub mod graph;
+pub mod machine;
+pub mod ops;
+pub mod scan;
+pub mod value;
+
+pub use error::{ErrorKind, PickleError};
+pub use graph::*;
+pub use machine::{Warning, parse};
+pub use ops::Op;

@@ -1,0 +1,193 @@
+//! Lazy decoding of scalar nodes (ints, floats, strings, names) for display and matching.
+
+use std::borrow::Cow;
+
+use super::graph::{Graph, Kind, NodeId, Span, StrEnc, TextRef};
+use super::ops::Op;
+
+/// Decodes a text span to a string (lossy for display; exact for valid input).
+pub fn text<'a>(data: &'a [u8], t: TextRef) -> Cow<'a, str> {
+    let Some(b) = data.get(t.start as usize..(t.start + t.len) as usize) else {
+        return Cow::Borrowed("");
+    };
+    match t.enc {
+        StrEnc::Utf8 | StrEnc::Line => String::from_utf8_lossy(b),
+        StrEnc::Latin1 => Cow::Owned(b.iter().map(|&c| c as char).collect()),
+        StrEnc::RawUnicodeEscape => Cow::Owned(raw_unicode_escape(b)),
+        StrEnc::Quoted => Cow::Owned(unescape_quoted(b)),
+    }
+}
+
+fn raw_unicode_escape(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() && (b[i + 1] == b'u' || b[i + 1] == b'U') {
+            let n = if b[i + 1] == b'u' { 4 } else { 8 };
+            if let Some(hex) = b.get(i + 2..i + 2 + n)
+                && let Ok(h) = std::str::from_utf8(hex)
+                && let Ok(v) = u32::from_str_radix(h, 16)
+            {
+                out.push(char::from_u32(v).unwrap_or('\u{FFFD}'));
+                i += 2 + n;
+                continue;
+            }
+        }
+        out.push(b[i] as char);
+        i += 1;
+    }
+    out
+}
+
+fn unescape_quoted(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\\' && i + 1 < b.len() {
+            let e = b[i + 1];
+            i += 2;
+            match e {
+                b'n' => out.push('\n'),
+                b't' => out.push('\t'),
+                b'r' => out.push('\r'),
+                b'\\' => out.push('\\'),
+                b'\'' => out.push('\''),
+                b'"' => out.push('"'),
+                b'x' => {
+                    if let Some(h) = b.get(i..i + 2)
+                        && let Ok(v) = u8::from_str_radix(&String::from_utf8_lossy(h), 16)
+                    {
+                        out.push(v as char);
+                        i += 2;
+                    }
+                }
+                _ => {
+                    out.push('\\');
+                    out.push(e as char);
+                }
+            }
+        } else {
+            out.push(c as char);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn bytes_at(data: &[u8], s: Span) -> &[u8] {
+    data.get(s.range()).unwrap_or(&[])
+}
+
+/// The decimal value of an integer node.
+pub fn int_text(data: &[u8], op: Op, payload: Span) -> String {
+    let b = bytes_at(data, payload);
+    match op {
+        Op::BININT1 => b.first().map(|v| v.to_string()).unwrap_or_default(),
+        Op::BININT2 if b.len() == 2 => u16::from_le_bytes([b[0], b[1]]).to_string(),
+        Op::BININT if b.len() == 4 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]).to_string(),
+        Op::LONG1 | Op::LONG4 => le_twos_complement(b),
+        Op::INT | Op::LONG => {
+            let t = String::from_utf8_lossy(b);
+            t.trim().trim_end_matches('L').to_string()
+        }
+        _ => String::new(),
+    }
+}
+
+/// Little-endian two's-complement bytes as a decimal string (arbitrary length).
+pub fn le_twos_complement(b: &[u8]) -> String {
+    if b.is_empty() {
+        return "0".into();
+    }
+    if b.len() <= 16 {
+        let neg = b[b.len() - 1] & 0x80 != 0;
+        let mut buf = [if neg { 0xff } else { 0 }; 16];
+        buf[..b.len()].copy_from_slice(b);
+        return i128::from_le_bytes(buf).to_string();
+    }
+    format!("<{}-byte int>", b.len())
+}
+
+/// The value of an integer node if it fits in i64.
+pub fn int_value(data: &[u8], op: Op, payload: Span) -> Option<i64> {
+    int_text(data, op, payload).parse().ok()
+}
+
+/// The value of a float node.
+pub fn float_value(data: &[u8], op: Op, payload: Span) -> Option<f64> {
+    let b = bytes_at(data, payload);
+    match op {
+        Op::BINFLOAT if b.len() == 8 => Some(f64::from_be_bytes([
+            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+        ])),
+        Op::FLOAT => String::from_utf8_lossy(b).trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The string value of a node, if it is a string.
+pub fn str_value<'a>(g: &Graph, data: &'a [u8], id: NodeId) -> Option<Cow<'a, str>> {
+    match g.get(id)?.kind {
+        Kind::Str(t) => Some(text(data, t)),
+        _ => None,
+    }
+}
+
+/// `module.name` of a GLOBAL-like node.
+pub fn global_name(g: &Graph, data: &[u8], id: NodeId) -> Option<String> {
+    match g.get(id)?.kind {
+        Kind::Global { module, name } => {
+            Some(format!("{}.{}", text(data, module), text(data, name)))
+        }
+        _ => None,
+    }
+}
+
+/// A short, single-line preview of a scalar node.
+pub fn scalar_preview(g: &Graph, data: &[u8], id: NodeId, max: usize) -> Option<String> {
+    let n = g.get(id)?;
+    let s = match n.kind {
+        Kind::None => "None".into(),
+        Kind::Bool(b) => if b { "True" } else { "False" }.into(),
+        Kind::Int { payload } => int_text(data, n.op, payload),
+        Kind::Float { payload } => float_value(data, n.op, payload)
+            .map(|f| format!("{f:?}"))
+            .unwrap_or_default(),
+        Kind::Str(t) => {
+            let s = text(data, t);
+            let mut q = String::from("\"");
+            q.push_str(&truncate(&s, max.saturating_sub(2)));
+            if s.chars().count() <= max.saturating_sub(2) {
+                q.push('"');
+            }
+            q
+        }
+        Kind::Bytes { payload } | Kind::ByteArray { payload } => {
+            let b = bytes_at(data, payload);
+            let shown: String = b
+                .iter()
+                .take(max / 4)
+                .flat_map(|c| std::ascii::escape_default(*c).map(|x| x as char))
+                .collect();
+            let more = if b.len() > max / 4 { "…" } else { "" };
+            format!("b'{shown}{more}'")
+        }
+        _ => return None,
+    };
+    Some(s)
+}
+
+/// Cuts a string to at most `max` characters, adding an ellipsis when cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { '·' } else { c })
+        .collect();
+    if clean.chars().count() <= max {
+        return clean;
+    }
+    let mut out: String = clean.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}

@@ -1,0 +1,99 @@
+//! The plan for one file: which byte spans to cut for a rule set, and what each rule hits.
+
+use crate::model::{Label, Model, rows};
+use crate::pickle::{Kind, NO_NODE, NodeId, Span};
+
+use super::rules::Rules;
+
+/// What one class.attr removal hits in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub class: String,
+    pub attr: String,
+    pub rule: usize,
+    pub instances: u64,
+    /// Inline bytes of the removed entries (exact removal is the file's before − after).
+    pub bytes: u64,
+    pub spans: Vec<Span>,
+}
+
+/// A class a rule names whose state is a slots tuple: nothing can be removed from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotRemovable {
+    pub class: String,
+    pub instances: u64,
+}
+
+/// Cuts for one file.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Disjoint, sorted spans to cut.
+    pub cuts: Vec<Span>,
+    pub hits: Vec<Hit>,
+    pub not_removable: Vec<NotRemovable>,
+}
+
+impl Plan {
+    pub fn build(m: &Model, rules: &Rules) -> Plan {
+        let mut plan = Plan::default();
+        if rules.is_empty() {
+            return plan;
+        }
+        let groups = m.groups();
+        let mut hit_of: Vec<Option<usize>> = vec![None; groups.groups.len()];
+        for (gi, g) in groups.groups.iter().enumerate() {
+            if let Some(r) = rules.matches(&g.class, &g.attr) {
+                hit_of[gi] = Some(plan.hits.len());
+                plan.hits.push(Hit {
+                    class: g.class.clone(),
+                    attr: g.attr.clone(),
+                    rule: r,
+                    instances: 0,
+                    bytes: 0,
+                    spans: Vec::new(),
+                });
+            }
+        }
+        let mut all = Vec::new();
+        for a in &groups.attrs {
+            if let Some(h) = hit_of[a.group] {
+                let hit = &mut plan.hits[h];
+                hit.instances += 1;
+                hit.bytes += a.row.span.len();
+                hit.spans.push(a.row.span);
+                all.push(a.row.span);
+            }
+        }
+        plan.cuts = crate::model::merge_spans(all);
+        plan.not_removable = slots_only(m, rules);
+        plan
+    }
+
+    pub fn is_noop(&self) -> bool {
+        self.cuts.is_empty()
+    }
+}
+
+fn slots_only(m: &Model, rules: &Rules) -> Vec<NotRemovable> {
+    let g = m.graph();
+    let mut out: Vec<NotRemovable> = Vec::new();
+    for (id, n) in g.nodes.iter().enumerate() {
+        if n.state == NO_NODE || !matches!(g.node(n.state).kind, Kind::Tuple) {
+            continue;
+        }
+        let id = id as NodeId;
+        let rs = rows(g, m.data(), id);
+        if !rs.iter().any(|r| matches!(r.label, Label::Slot(_))) {
+            continue;
+        }
+        let Some(class) = m.class_of(id) else { continue };
+        if !rules.class_matches(&class) {
+            continue;
+        }
+        match out.iter_mut().find(|x| x.class == class) {
+            Some(x) => x.instances += 1,
+            None => out.push(NotRemovable { class, instances: 1 }),
+        }
+    }
+    out
+}

@@ -1,0 +1,183 @@
+//! Saving in place: temp file in the same directory, fsync, verify, refuse if the original
+//! changed, keep permissions, optional `.orig` backup, atomic rename, fsync the directory.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::model::{Doc, FileStamp};
+
+use super::write::{RewriteError, Sink, WriteSink, rewrite};
+
+/// Options for an in-place save.
+#[derive(Debug, Clone, Default)]
+pub struct SaveOptions {
+    /// Keep the original as `<file>.orig` (refused if that exists).
+    pub backup: bool,
+    /// Test hook: fail with an I/O error after this many bytes were written.
+    pub fail_after: Option<u64>,
+}
+
+/// Why a save did not happen. The original file is unchanged in every case.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Rewrite {
+        path: PathBuf,
+        source: RewriteError,
+    },
+    #[error("{path}: changed on disk since it was read; not overwritten (reopen and try again)")]
+    Changed { path: PathBuf },
+    #[error("{path}: backup {backup} already exists; not overwritten (move it away first)")]
+    BackupExists { path: PathBuf, backup: PathBuf },
+    #[error("{path}: verification failed: {why}; original kept")]
+    Verify { path: PathBuf, why: String },
+}
+
+/// The result of a successful save.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub backup: Option<PathBuf>,
+}
+
+struct FailAfter<W: Write> {
+    inner: W,
+    left: Option<u64>,
+}
+
+impl<W: Write> Write for FailAfter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(left) = self.left.as_mut() {
+            if *left < buf.len() as u64 {
+                return Err(std::io::Error::other("injected write failure"));
+            }
+            *left -= buf.len() as u64;
+        }
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes `doc` minus `cuts` over `doc.path`, atomically. `expected` is the dry-run size.
+pub fn save_in_place(
+    doc: &Doc,
+    cuts: &[crate::pickle::Span],
+    expected: u64,
+    opts: &SaveOptions,
+) -> Result<Saved, SaveError> {
+    // A symlink stays a link: its target is what gets replaced.
+    let target = fs::canonicalize(&doc.path).map_err(|source| SaveError::Io {
+        path: doc.path.clone(),
+        source,
+    })?;
+    let io = |source: std::io::Error| SaveError::Io {
+        path: doc.path.clone(),
+        source,
+    };
+    let dir = target
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let backup = opts.backup.then(|| {
+        let mut b = target.clone().into_os_string();
+        b.push(".orig");
+        PathBuf::from(b)
+    });
+    if let Some(b) = &backup
+        && b.exists()
+    {
+        return Err(SaveError::BackupExists {
+            path: doc.path.clone(),
+            backup: b.clone(),
+        });
+    }
+    check_unchanged(doc, &target)?;
+    let perms = fs::metadata(&target).map_err(io)?.permissions();
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pickle".into());
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.picklescope-"))
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(io)?;
+    {
+        let file = tmp.as_file().try_clone().map_err(io)?;
+        let buf = BufWriter::with_capacity(1 << 20, file);
+        let mut sink = WriteSink {
+            inner: FailAfter {
+                inner: buf,
+                left: opts.fail_after,
+            },
+            written: 0,
+        };
+        rewrite(doc.data(), &doc.graph, cuts, &mut sink as &mut dyn Sink).map_err(|source| {
+            SaveError::Rewrite {
+                path: doc.path.clone(),
+                source,
+            }
+        })?;
+        sink.inner.flush().map_err(io)?;
+        if sink.written != expected {
+            return Err(SaveError::Verify {
+                path: doc.path.clone(),
+                why: format!("wrote {} bytes, dry-run said {expected}", sink.written),
+            });
+        }
+    }
+    tmp.as_file().sync_all().map_err(io)?;
+    verify(tmp.path(), expected).map_err(|why| SaveError::Verify {
+        path: doc.path.clone(),
+        why,
+    })?;
+    fs::set_permissions(tmp.path(), perms).map_err(io)?;
+    check_unchanged(doc, &target)?;
+    if let Some(b) = &backup {
+        // A hard link keeps the original bytes under the backup name without copying.
+        if fs::hard_link(&target, b).is_err() {
+            fs::copy(&target, b).map_err(io)?;
+        }
+    }
+    tmp.persist(&target).map_err(|e| io(e.error))?;
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(Saved {
+        path: doc.path.clone(),
+        bytes: expected,
+        backup,
+    })
+}
+
+fn check_unchanged(doc: &Doc, target: &Path) -> Result<(), SaveError> {
+    let now = FileStamp::of(target).map_err(|source| SaveError::Io {
+        path: doc.path.clone(),
+        source,
+    })?;
+    match doc.stamp {
+        Some(s) if s == now => Ok(()),
+        Some(_) => Err(SaveError::Changed {
+            path: doc.path.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Reads the new file back with our own reader.
+fn verify(path: &Path, expected: u64) -> Result<(), String> {
+    let doc = Doc::open(path).map_err(|e| e.to_string())?;
+    if doc.len() != expected {
+        return Err(format!("file has {} bytes, expected {expected}", doc.len()));
+    }
+    Ok(())
+}

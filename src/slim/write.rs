@@ -1,0 +1,341 @@
+//! The rewriter: splices the original stream minus cut spans, renumbers the memo, re-emits
+//! definitions that surviving code still needs, and re-frames like CPython. One code path
+//! serves counting (dry-run) and writing, so the predicted size is the written size.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use crate::pickle::scan::read_instr;
+use crate::pickle::{Graph, NO_NODE, NodeId, Op, PickleError, Span};
+
+/// CPython's `_FRAME_SIZE_TARGET`.
+pub const FRAME_TARGET: usize = 64 * 1024;
+/// CPython's `_FRAME_SIZE_MIN`: smaller frames get no FRAME header.
+const FRAME_MIN: usize = 4;
+
+/// Where output bytes go.
+pub trait Sink {
+    fn put(&mut self, b: &[u8]) -> std::io::Result<()>;
+}
+
+/// Counts bytes without storing them (dry-run).
+#[derive(Debug, Default)]
+pub struct Counter(pub u64);
+
+impl Sink for Counter {
+    fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.0 += b.len() as u64;
+        Ok(())
+    }
+}
+
+/// Writes to any `io::Write`, counting as it goes.
+pub struct WriteSink<W: Write> {
+    pub inner: W,
+    pub written: u64,
+}
+
+impl<W: Write> Sink for WriteSink<W> {
+    fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.inner.write_all(b)?;
+        self.written += b.len() as u64;
+        Ok(())
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.extend_from_slice(b);
+        Ok(())
+    }
+}
+
+/// Why a rewrite failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RewriteError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Pickle(#[from] PickleError),
+    #[error("cannot rewrite: {what} at byte {offset}")]
+    Unsupported { offset: u64, what: &'static str },
+}
+
+struct Framer<'s> {
+    sink: &'s mut dyn Sink,
+    frame: Vec<u8>,
+    framing: bool,
+}
+
+impl Framer<'_> {
+    fn small(&mut self, b: &[u8]) -> std::io::Result<()> {
+        if self.framing {
+            self.frame.extend_from_slice(b);
+            Ok(())
+        } else {
+            self.sink.put(b)
+        }
+    }
+    fn large(&mut self, header: &[u8], payload: &[u8]) -> std::io::Result<()> {
+        self.commit(true)?;
+        self.sink.put(header)?;
+        self.sink.put(payload)
+    }
+    fn boundary(&mut self) -> std::io::Result<()> {
+        self.commit(false)
+    }
+    fn commit(&mut self, force: bool) -> std::io::Result<()> {
+        if !self.framing || self.frame.is_empty() {
+            return Ok(());
+        }
+        if self.frame.len() >= FRAME_TARGET || force {
+            if self.frame.len() >= FRAME_MIN {
+                let mut h = [0u8; 9];
+                h[0] = Op::FRAME as u8;
+                h[1..].copy_from_slice(&(self.frame.len() as u64).to_le_bytes());
+                self.sink.put(&h)?;
+            }
+            self.sink.put(&self.frame)?;
+            self.frame.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Writes `data` minus `cuts` (sorted, disjoint spans that each cover whole instructions) to
+/// `sink`. With no cuts the output is the input, byte for byte. Returns the bytes written.
+pub fn rewrite(data: &[u8], g: &Graph, cuts: &[Span], sink: &mut dyn Sink) -> Result<u64, RewriteError> {
+    let mut count = Counting { inner: sink, n: 0 };
+    if cuts.is_empty() {
+        count.put(data)?;
+        return Ok(count.n);
+    }
+    let idx = DefIndex::build(g);
+    let mut end_of_pickles = 0u64;
+    for p in &g.pickles {
+        let mut w = Writer {
+            data,
+            g,
+            cuts,
+            idx: &idx,
+            out_key: HashMap::new(),
+            next_key: 0,
+            protocol: p.protocol,
+            f: Framer {
+                sink: &mut count,
+                frame: Vec::with_capacity(FRAME_TARGET + 1024),
+                framing: false,
+            },
+        };
+        w.pickle(p.span)?;
+        end_of_pickles = p.span.end;
+    }
+    // Trailing bytes after the last pickle stay as they are.
+    count.put(&data[end_of_pickles as usize..])?;
+    Ok(count.n)
+}
+
+struct Counting<'s> {
+    inner: &'s mut dyn Sink,
+    n: u64,
+}
+
+impl Sink for Counting<'_> {
+    fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.n += b.len() as u64;
+        self.inner.put(b)
+    }
+}
+
+/// Memoized nodes by where their definition starts, and memo sites by offset.
+struct DefIndex {
+    /// (span start, span end, node), sorted by start then end descending.
+    defs: Vec<(u64, u64, NodeId)>,
+}
+
+impl DefIndex {
+    fn build(g: &Graph) -> DefIndex {
+        let mut defs: Vec<(u64, u64, NodeId)> = g
+            .puts
+            .iter()
+            .filter_map(|p| g.get(p.node).map(|n| (n.span.start, n.span.end, p.node)))
+            .collect();
+        defs.sort_by_key(|d| (d.0, std::cmp::Reverse(d.1), d.2));
+        defs.dedup_by_key(|d| d.2);
+        DefIndex { defs }
+    }
+}
+
+struct Writer<'a, 's> {
+    data: &'a [u8],
+    g: &'a Graph,
+    cuts: &'a [Span],
+    idx: &'a DefIndex,
+    out_key: HashMap<NodeId, u64>,
+    next_key: u64,
+    protocol: u8,
+    f: Framer<'s>,
+}
+
+/// A region of the input being emitted: `[pos, end)`, re-emitting `node` (or the main stream).
+struct Region {
+    pos: u64,
+    end: u64,
+    node: NodeId,
+}
+
+impl Writer<'_, '_> {
+    fn site(sites: &[crate::pickle::MemoSite], pos: u64) -> Option<NodeId> {
+        let i = sites.partition_point(|s| s.pos < pos);
+        sites.get(i).filter(|s| s.pos == pos).map(|s| s.node)
+    }
+
+    fn cut_at(&self, pos: u64, region_end: u64) -> Option<u64> {
+        let i = self.cuts.partition_point(|c| c.start < pos);
+        self.cuts
+            .get(i)
+            .filter(|c| c.start == pos && c.end <= region_end)
+            .map(|c| c.end)
+    }
+
+    /// The outermost already-emitted memoized node whose definition starts at `pos` and fits in
+    /// the region (and is not the node being re-emitted).
+    fn emitted_def_at(&self, pos: u64, region: &Region) -> Option<(NodeId, u64, u64)> {
+        let d = &self.idx.defs;
+        let mut i = d.partition_point(|x| x.0 < pos);
+        while let Some(&(s, e, n)) = d.get(i) {
+            if s != pos {
+                break;
+            }
+            if e <= region.end
+                && n != region.node
+                && let Some(&k) = self.out_key.get(&n)
+            {
+                return Some((n, k, e));
+            }
+            i += 1;
+        }
+        None
+    }
+
+    fn pickle(&mut self, span: Span) -> Result<(), RewriteError> {
+        let mut stack = vec![Region {
+            pos: span.start,
+            end: span.end,
+            node: NO_NODE,
+        }];
+        let mut emitting: Vec<NodeId> = Vec::new();
+        'regions: while let Some(mut r) = stack.pop() {
+            while r.pos < r.end {
+                let pos = r.pos;
+                if let Some(e) = self.cut_at(pos, r.end) {
+                    r.pos = e;
+                    continue;
+                }
+                if r.node != NO_NODE
+                    && let Some((_, k, e)) = self.emitted_def_at(pos, &r)
+                {
+                                        self.emit_get(k)?;
+                    r.pos = e;
+                    continue;
+                }
+                let i = read_instr(self.data, pos as usize)?;
+                r.pos = i.end as u64;
+                match i.op {
+                    Op::FRAME => continue,
+                    Op::PROTO => {
+                        self.f.commit(true)?;
+                        self.f.sink.put(&self.data[i.pos..i.end])?;
+                        self.f.framing = self.protocol >= 4;
+                        continue;
+                    }
+                    op if op.is_memo_put() => {
+                        let n = Self::site(&self.g.puts, pos).ok_or(RewriteError::Unsupported {
+                            offset: pos,
+                            what: "memo store the reader did not record",
+                        })?;
+                        let k = self.next_key;
+                        self.next_key += 1;
+                        self.out_key.insert(n, k);
+                        self.emit_put(op, k)?;
+                    }
+                    op if op.is_memo_get() => {
+                        let n = Self::site(&self.g.gets, pos).ok_or(RewriteError::Unsupported {
+                            offset: pos,
+                            what: "memo fetch the reader did not record",
+                        })?;
+                        if let Some(&k) = self.out_key.get(&n) {
+                            self.emit_get(k)?;
+                        } else {
+                            // Defined inside a cut: re-emit its definition here, then go on.
+                            if emitting.contains(&n) {
+                                return Err(RewriteError::Unsupported {
+                                    offset: pos,
+                                    what: "object references itself before it is stored",
+                                });
+                            }
+                            let Some(node) = self.g.get(n) else {
+                                return Err(RewriteError::Unsupported {
+                                    offset: pos,
+                                    what: "memo fetch of an unknown object",
+                                });
+                            };
+                            let def = node.span;
+                            emitting.push(n);
+                            stack.push(r);
+                            stack.push(Region {
+                                pos: def.start,
+                                end: def.end,
+                                node: n,
+                            });
+                            continue 'regions;
+                        }
+                    }
+                    op if op.is_large_payload()
+                        && self.f.framing
+                        && i.arg.len() >= FRAME_TARGET =>
+                    {
+                        let head = &self.data[i.pos..i.arg_pos()];
+                        self.f.large(head, i.arg)?;
+                    }
+                    _ => self.f.small(&self.data[i.pos..i.end])?,
+                }
+                self.f.boundary()?;
+            }
+            if r.node != NO_NODE {
+                emitting.retain(|&x| x != r.node);
+            }
+        }
+        self.f.commit(true)?;
+        Ok(())
+    }
+
+    fn emit_put(&mut self, op: Op, k: u64) -> std::io::Result<()> {
+        match op {
+            Op::MEMOIZE => self.f.small(&[Op::MEMOIZE as u8]),
+            Op::PUT => self.f.small(format!("p{k}\n").as_bytes()),
+            _ => {
+                if k < 256 {
+                    self.f.small(&[Op::BINPUT as u8, k as u8])
+                } else {
+                    let mut b = [Op::LONG_BINPUT as u8, 0, 0, 0, 0];
+                    b[1..].copy_from_slice(&(k as u32).to_le_bytes());
+                    self.f.small(&b)
+                }
+            }
+        }
+    }
+
+    fn emit_get(&mut self, k: u64) -> std::io::Result<()> {
+        if self.protocol == 0 {
+            return self.f.small(format!("g{k}\n").as_bytes());
+        }
+        if k < 256 {
+            self.f.small(&[Op::BINGET as u8, k as u8])
+        } else {
+            let mut b = [Op::LONG_BINGET as u8, 0, 0, 0, 0];
+            b[1..].copy_from_slice(&(k as u32).to_le_bytes());
+            self.f.small(&b)
+        }
+    }
+}
