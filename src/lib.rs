@@ -1,6 +1,9 @@
 //! picklescope: explore and slim large Python pickles without executing them.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod context;
 pub mod model;
 pub mod pickle;
+pub mod report;
 pub mod slim;
+pub mod workspace;

@@ -1,3 +1,94 @@
-fn main() {
-    println!("Hello, world!");
+//! The `picklescope` binary: parses arguments, runs a subcommand, maps failures to exit codes.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use cli::args::{Cli, Command, Emit, Shell};
+use cli::{Failure, fail_on_single_error, load_rules, open_workspace};
+use picklescope::report::Report;
+
+fn main() -> ExitCode {
+    let _ = color_eyre::install();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            if !f.printed {
+                eprintln!("picklescope: {}", f.message);
+            }
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Some(Command::Report {
+            path,
+            json,
+            markdown,
+            top,
+            context,
+        }) => {
+            let ws = open_workspace(&path, context.as_deref())?;
+            fail_on_single_error(&ws)?;
+            let r = Report::build(&ws, top);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+            } else if markdown {
+                print!("{}", r.to_markdown());
+            } else {
+                print!("{}", r.to_text(top.max(10)));
+            }
+            match ws.first_error() {
+                Some(e) if e.is_invalid_pickle() => Err(Failure::invalid(e.to_string())),
+                Some(e) => Err(Failure::other(e.to_string())),
+                None => Ok(()),
+            }
+        }
+        Some(Command::Slim {
+            path,
+            rules,
+            dry_run,
+            backup,
+            json,
+            context,
+        }) => cli::slim_cmd::run(&path, &rules, dry_run, backup, json, context.as_deref()),
+        Some(Command::Rules { rules, emit }) => {
+            let r = load_rules(&rules)?
+                .ok_or_else(|| Failure::usage("rules needs --rules FILE or --preset NAME"))?;
+            match emit {
+                Emit::Toml => print!("{}", r.to_toml()),
+                Emit::Python => print!("{}", r.to_python()),
+            }
+            Ok(())
+        }
+        Some(Command::Suggest { .. }) | Some(Command::Diff { .. }) | Some(Command::Demo { .. }) => {
+            Err(Failure::other("not implemented yet"))
+        }
+        Some(Command::Completions { shell }) => {
+            let sh = match shell {
+                Shell::Bash => clap_complete::Shell::Bash,
+                Shell::Zsh => clap_complete::Shell::Zsh,
+                Shell::Fish => clap_complete::Shell::Fish,
+            };
+            clap_complete::generate(
+                sh,
+                &mut Cli::command(),
+                "picklescope",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        None => match cli.open.path {
+            Some(_) => Err(Failure::other("the explorer is not built yet")),
+            None => {
+                let _ = Cli::command().print_help();
+                Ok(())
+            }
+        },
+    }
 }

@@ -108,8 +108,8 @@ pub fn array_summary(g: &Graph, data: &[u8], id: NodeId) -> Option<ArraySummary>
                 Some(Kind::Bool(true)) => 'F',
                 _ => 'C',
             };
-            let data_bytes = payload_len(g, raw_n)
-                .unwrap_or_else(|| shape.iter().product::<u64>() * itemsize);
+            let data_bytes =
+                payload_len(g, raw_n).unwrap_or_else(|| shape.iter().product::<u64>() * itemsize);
             Some(ArraySummary {
                 dtype,
                 shape,
@@ -145,7 +145,10 @@ pub fn array_summary(g: &Graph, data: &[u8], id: NodeId) -> Option<ArraySummary>
                 dtype,
                 shape: Vec::new(),
                 order: 'C',
-                data_bytes: a.get(1).and_then(|&b| payload_len(g, b)).unwrap_or(itemsize),
+                data_bytes: a
+                    .get(1)
+                    .and_then(|&b| payload_len(g, b))
+                    .unwrap_or(itemsize),
                 scalar: true,
             })
         }
@@ -203,7 +206,10 @@ pub fn dtype_of(g: &Graph, data: &[u8], id: NodeId) -> (String, u64) {
 }
 
 fn dtype_name(code: &str) -> (String, u64) {
-    let (kind, digits) = code.split_at(code.find(|c: char| c.is_ascii_digit()).unwrap_or(code.len()));
+    let (kind, digits) = code.split_at(
+        code.find(|c: char| c.is_ascii_digit())
+            .unwrap_or(code.len()),
+    );
     let n: u64 = digits.parse().unwrap_or(0);
     let name = match kind {
         "f" => format!("float{}", n * 8),

@@ -106,7 +106,12 @@ impl Groups {
 /// Marks groups whose bytes lie ≥ 90% inside the values of one other group nested in them.
 fn mark_pass_through(groups: &mut [Group], attrs: &[AttrInst]) {
     let mut order: Vec<usize> = (0..attrs.len()).collect();
-    order.sort_by_key(|&i| (attrs[i].row.span.start, std::cmp::Reverse(attrs[i].row.span.end)));
+    order.sort_by_key(|&i| {
+        (
+            attrs[i].row.span.start,
+            std::cmp::Reverse(attrs[i].row.span.end),
+        )
+    });
     let mut nested: HashMap<(usize, usize), u64> = HashMap::new();
     let mut stack: Vec<usize> = Vec::new();
     for &i in &order {

@@ -63,7 +63,9 @@ pub fn rows(g: &Graph, data: &[u8], id: NodeId) -> Vec<Row> {
                 }
             }
         }
-        Kind::Dict | Kind::List | Kind::Tuple | Kind::Set | Kind::FrozenSet => own_rows(g, id, &mut out),
+        Kind::Dict | Kind::List | Kind::Tuple | Kind::Set | Kind::FrozenSet => {
+            own_rows(g, id, &mut out)
+        }
         _ => {}
     }
     out
@@ -110,7 +112,10 @@ fn state_rows(g: &Graph, inst: NodeId, state: NodeId, out: &mut Vec<Row>) {
             let items = g.children(state);
             let is_pair = items.len() == 2
                 && items.iter().all(|e| {
-                    matches!(g.get(e.value).map(|n| n.kind), Some(Kind::Dict | Kind::None))
+                    matches!(
+                        g.get(e.value).map(|n| n.kind),
+                        Some(Kind::Dict | Kind::None)
+                    )
                 });
             if is_pair {
                 for e in items {

@@ -46,13 +46,24 @@ pub enum Kind {
     None,
     Bool(bool),
     /// An integer; value decoded lazily from the creating op and payload.
-    Int { payload: Span },
-    Float { payload: Span },
+    Int {
+        payload: Span,
+    },
+    Float {
+        payload: Span,
+    },
     Str(TextRef),
-    Bytes { payload: Span },
-    ByteArray { payload: Span },
+    Bytes {
+        payload: Span,
+    },
+    ByteArray {
+        payload: Span,
+    },
     /// A class or function named by GLOBAL, STACK_GLOBAL or INST.
-    Global { module: TextRef, name: TextRef },
+    Global {
+        module: TextRef,
+        name: TextRef,
+    },
     Tuple,
     List,
     Dict,
@@ -66,11 +77,17 @@ pub enum Kind {
         kwargs: NodeId,
     },
     /// A persistent id (PERSID line or BINPERSID object).
-    PersId { pid: NodeId, line: Option<Span> },
+    PersId {
+        pid: NodeId,
+        line: Option<Span>,
+    },
     /// An extension-registry code (EXT1/2/4).
     Ext(u32),
     /// An out-of-band buffer (NEXT_BUFFER), by index.
-    Buffer { index: u32, readonly: bool },
+    Buffer {
+        index: u32,
+        readonly: bool,
+    },
 }
 
 /// A byte range `[start, end)` in the file.

@@ -220,7 +220,10 @@ impl<'a> Machine<'a> {
         if self.stack.len() <= self.fence() {
             return Err(err(i.pos, ErrorKind::StackUnderflow(i.op.name())));
         }
-        let it = self.stack.pop().ok_or(err(i.pos, ErrorKind::StackUnderflow(i.op.name())))?;
+        let it = self
+            .stack
+            .pop()
+            .ok_or(err(i.pos, ErrorKind::StackUnderflow(i.op.name())))?;
         self.close(it, i.pos);
         Ok(it)
     }
@@ -328,7 +331,11 @@ impl<'a> Machine<'a> {
     }
 
     /// Runs one pickle from `pos` through STOP; returns the offset after STOP.
-    fn run_one(&mut self, mut pos: usize, warnings: &mut Vec<Warning>) -> Result<usize, PickleError> {
+    fn run_one(
+        &mut self,
+        mut pos: usize,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<usize, PickleError> {
         self.stack.clear();
         self.marks.clear();
         self.memo.clear();
@@ -400,25 +407,48 @@ impl<'a> Machine<'a> {
                     if !valid_int_text(i.arg, true) {
                         return Err(bad(&i, "not an integer"));
                     }
-                    self.push_new(Kind::Int { payload: arg_span(&i) }, &i, p)?;
+                    self.push_new(
+                        Kind::Int {
+                            payload: arg_span(&i),
+                        },
+                        &i,
+                        p,
+                    )?;
                 }
                 Op::BININT | Op::BININT1 | Op::BININT2 | Op::LONG1 | Op::LONG4 => {
-                    self.push_new(Kind::Int { payload: arg_span(&i) }, &i, p)?;
+                    self.push_new(
+                        Kind::Int {
+                            payload: arg_span(&i),
+                        },
+                        &i,
+                        p,
+                    )?;
                 }
                 Op::FLOAT => {
                     if !valid_float_text(i.arg) {
                         return Err(bad(&i, "not a float"));
                     }
-                    self.push_new(Kind::Float { payload: arg_span(&i) }, &i, p)?;
+                    self.push_new(
+                        Kind::Float {
+                            payload: arg_span(&i),
+                        },
+                        &i,
+                        p,
+                    )?;
                 }
                 Op::BINFLOAT => {
-                    self.push_new(Kind::Float { payload: arg_span(&i) }, &i, p)?;
+                    self.push_new(
+                        Kind::Float {
+                            payload: arg_span(&i),
+                        },
+                        &i,
+                        p,
+                    )?;
                 }
                 Op::STRING => {
                     let a = i.arg;
-                    let quoted = a.len() >= 2
-                        && (a[0] == b'\'' || a[0] == b'"')
-                        && a[a.len() - 1] == a[0];
+                    let quoted =
+                        a.len() >= 2 && (a[0] == b'\'' || a[0] == b'"') && a[a.len() - 1] == a[0];
                     if !quoted {
                         return Err(bad(&i, "the STRING opcode argument must be quoted"));
                     }
@@ -446,10 +476,22 @@ impl<'a> Machine<'a> {
                     self.push_new(Kind::Str(text(&i, StrEnc::Utf8)), &i, p)?;
                 }
                 Op::BINBYTES | Op::SHORT_BINBYTES | Op::BINBYTES8 => {
-                    self.push_new(Kind::Bytes { payload: arg_span(&i) }, &i, p)?;
+                    self.push_new(
+                        Kind::Bytes {
+                            payload: arg_span(&i),
+                        },
+                        &i,
+                        p,
+                    )?;
                 }
                 Op::BYTEARRAY8 => {
-                    self.push_new(Kind::ByteArray { payload: arg_span(&i) }, &i, p)?;
+                    self.push_new(
+                        Kind::ByteArray {
+                            payload: arg_span(&i),
+                        },
+                        &i,
+                        p,
+                    )?;
                 }
                 Op::NEXT_BUFFER => {
                     let index = self.buffers;
@@ -549,8 +591,8 @@ impl<'a> Machine<'a> {
                     self.item_edges(t.node, p);
                 }
                 Op::SETITEM => {
-                    let v = self.pop(&i)?;
-                    let k = self.pop(&i)?;
+                    self.pop_n(&i, 2)?;
+                    let (k, v) = (self.scratch[0], self.scratch[1]);
                     let t = self.top(&i)?;
                     self.raw.push((
                         t.node,
@@ -637,8 +679,8 @@ impl<'a> Machine<'a> {
                     self.push_new(Kind::Global { module, name }, &i, p)?;
                 }
                 Op::STACK_GLOBAL => {
-                    let name = self.pop(&i)?;
-                    let module = self.pop(&i)?;
+                    self.pop_n(&i, 2)?;
+                    let (module, name) = (self.scratch[0], self.scratch[1]);
                     let (Some(m), Some(n)) = (self.str_of(module.node), self.str_of(name.node))
                     else {
                         return Err(err(
@@ -649,27 +691,27 @@ impl<'a> Machine<'a> {
                             },
                         ));
                     };
-                    let id = self.new_node(Kind::Global { module: m, name: n }, i.op, module.start)?;
+                    let id =
+                        self.new_node(Kind::Global { module: m, name: n }, i.op, module.start)?;
                     self.stack.push(Item {
                         node: id,
                         start: module.start,
                         def: true,
                     });
                 }
-                Op::REDUCE => {
-                    let args = self.pop(&i)?;
-                    let f = self.pop(&i)?;
-                    self.call(&i, CallKind::Reduce, f, args.node, NO_NODE)?;
-                }
-                Op::NEWOBJ => {
-                    let args = self.pop(&i)?;
-                    let cls = self.pop(&i)?;
-                    self.call(&i, CallKind::NewObj, cls, args.node, NO_NODE)?;
+                Op::REDUCE | Op::NEWOBJ => {
+                    self.pop_n(&i, 2)?;
+                    let (f, args) = (self.scratch[0], self.scratch[1]);
+                    let how = if i.op == Op::REDUCE {
+                        CallKind::Reduce
+                    } else {
+                        CallKind::NewObj
+                    };
+                    self.call(&i, how, f, args.node, NO_NODE)?;
                 }
                 Op::NEWOBJ_EX => {
-                    let kwargs = self.pop(&i)?;
-                    let args = self.pop(&i)?;
-                    let cls = self.pop(&i)?;
+                    self.pop_n(&i, 3)?;
+                    let (cls, args, kwargs) = (self.scratch[0], self.scratch[1], self.scratch[2]);
                     self.call(&i, CallKind::NewObjEx, cls, args.node, kwargs.node)?;
                 }
                 Op::BUILD => {
@@ -793,8 +835,9 @@ impl<'a> Machine<'a> {
 fn persid_warning(p: usize) -> Warning {
     Warning {
         offset: p as u64,
-        message: "uses persistent ids (PERSID/BINPERSID): CPython needs a persistent_load to load it"
-            .into(),
+        message:
+            "uses persistent ids (PERSID/BINPERSID): CPython needs a persistent_load to load it"
+                .into(),
     }
 }
 
@@ -875,8 +918,7 @@ fn valid_int_text(t: &[u8], long: bool) -> bool {
 fn valid_float_text(t: &[u8]) -> bool {
     let t = t.trim_ascii();
     !t.is_empty()
-        && t
-            .iter()
+        && t.iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.' | b'_'))
 }
 

@@ -116,10 +116,8 @@ pub fn read_instr(data: &[u8], pos: usize) -> Result<Instr<'_>, PickleError> {
         ArgKind::Len4Signed => prefixed(4, true),
         ArgKind::Len8 => prefixed(8, false),
         ArgKind::Line => {
-            let nl = find_nl(&data[at..]).ok_or(PickleError::new(
-                pos,
-                ErrorKind::MissingNewline(op.name()),
-            ))?;
+            let nl = find_nl(&data[at..])
+                .ok_or(PickleError::new(pos, ErrorKind::MissingNewline(op.name())))?;
             Ok(Instr {
                 op,
                 pos,
@@ -128,14 +126,10 @@ pub fn read_instr(data: &[u8], pos: usize) -> Result<Instr<'_>, PickleError> {
             })
         }
         ArgKind::TwoLines => {
-            let nl1 = find_nl(&data[at..]).ok_or(PickleError::new(
-                pos,
-                ErrorKind::MissingNewline(op.name()),
-            ))?;
-            let nl2 = find_nl(&data[at + nl1 + 1..]).ok_or(PickleError::new(
-                pos,
-                ErrorKind::MissingNewline(op.name()),
-            ))?;
+            let nl1 = find_nl(&data[at..])
+                .ok_or(PickleError::new(pos, ErrorKind::MissingNewline(op.name())))?;
+            let nl2 = find_nl(&data[at + nl1 + 1..])
+                .ok_or(PickleError::new(pos, ErrorKind::MissingNewline(op.name())))?;
             let e = at + nl1 + 1 + nl2;
             Ok(Instr {
                 op,
@@ -214,7 +208,10 @@ mod tests {
         // pickle.dumps((1, 'a'), 2)
         let d = b"\x80\x02K\x01X\x01\x00\x00\x00a\x86q\x00.";
         let ops: Vec<_> = Scanner::new(d, 0).map(|r| r.map(|i| i.op)).collect();
-        let ops: Vec<Op> = ops.into_iter().collect::<Result<_, _>>().unwrap_or_default();
+        let ops: Vec<Op> = ops
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .unwrap_or_default();
         assert_eq!(
             ops,
             vec![

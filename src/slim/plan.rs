@@ -86,13 +86,18 @@ fn slots_only(m: &Model, rules: &Rules) -> Vec<NotRemovable> {
         if !rs.iter().any(|r| matches!(r.label, Label::Slot(_))) {
             continue;
         }
-        let Some(class) = m.class_of(id) else { continue };
+        let Some(class) = m.class_of(id) else {
+            continue;
+        };
         if !rules.class_matches(&class) {
             continue;
         }
         match out.iter_mut().find(|x| x.class == class) {
             Some(x) => x.instances += 1,
-            None => out.push(NotRemovable { class, instances: 1 }),
+            None => out.push(NotRemovable {
+                class,
+                instances: 1,
+            }),
         }
     }
     out

@@ -220,9 +220,15 @@ mod tests {
     #[test]
     fn globs() {
         assert!(glob_match("*", "a.b.C"));
-        assert!(glob_match("*.TsysflagResults", "pipeline.h.tasks.tsysflag.resultobjects.TsysflagResults"));
+        assert!(glob_match(
+            "*.TsysflagResults",
+            "pipeline.h.tasks.tsysflag.resultobjects.TsysflagResults"
+        ));
         assert!(!glob_match("*.TsysflagResults", "x.TsysflagResultsX"));
-        assert!(glob_match("pipeline.*.Raw*Results", "pipeline.hif.tasks.rawflagchans.resultobjects.RawflagchansResults"));
+        assert!(glob_match(
+            "pipeline.*.Raw*Results",
+            "pipeline.hif.tasks.rawflagchans.resultobjects.RawflagchansResults"
+        ));
         assert!(glob_match("a.B", "a.B"));
         assert!(!glob_match("a.B", "a.BB"));
         assert!(!glob_match("ab*ba", "aba"));
@@ -234,7 +240,10 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(e.starts_with("r.toml:3:") || e.starts_with("r.toml:4:"), "{e}");
+        assert!(
+            e.starts_with("r.toml:3:") || e.starts_with("r.toml:4:"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -27,10 +27,7 @@ pub enum SaveError {
         source: std::io::Error,
     },
     #[error("{path}: {source}")]
-    Rewrite {
-        path: PathBuf,
-        source: RewriteError,
-    },
+    Rewrite { path: PathBuf, source: RewriteError },
     #[error("{path}: changed on disk since it was read; not overwritten (reopen and try again)")]
     Changed { path: PathBuf },
     #[error("{path}: backup {backup} already exists; not overwritten (move it away first)")]

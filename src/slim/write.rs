@@ -104,7 +104,12 @@ impl Framer<'_> {
 
 /// Writes `data` minus `cuts` (sorted, disjoint spans that each cover whole instructions) to
 /// `sink`. With no cuts the output is the input, byte for byte. Returns the bytes written.
-pub fn rewrite(data: &[u8], g: &Graph, cuts: &[Span], sink: &mut dyn Sink) -> Result<u64, RewriteError> {
+pub fn rewrite(
+    data: &[u8],
+    g: &Graph,
+    cuts: &[Span],
+    sink: &mut dyn Sink,
+) -> Result<u64, RewriteError> {
     let mut count = Counting { inner: sink, n: 0 };
     if cuts.is_empty() {
         count.put(data)?;
@@ -235,7 +240,7 @@ impl Writer<'_, '_> {
                 if r.node != NO_NODE
                     && let Some((_, k, e)) = self.emitted_def_at(pos, &r)
                 {
-                                        self.emit_get(k)?;
+                    self.emit_get(k)?;
                     r.pos = e;
                     continue;
                 }

@@ -1,0 +1,190 @@
+//! Command-line arguments (clap): subcommands, options, help texts with examples.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Examples:
+  picklescope demo                          write a demo context and explore it
+  picklescope pipeline-X.context            explore a context (stages, tree, marks)
+  picklescope report out/ --top 5           largest attributes of every stage
+  picklescope slim out/ --preset strategy-a --dry-run
+  picklescope slim result-stage4.pickle --rules transient.toml --backup
+
+picklescope never executes pickle code and needs neither the pipeline, CASA nor numpy.";
+
+/// Explore and slim large Python pickles (ALMA/NRAO pipeline contexts) without executing them.
+#[derive(Debug, Parser)]
+#[command(name = "picklescope", version, about, after_help = AFTER_HELP, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub open: OpenArgs,
+}
+
+/// Options of the interactive explorer.
+#[derive(Debug, Args, Clone, Default)]
+pub struct OpenArgs {
+    /// A pickle, a `.context` file, an output directory, or a `saved_state/` directory.
+    pub path: Option<PathBuf>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Never write: the write key is disabled.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Which `.context` to open when a directory holds several.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+/// Where transient rules come from.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RuleArgs {
+    /// A TOML rules file (`[[transient]] class = "..." attrs = [...]`).
+    #[arg(long, value_name = "FILE", conflicts_with = "preset")]
+    pub rules: Option<PathBuf>,
+    /// A built-in rule set: `strategy-a` (the pipeline's adopted rules).
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// Allow protected attributes (qa, flagging, stage_number, ...).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Emit {
+    Toml,
+    Python,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sizes of stages, largest attributes, class.attr groups and named globals.
+    #[command(after_help = "\
+Sizes: `inline` is the bytes of an attribute's key and value in the stream; `retained` is what
+would disappear if it were removed (definitions that other parts still reference through the
+memo stay; shared objects count once).
+Pass-through containers are folded: an attribute whose bytes lie >= 90% inside the values of one
+other class.attr group nested in it is not listed (ResultsList._ResultsList__results gives way to
+the views inside it).
+
+Exit codes: 0 success; 2 invalid pickle (one line on stderr: file, problem, byte offset); 1 other.
+
+Examples:
+  picklescope report result-stage4.pickle
+  picklescope report pipeline-X.context --json > report.json
+  picklescope report out/ --markdown --top 5")]
+    Report {
+        /// A pickle, a `.context` file, an output directory, or a `saved_state/` directory.
+        path: PathBuf,
+        /// One JSON document on stdout.
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// Markdown tables.
+        #[arg(long)]
+        markdown: bool,
+        /// How many of the largest attributes to list per file.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Which `.context` to read when a directory holds several.
+        #[arg(long, value_name = "NAME")]
+        context: Option<String>,
+    },
+    /// Drop transient attributes everywhere and save each file in place, atomically.
+    #[command(after_help = "\
+Each file is written to a temp file beside it, fsynced, read back and verified, then renamed over
+the original (which is refused if it changed since it was read). --dry-run prints the exact sizes
+a real run writes.
+
+Exit codes: 0 success; 2 invalid pickle or rules file; 1 other failures.
+
+Examples:
+  picklescope slim out/ --preset strategy-a --dry-run
+  picklescope slim out/pipeline-X.context --rules transient.toml --backup
+  picklescope slim result-stage4.pickle --rules transient.toml --json")]
+    Slim {
+        /// A pickle, a directory of pickles, a `.context`, an output dir or `saved_state/`.
+        path: PathBuf,
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Compute and print, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Keep each original as `<file>.orig` (never overwriting an existing one).
+        #[arg(long)]
+        backup: bool,
+        /// One JSON document on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Which `.context` to slim when a directory holds several.
+        #[arg(long, value_name = "NAME")]
+        context: Option<String>,
+    },
+    /// Rank class.attr groups worth marking transient, with the saving each gives.
+    #[command(after_help = "\
+Candidates are large, array-heavy, not protected, and not referenced from outside the group.
+
+Examples:
+  picklescope suggest out/
+  picklescope suggest out/ --emit toml > transient.toml
+  picklescope suggest out/ --emit python")]
+    Suggest {
+        path: PathBuf,
+        /// How many candidates.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Print the candidates as a rules file (toml) or `_transient_fields` lines (python).
+        #[arg(long, value_enum)]
+        emit: Option<Emit>,
+        #[arg(long, value_name = "NAME")]
+        context: Option<String>,
+    },
+    /// Print rules (a preset or a file) as TOML or as Python `_transient_fields` lines.
+    #[command(after_help = "\
+Examples:
+  picklescope rules --preset strategy-a --emit python
+  picklescope rules --rules transient.toml --emit toml")]
+    Rules {
+        #[command(flatten)]
+        rules: RuleArgs,
+        #[arg(long, value_enum, default_value = "toml")]
+        emit: Emit,
+    },
+    /// Compare two pickles or two contexts stage by stage.
+    #[command(after_help = "\
+Examples:
+  picklescope diff before/ after/
+  picklescope diff result-stage4.pickle.orig result-stage4.pickle --json")]
+    Diff {
+        a: PathBuf,
+        b: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a realistic pipeline-like demo context and open it.
+    #[command(after_help = "\
+Examples:
+  picklescope demo                 writes ./picklescope-demo/ and opens it
+  picklescope demo /tmp/ctx --no-open")]
+    Demo {
+        /// Where to write it (default ./picklescope-demo).
+        dir: Option<PathBuf>,
+        /// Only write the files; do not open the explorer.
+        #[arg(long)]
+        no_open: bool,
+    },
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  picklescope completions bash > ~/.local/share/bash-completion/completions/picklescope"
+    )]
+    Completions { shell: Shell },
+}

@@ -1,0 +1,105 @@
+//! The command-line edge: argument parsing, dispatch, exit codes and one-line errors.
+
+pub mod args;
+pub mod slim_cmd;
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use picklescope::context::hierarchy::{PRESETS, expand_bases, preset};
+use picklescope::slim::Rules;
+use picklescope::workspace::Workspace;
+
+use args::RuleArgs;
+
+/// A failure with its exit code: 2 for invalid input (pickle or rules), 1 for the rest.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+    /// The message was already printed as part of the output.
+    pub printed: bool,
+}
+
+impl Failure {
+    pub fn invalid(m: impl Into<String>) -> Failure {
+        Failure {
+            code: 2,
+            message: m.into(),
+            printed: false,
+        }
+    }
+    pub fn other(m: impl Into<String>) -> Failure {
+        Failure {
+            code: 1,
+            message: m.into(),
+            printed: false,
+        }
+    }
+    pub fn usage(m: impl Into<String>) -> Failure {
+        Failure {
+            code: 2,
+            message: m.into(),
+            printed: false,
+        }
+    }
+    /// Keeps the more serious failure (invalid input wins).
+    pub fn worse(a: Option<Failure>, b: Failure) -> Failure {
+        match a {
+            Some(a) if a.code >= b.code => a,
+            _ => b,
+        }
+    }
+    pub fn already_reported(mut self, json: bool) -> Failure {
+        self.printed = json;
+        self
+    }
+}
+
+/// Loads `--rules` or `--preset` (expanded over known hierarchies), refusing protected
+/// attributes unless `--force`. `None` when neither was given.
+pub fn load_rules(a: &RuleArgs) -> Result<Option<Rules>, Failure> {
+    let rules = match (&a.rules, &a.preset) {
+        (Some(p), _) => Rules::load(p).map_err(|e| Failure::invalid(e.to_string()))?,
+        (None, Some(name)) => preset(name).ok_or_else(|| {
+            Failure::usage(format!(
+                "unknown preset {name:?}; known: {}",
+                PRESETS.join(", ")
+            ))
+        })?,
+        (None, None) => return Ok(None),
+    };
+    rules
+        .check_protected(a.force)
+        .map_err(|e| Failure::invalid(e.to_string()))?;
+    Ok(Some(expand_bases(&rules)))
+}
+
+/// Opens PATH as a workspace, with a progress line on stderr when it is a terminal.
+pub fn open_workspace(path: &Path, context: Option<&str>) -> Result<Workspace, Failure> {
+    let tty = std::io::stderr().is_terminal();
+    let progress = move |done: usize, total: usize| {
+        if tty && total > 1 {
+            eprint!("\rscanning {done}/{total} files");
+            if done == total {
+                eprint!("\r\x1b[K");
+            }
+        }
+    };
+    Workspace::open(path, context, &progress).map_err(|e| Failure::other(e.to_string()))
+}
+
+/// Fails with the first load error (exit 2 for an invalid pickle) when the source is a single
+/// file; for contexts, per-file errors are reported in the output instead.
+pub fn fail_on_single_error(ws: &Workspace) -> Result<(), Failure> {
+    if ws.entries.len() == 1
+        && let Some(e) = ws.first_error()
+    {
+        return Err(if e.is_invalid_pickle() {
+            Failure::invalid(e.to_string())
+        } else {
+            Failure::other(e.to_string())
+        });
+    }
+    Ok(())
+}

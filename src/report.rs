@@ -1,0 +1,509 @@
+//! `report`: the largest attributes, class.attr groups and named globals of a pickle or context,
+//! as text, Markdown or JSON.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::model::{Model, short_name};
+use crate::pickle::Kind;
+use crate::pickle::value::text;
+use crate::workspace::Workspace;
+
+/// One of the largest attribute instances.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TopAttr {
+    pub path: String,
+    pub class: String,
+    pub attr: String,
+    pub bytes: u64,
+    pub retained_bytes: u64,
+}
+
+/// One file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub bytes: u64,
+    pub protocol: Option<u8>,
+    pub stage: Option<u32>,
+    pub task: Option<String>,
+    pub root_class: Option<String>,
+    pub top: Vec<TopAttr>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One class.attr group across all files.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassReport {
+    pub class: String,
+    pub attr: String,
+    pub instances: u64,
+    pub bytes: u64,
+    pub retained_bytes: u64,
+    pub stages: Vec<u32>,
+}
+
+/// A class or function a pickle names.
+#[derive(Debug, Clone, Serialize)]
+pub struct GlobalReport {
+    pub module: String,
+    pub name: String,
+    pub count: u64,
+    pub dangerous: bool,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub total_bytes: u64,
+    pub files: Vec<FileReport>,
+    pub classes: Vec<ClassReport>,
+    pub globals: Vec<GlobalReport>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// True for names that run code or touch the system when a pickle is loaded.
+pub fn is_dangerous(module: &str, name: &str) -> bool {
+    let top = module.split('.').next().unwrap_or(module);
+    const MODULES: &[&str] = &[
+        "os",
+        "posix",
+        "nt",
+        "subprocess",
+        "_posixsubprocess",
+        "shutil",
+        "socket",
+        "pty",
+        "runpy",
+        "importlib",
+        "ctypes",
+        "code",
+        "codeop",
+        "sys",
+        "marshal",
+        "webbrowser",
+        "pdb",
+        "multiprocessing",
+        "commands",
+        "popen2",
+        "timeit",
+        "asyncio",
+        "signal",
+        "_winapi",
+        "ftplib",
+        "urllib",
+        "http",
+        "smtplib",
+        "telnetlib",
+        "tempfile",
+        "glob",
+        "io",
+        "_io",
+    ];
+    const BUILTINS: &[&str] = &[
+        "eval",
+        "exec",
+        "compile",
+        "__import__",
+        "getattr",
+        "setattr",
+        "delattr",
+        "open",
+        "input",
+        "breakpoint",
+        "globals",
+        "locals",
+        "vars",
+        "execfile",
+        "file",
+        "apply",
+        "__builtins__",
+        "exit",
+        "quit",
+        "help",
+    ];
+    if MODULES.contains(&top) {
+        return true;
+    }
+    match top {
+        "builtins" | "__builtin__" => BUILTINS.contains(&name),
+        "operator" => matches!(name, "attrgetter" | "methodcaller" | "itemgetter"),
+        "pickle" | "_pickle" | "cPickle" | "dill" | "cloudpickle" | "joblib" => true,
+        "types" => matches!(name, "FunctionType" | "CodeType" | "LambdaType"),
+        "functools" => matches!(name, "partial" | "reduce"),
+        _ => false,
+    }
+}
+
+/// Named globals of one model with counts.
+pub fn globals_of(m: &Model) -> BTreeMap<(String, String), u64> {
+    let mut out = BTreeMap::new();
+    let data = m.data();
+    for n in &m.graph().nodes {
+        if let Kind::Global { module, name } = n.kind {
+            *out.entry((
+                text(data, module).into_owned(),
+                text(data, name).into_owned(),
+            ))
+            .or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// The largest attribute instances of a model, pass-through groups folded away.
+pub fn top_attrs(m: &Model, n: usize) -> Vec<TopAttr> {
+    let groups = m.groups();
+    let mut cand: Vec<usize> = (0..groups.attrs.len())
+        .filter(|&i| !groups.groups[groups.attrs[i].group].pass_through)
+        .collect();
+    cand.sort_by_key(|&i| std::cmp::Reverse(groups.attrs[i].row.span.len()));
+    cand.truncate(n);
+    cand.into_iter()
+        .map(|i| {
+            let a = &groups.attrs[i];
+            let g = &groups.groups[a.group];
+            TopAttr {
+                path: m.attr_path(&a.row),
+                class: g.class.clone(),
+                attr: g.attr.clone(),
+                bytes: a.row.span.len(),
+                retained_bytes: m.retained_span(a.row.span),
+            }
+        })
+        .collect()
+}
+
+fn display_path(p: &Path, base: Option<&Path>) -> String {
+    if let Some(b) = base
+        && let Ok(r) = p.strip_prefix(b)
+    {
+        return r.display().to_string();
+    }
+    p.display().to_string()
+}
+
+impl Report {
+    /// Builds the report for every file of a workspace.
+    pub fn build(ws: &Workspace, top: usize) -> Report {
+        let base = ws
+            .entries
+            .iter()
+            .find(|e| e.is_context())
+            .and_then(|e| e.file.path.parent().map(Path::to_path_buf));
+        let mut files = Vec::new();
+        let mut classes: BTreeMap<(String, String), ClassReport> = BTreeMap::new();
+        let mut globals: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for e in &ws.entries {
+            let mut fr = FileReport {
+                path: display_path(&e.file.path, base.as_deref()),
+                bytes: e.bytes,
+                protocol: None,
+                stage: e.stage(),
+                task: e.info.task.clone(),
+                root_class: None,
+                top: Vec::new(),
+                warnings: Vec::new(),
+                error: e.error.as_ref().map(|x| x.to_string()),
+            };
+            if let Some(m) = &e.model {
+                let g = m.graph();
+                fr.protocol = g.pickles.first().map(|p| p.protocol);
+                fr.root_class = m
+                    .class_of(g.root())
+                    .or_else(|| g.get(g.root()).map(|n| kind_name(&n.kind).to_string()));
+                fr.top = top_attrs(m, top);
+                fr.warnings = m
+                    .doc
+                    .warnings
+                    .iter()
+                    .map(|w| format!("{} (byte {})", w.message, w.offset))
+                    .collect();
+                if g.pickles.len() > 1 {
+                    fr.warnings.push(format!(
+                        "{} pickles back to back; all are read",
+                        g.pickles.len()
+                    ));
+                }
+                for gr in &m.groups().groups {
+                    if gr.pass_through {
+                        continue;
+                    }
+                    let c = classes
+                        .entry((gr.class.clone(), gr.attr.clone()))
+                        .or_insert_with(|| ClassReport {
+                            class: gr.class.clone(),
+                            attr: gr.attr.clone(),
+                            instances: 0,
+                            bytes: 0,
+                            retained_bytes: 0,
+                            stages: Vec::new(),
+                        });
+                    c.instances += gr.instances;
+                    c.bytes += gr.bytes;
+                    c.retained_bytes += gr.retained;
+                    if let Some(s) = e.stage()
+                        && !c.stages.contains(&s)
+                    {
+                        c.stages.push(s);
+                    }
+                }
+                for (k, v) in globals_of(m) {
+                    *globals.entry(k).or_insert(0) += v;
+                }
+            }
+            files.push(fr);
+        }
+        let mut classes: Vec<ClassReport> = classes.into_values().collect();
+        classes.sort_by(|a, b| {
+            b.retained_bytes
+                .cmp(&a.retained_bytes)
+                .then(b.bytes.cmp(&a.bytes))
+                .then(a.class.cmp(&b.class))
+                .then(a.attr.cmp(&b.attr))
+        });
+        for c in &mut classes {
+            c.stages.sort_unstable();
+        }
+        let mut globals: Vec<GlobalReport> = globals
+            .into_iter()
+            .map(|((module, name), count)| GlobalReport {
+                dangerous: is_dangerous(&module, &name),
+                module,
+                name,
+                count,
+            })
+            .collect();
+        globals.sort_by(|a, b| b.dangerous.cmp(&a.dangerous).then(b.count.cmp(&a.count)));
+        Report {
+            total_bytes: ws.total_bytes(),
+            files,
+            classes,
+            globals,
+            notes: ws.source.notes.clone(),
+        }
+    }
+
+    /// Plain text, readable at 80 columns.
+    pub fn to_text(&self, top_classes: usize) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let multi = self.files.len() > 1;
+        let _ = writeln!(
+            s,
+            "total {}  in {} file(s)",
+            size(self.total_bytes),
+            self.files.len()
+        );
+        for n in &self.notes {
+            let _ = writeln!(s, "note: {n}");
+        }
+        if multi {
+            let _ = writeln!(
+                s,
+                "\n{:>5}  {:<28} {:>11} {:>6}  file",
+                "stage", "task", "size", "share"
+            );
+            let mut files: Vec<&FileReport> = self.files.iter().collect();
+            files.sort_by_key(|f| (f.stage.is_none(), f.stage, f.path.clone()));
+            for f in files {
+                let share = pct(f.bytes, self.total_bytes);
+                let stage = f.stage.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
+                let task = f.task.clone().unwrap_or_else(|| "".into());
+                let name = Path::new(&f.path)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    "{:>5}  {:<28} {:>11} {:>6}  {}",
+                    stage,
+                    crate::pickle::value::truncate(&task, 28),
+                    size(f.bytes),
+                    share,
+                    name
+                );
+                if let Some(e) = &f.error {
+                    let _ = writeln!(s, "       error: {e}");
+                }
+            }
+        }
+        for f in &self.files {
+            if multi && f.top.is_empty() {
+                continue;
+            }
+            if multi && f.bytes * 20 < self.total_bytes {
+                continue;
+            }
+            let _ = writeln!(
+                s,
+                "\n{}  {}  protocol {}  root {}",
+                f.path,
+                size(f.bytes),
+                f.protocol
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "?".into()),
+                f.root_class.as_deref().map(short_name).unwrap_or("?")
+            );
+            if let Some(t) = &f.task {
+                let _ = writeln!(
+                    s,
+                    "  stage {}  task {t}",
+                    f.stage.map(|x| x.to_string()).unwrap_or_else(|| "?".into())
+                );
+            }
+            for w in &f.warnings {
+                let _ = writeln!(s, "  warning: {w}");
+            }
+            if let Some(e) = &f.error {
+                let _ = writeln!(s, "  error: {e}");
+            }
+            if !f.top.is_empty() {
+                let _ = writeln!(s, "  largest attributes            inline    retained");
+                for t in &f.top {
+                    let _ = writeln!(
+                        s,
+                        "  {:<28} {:>9} {:>11}",
+                        crate::pickle::value::truncate(
+                            &format!("{}.{}", short_name(&t.class), t.attr),
+                            28
+                        ),
+                        size(t.bytes),
+                        size(t.retained_bytes)
+                    );
+                    let _ = writeln!(s, "    {}", crate::pickle::value::truncate(&t.path, 74));
+                }
+            }
+        }
+        if !self.classes.is_empty() {
+            let _ = writeln!(s, "\nclass.attr groups (pass-through containers folded)");
+            let _ = writeln!(
+                s,
+                "  {:<40} {:>6} {:>11} {:>11}",
+                "class.attr", "inst", "inline", "retained"
+            );
+            for c in self.classes.iter().take(top_classes) {
+                let _ = writeln!(
+                    s,
+                    "  {:<40} {:>6} {:>11} {:>11}",
+                    crate::pickle::value::truncate(
+                        &format!("{}.{}", short_name(&c.class), c.attr),
+                        40
+                    ),
+                    c.instances,
+                    size(c.bytes),
+                    size(c.retained_bytes)
+                );
+            }
+        }
+        let dangerous: Vec<&GlobalReport> = self.globals.iter().filter(|g| g.dangerous).collect();
+        if !dangerous.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nDANGEROUS globals (would run code if CPython loaded this file; picklescope never does):"
+            );
+            for g in dangerous {
+                let _ = writeln!(s, "  {}.{}  x{}", g.module, g.name, g.count);
+            }
+        }
+        s
+    }
+
+    /// GitHub-flavoured Markdown tables.
+    pub fn to_markdown(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "**Total:** {} in {} file(s)\n",
+            size(self.total_bytes),
+            self.files.len()
+        );
+        let _ = writeln!(
+            s,
+            "| stage | task | file | size | share |\n|---:|---|---|---:|---:|"
+        );
+        for f in &self.files {
+            let _ = writeln!(
+                s,
+                "| {} | {} | `{}` | {} | {} |",
+                f.stage.map(|x| x.to_string()).unwrap_or_else(|| "–".into()),
+                f.task.clone().unwrap_or_default(),
+                f.path,
+                size(f.bytes),
+                pct(f.bytes, self.total_bytes)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\n| class.attr | instances | inline | retained | stages |\n|---|---:|---:|---:|---|"
+        );
+        for c in self.classes.iter().take(20) {
+            let stages: Vec<String> = c.stages.iter().map(|x| x.to_string()).collect();
+            let _ = writeln!(
+                s,
+                "| `{}.{}` | {} | {} | {} | {} |",
+                short_name(&c.class),
+                c.attr,
+                c.instances,
+                size(c.bytes),
+                size(c.retained_bytes),
+                stages.join(", ")
+            );
+        }
+        let dangerous: Vec<&GlobalReport> = self.globals.iter().filter(|g| g.dangerous).collect();
+        if !dangerous.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n**Dangerous globals:** {}",
+                dangerous
+                    .iter()
+                    .map(|g| format!("`{}.{}`", g.module, g.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        s
+    }
+}
+
+fn kind_name(k: &Kind) -> &'static str {
+    match k {
+        Kind::None => "NoneType",
+        Kind::Bool(_) => "bool",
+        Kind::Int { .. } => "int",
+        Kind::Float { .. } => "float",
+        Kind::Str(_) => "str",
+        Kind::Bytes { .. } => "bytes",
+        Kind::ByteArray { .. } => "bytearray",
+        Kind::Global { .. } => "global",
+        Kind::Tuple => "tuple",
+        Kind::List => "list",
+        Kind::Dict => "dict",
+        Kind::Set => "set",
+        Kind::FrozenSet => "frozenset",
+        Kind::Call { .. } => "object",
+        Kind::PersId { .. } => "persistent id",
+        Kind::Ext(_) => "extension",
+        Kind::Buffer { .. } => "buffer",
+    }
+}
+
+/// Human size, binary units, one choice everywhere.
+pub fn size(b: u64) -> String {
+    humansize::format_size(b, humansize::BINARY)
+}
+
+/// A share as a percentage string.
+pub fn pct(part: u64, total: u64) -> String {
+    if total == 0 {
+        return "-".into();
+    }
+    format!("{:.1}%", part as f64 * 100.0 / total as f64)
+}

@@ -1,0 +1,108 @@
+//! A loaded source: every file of a context (or one pickle) with its model and stage facts.
+
+use std::path::Path;
+
+use crate::context::load::{load_all, workers};
+use crate::context::{FileRole, Source, SourceError, SourceFile, StageInfo, resolve, stage_info};
+use crate::model::{LoadError, Model};
+
+/// One file of the source.
+#[derive(Debug)]
+pub struct Entry {
+    pub file: SourceFile,
+    pub bytes: u64,
+    pub info: StageInfo,
+    pub model: Option<Model>,
+    pub error: Option<LoadError>,
+}
+
+impl Entry {
+    /// Stage number: from the file name, else from the result.
+    pub fn stage(&self) -> Option<u32> {
+        self.file.stage().or(self.info.stage)
+    }
+    pub fn is_context(&self) -> bool {
+        self.file.role == FileRole::Context
+    }
+    pub fn file_name(&self) -> String {
+        self.file
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// Every file of a source, loaded.
+#[derive(Debug)]
+pub struct Workspace {
+    pub source: Source,
+    pub entries: Vec<Entry>,
+}
+
+impl Workspace {
+    /// Resolves and loads PATH on every core; `progress(done, total)` after each file.
+    pub fn open(
+        path: &Path,
+        context: Option<&str>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Workspace, SourceError> {
+        let source = resolve(path, context)?;
+        Ok(Workspace::load(source, progress))
+    }
+
+    pub fn load(source: Source, progress: &(dyn Fn(usize, usize) + Sync)) -> Workspace {
+        let total = source.files.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let models = load_all(&source.files, workers(), |_, _| {
+            let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress(d, total);
+        });
+        let entries = source
+            .files
+            .iter()
+            .cloned()
+            .zip(models)
+            .map(|(file, r)| Entry::from_result(file, r))
+            .collect();
+        Workspace { source, entries }
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.entries.iter().map(|e| e.bytes).sum()
+    }
+
+    /// The first load error, if any file is not a valid pickle or could not be read.
+    pub fn first_error(&self) -> Option<&LoadError> {
+        self.entries.iter().find_map(|e| e.error.as_ref())
+    }
+}
+
+impl Entry {
+    pub fn from_result(file: SourceFile, r: Option<Result<Model, LoadError>>) -> Entry {
+        let bytes = std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0);
+        match r {
+            Some(Ok(m)) => Entry {
+                info: stage_info(&m),
+                file,
+                bytes,
+                model: Some(m),
+                error: None,
+            },
+            Some(Err(e)) => Entry {
+                file,
+                bytes,
+                info: StageInfo::default(),
+                model: None,
+                error: Some(e),
+            },
+            None => Entry {
+                file,
+                bytes,
+                info: StageInfo::default(),
+                model: None,
+                error: None,
+            },
+        }
+    }
+}
