@@ -6,4 +6,5 @@ pub mod model;
 pub mod pickle;
 pub mod report;
 pub mod slim;
+pub mod tui;
 pub mod workspace;

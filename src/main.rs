@@ -83,12 +83,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
-        None => match cli.open.path {
-            Some(_) => Err(Failure::other("the explorer is not built yet")),
+        None => match &cli.open.path {
+            Some(path) => explore(path, &cli.open),
             None => {
                 let _ = Cli::command().print_help();
                 Ok(())
             }
         },
     }
+}
+
+/// Opens the interactive explorer on PATH.
+fn explore(path: &std::path::Path, open: &cli::args::OpenArgs) -> Result<(), Failure> {
+    let rules = load_rules(&open.rules)?.unwrap_or_default();
+    let source = picklescope::context::resolve(path, open.context.as_deref())
+        .map_err(|e| Failure::other(e.to_string()))?;
+    picklescope::tui::run(source, rules, open.read_only)
+        .map_err(|e| Failure::other(format!("terminal: {e}")))
 }

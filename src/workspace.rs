@@ -54,7 +54,7 @@ impl Workspace {
     pub fn load(source: Source, progress: &(dyn Fn(usize, usize) + Sync)) -> Workspace {
         let total = source.files.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let models = load_all(&source.files, workers(), |_, _| {
+        let models = load_all(&source.files, workers(), |_| {
             let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             progress(d, total);
         });

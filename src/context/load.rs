@@ -7,18 +7,12 @@ use crate::model::{LoadError, Model};
 
 use super::discover::SourceFile;
 
-/// Loads `files` with up to `workers` threads, calling `done(index, result)` as each finishes.
-pub fn load_all<F>(
-    files: &[SourceFile],
-    workers: usize,
-    done: F,
-) -> Vec<Option<Result<Model, LoadError>>>
+/// Loads `files` with up to `workers` threads, handing each result to `done(index, result)`
+/// as it finishes (largest files first, so one huge stage does not start last).
+pub fn load_all_with<F>(files: &[SourceFile], workers: usize, done: F)
 where
-    F: Fn(usize, &Result<Model, LoadError>) + Sync,
+    F: Fn(usize, Result<Model, LoadError>) + Sync,
 {
-    let out: Mutex<Vec<Option<Result<Model, LoadError>>>> =
-        Mutex::new((0..files.len()).map(|_| None).collect());
-    // Largest files first, so one huge stage does not start last.
     let mut order: Vec<usize> = (0..files.len()).collect();
     order.sort_by_key(|&i| {
         std::cmp::Reverse(
@@ -35,14 +29,29 @@ where
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&i) = order.get(k) else { break };
-                    let r = Model::open(&files[i].path);
-                    done(i, &r);
-                    if let Ok(mut v) = out.lock() {
-                        v[i] = Some(r);
-                    }
+                    done(i, Model::open(&files[i].path));
                 }
             });
         }
+    });
+}
+
+/// Loads every file; `progress(index)` after each. Results are in `files` order.
+pub fn load_all<F>(
+    files: &[SourceFile],
+    workers: usize,
+    progress: F,
+) -> Vec<Option<Result<Model, LoadError>>>
+where
+    F: Fn(usize) + Sync,
+{
+    let out: Mutex<Vec<Option<Result<Model, LoadError>>>> =
+        Mutex::new((0..files.len()).map(|_| None).collect());
+    load_all_with(files, workers, |i, r| {
+        if let Ok(mut v) = out.lock() {
+            v[i] = Some(r);
+        }
+        progress(i);
     });
     out.into_inner().unwrap_or_default()
 }

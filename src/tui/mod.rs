@@ -1,0 +1,110 @@
+//! The interactive explorer: terminal setup and restore, background scan, event loop.
+
+pub mod app;
+pub mod keys;
+pub mod state;
+pub mod view;
+
+use std::io::Stdout;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crossterm::event::{self, Event, KeyEventKind};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+use crate::context::Source;
+use crate::context::load::workers;
+use crate::model::{LoadError, Model};
+use crate::slim::Rules;
+
+pub use app::App;
+
+/// Starts scanning every file of `app` in the background; results arrive on the receiver.
+pub fn spawn_scan(app: &App) -> mpsc::Receiver<(usize, Result<Model, LoadError>)> {
+    let (tx, rx) = mpsc::channel();
+    let files: Vec<_> = app.files.iter().map(|f| f.file.clone()).collect();
+    std::thread::spawn(move || {
+        let txs = std::sync::Mutex::new(tx);
+        crate::context::load::load_all_with(&files, workers(), |i, r| {
+            if let Ok(t) = txs.lock() {
+                let _ = t.send((i, r));
+            }
+        });
+    });
+    rx
+}
+
+fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+/// Runs the explorer on a resolved source until the user quits.
+pub fn run(source: Source, rules: Rules, read_only: bool) -> std::io::Result<()> {
+    let mut app = App::new(source, rules, read_only);
+    let rx = spawn_scan(&app);
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        hook(info);
+    }));
+    enable_raw_mode()?;
+    execute!(std::io::stdout(), EnterAlternateScreen)?;
+    let backend = CrosstermBackend::new(std::io::stdout());
+    let res = match Terminal::new(backend) {
+        Ok(mut t) => event_loop(&mut t, &mut app, &rx),
+        Err(e) => Err(e),
+    };
+    restore();
+    res
+}
+
+fn event_loop(
+    term: &mut Terminal<CrosstermBackend<Stdout>>,
+    app: &mut App,
+    rx: &mpsc::Receiver<(usize, Result<Model, LoadError>)>,
+) -> std::io::Result<()> {
+    let theme = view::Theme::from_env();
+    let mut dirty = true;
+    while !app.quit {
+        while let Ok((i, r)) = rx.try_recv() {
+            app.file_loaded(i, r);
+            dirty = true;
+        }
+        if dirty {
+            term.draw(|f| {
+                app.page = f.area().height.saturating_sub(8) as usize;
+                view::draw(f, app, theme);
+            })?;
+            dirty = false;
+        }
+        if event::poll(Duration::from_millis(50))? {
+            match event::read()? {
+                Event::Key(k) if k.kind != KeyEventKind::Release => {
+                    if app.modal == app::Modal::ConfirmWrite
+                        && k.code == crossterm::event::KeyCode::Char('y')
+                    {
+                        // Show "writing…" before the (blocking) write starts.
+                        app.modal = app::Modal::Writing;
+                        term.draw(|f| view::draw(f, app, theme))?;
+                        app.modal = app::Modal::ConfirmWrite;
+                    }
+                    app.on_key(k);
+                    dirty = true;
+                }
+                Event::Resize(..) => dirty = true,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}

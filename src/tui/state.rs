@@ -1,0 +1,219 @@
+//! Explorer state that is not UI: loaded files, marks with undo, and the exact what-if.
+
+use std::collections::BTreeMap;
+
+use crate::context::{FileRole, SourceFile, StageInfo, stage_info};
+use crate::model::{LoadError, Model};
+use crate::report::is_dangerous;
+use crate::slim::{Rules, what_if};
+
+/// A file of the opened source, filled in as the background scan finishes it.
+#[derive(Debug)]
+pub struct FileState {
+    pub file: SourceFile,
+    pub bytes: u64,
+    pub status: Status,
+    /// Bytes after slimming with the current marks (exact, from the counting writer).
+    pub after: Option<u64>,
+    /// Per (rule index, attr): (instances, exact bytes saved).
+    pub hits: BTreeMap<(usize, String), (u64, u64)>,
+    pub error: Option<String>,
+}
+
+/// Loading state of one file.
+#[derive(Debug)]
+pub enum Status {
+    Pending,
+    Loaded(Box<Loaded>),
+    Failed,
+}
+
+/// A loaded file.
+#[derive(Debug)]
+pub struct Loaded {
+    pub model: Model,
+    pub info: StageInfo,
+    /// `module.name` of globals that would run code when loaded.
+    pub dangerous: Vec<String>,
+}
+
+impl FileState {
+    pub fn new(file: SourceFile) -> FileState {
+        let bytes = std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0);
+        FileState {
+            file,
+            bytes,
+            status: Status::Pending,
+            after: None,
+            hits: BTreeMap::new(),
+            error: None,
+        }
+    }
+
+    pub fn set_result(&mut self, r: Result<Model, LoadError>) {
+        match r {
+            Ok(model) => {
+                let info = stage_info(&model);
+                let dangerous = crate::report::globals_of(&model)
+                    .into_keys()
+                    .filter(|(m, n)| is_dangerous(m, n))
+                    .map(|(m, n)| format!("{m}.{n}"))
+                    .collect();
+                self.bytes = model.doc.len();
+                self.status = Status::Loaded(Box::new(Loaded {
+                    model,
+                    info,
+                    dangerous,
+                }));
+                self.error = None;
+            }
+            Err(e) => {
+                self.status = Status::Failed;
+                self.error = Some(e.to_string());
+            }
+        }
+    }
+
+    pub fn loaded(&self) -> Option<&Loaded> {
+        match &self.status {
+            Status::Loaded(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn model(&self) -> Option<&Model> {
+        self.loaded().map(|l| &l.model)
+    }
+
+    pub fn stage(&self) -> Option<u32> {
+        self.file
+            .stage()
+            .or_else(|| self.loaded().and_then(|l| l.info.stage))
+    }
+
+    pub fn task(&self) -> String {
+        if self.file.role == FileRole::Context {
+            return self.file_name();
+        }
+        self.loaded()
+            .and_then(|l| l.info.task.clone())
+            .unwrap_or_else(|| match self.status {
+                Status::Pending => "…".into(),
+                _ => self.file_name(),
+            })
+    }
+
+    pub fn file_name(&self) -> String {
+        self.file
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    pub fn after_or_before(&self) -> u64 {
+        self.after.unwrap_or(self.bytes)
+    }
+
+    /// Recomputes the exact after-size and hits for `rules`.
+    pub fn recompute(&mut self, rules: &Rules) {
+        self.hits.clear();
+        self.after = None;
+        let Some(m) = self.model() else { return };
+        if rules.is_empty()
+            || !m
+                .groups()
+                .groups
+                .iter()
+                .any(|g| rules.matches(&g.class, &g.attr).is_some())
+        {
+            self.after = Some(self.bytes);
+            return;
+        }
+        match what_if(m, rules) {
+            Ok(w) => {
+                let mut hits = BTreeMap::new();
+                for (h, s) in w.plan.hits.iter().zip(&w.hit_saved) {
+                    let e = hits.entry((h.rule, h.attr.clone())).or_insert((0u64, 0u64));
+                    e.0 += h.instances;
+                    e.1 += s;
+                }
+                self.hits = hits;
+                self.after = Some(w.after);
+            }
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+}
+
+/// The marks (rules) with an undo history.
+#[derive(Debug, Default, Clone)]
+pub struct Marks {
+    pub rules: Rules,
+    history: Vec<Rules>,
+    /// Marks changed since the last write or export.
+    pub unsaved: bool,
+}
+
+impl Marks {
+    pub fn new(rules: Rules) -> Marks {
+        Marks {
+            rules,
+            history: Vec::new(),
+            unsaved: false,
+        }
+    }
+
+    /// Toggles `class.attr`; true when it is now marked.
+    pub fn toggle(&mut self, class: &str, attr: &str) -> bool {
+        self.history.push(self.rules.clone());
+        self.unsaved = true;
+        if self.rules.matches(class, attr).is_some() {
+            // Remove the exact rule if there is one; otherwise add nothing (a glob marks it).
+            if !self.rules.remove(class, attr) {
+                let idx = self.rules.matches(class, attr);
+                if let Some(i) = idx
+                    && let Some(r) = self.rules.transient.get_mut(i)
+                {
+                    r.attrs.retain(|a| a != attr);
+                }
+                self.rules.transient.retain(|r| !r.attrs.is_empty());
+            }
+            false
+        } else {
+            self.rules.add(class, attr);
+            true
+        }
+    }
+
+    /// Removes one rule (by index) entirely.
+    pub fn remove_rule(&mut self, idx: usize) {
+        if idx < self.rules.transient.len() {
+            self.history.push(self.rules.clone());
+            self.rules.transient.remove(idx);
+            self.unsaved = true;
+        }
+    }
+
+    pub fn undo(&mut self) -> bool {
+        match self.history.pop() {
+            Some(r) => {
+                self.rules = r;
+                self.unsaved = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Flat list of (rule index, class pattern, attr).
+    pub fn flat(&self) -> Vec<(usize, String, String)> {
+        let mut v = Vec::new();
+        for (i, r) in self.rules.transient.iter().enumerate() {
+            for a in &r.attrs {
+                v.push((i, r.class.clone(), a.clone()));
+            }
+        }
+        v
+    }
+}

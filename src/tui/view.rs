@@ -1,0 +1,890 @@
+//! Drawing: every screen and dialog renders from `&App`; drawing never mutates state.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Gauge, Paragraph, Row as TRow, Table, Wrap};
+
+use crate::model::{Label, Model, label_text, short_name};
+use crate::pickle::scan::read_instr;
+use crate::pickle::value::{scalar_preview, truncate};
+use crate::pickle::{Kind, NodeId};
+use crate::report::{pct, size};
+
+use super::app::{App, Modal, Screen};
+use super::keys::{Action, BINDINGS, label_of};
+
+/// Colours, or none at all under NO_COLOR.
+#[derive(Debug, Clone, Copy)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    pub fn from_env() -> Theme {
+        Theme {
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+    fn fg(&self, c: Color) -> Style {
+        if self.color {
+            Style::default().fg(c)
+        } else {
+            Style::default()
+        }
+    }
+    fn sel(&self) -> Style {
+        if self.color {
+            Style::default()
+                .bg(Color::Blue)
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().add_modifier(Modifier::REVERSED)
+        }
+    }
+    fn bold(&self) -> Style {
+        Style::default().add_modifier(Modifier::BOLD)
+    }
+    fn warn(&self) -> Style {
+        if self.color {
+            Style::default()
+                .bg(Color::Red)
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        }
+    }
+}
+
+/// A horizontal bar of `width` cells for `frac` in [0, 1], with eighth-cell precision.
+pub fn bar(frac: f64, width: usize) -> String {
+    const PARTS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
+    let f = if frac.is_finite() {
+        frac.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let eighths = (f * width as f64 * 8.0).round() as usize;
+    let full = eighths / 8;
+    let mut s = "█".repeat(full.min(width));
+    if full < width {
+        s.push_str(PARTS[eighths % 8]);
+    }
+    if s.is_empty() && f > 0.0 {
+        s.push('▏');
+    }
+    s
+}
+
+/// What kind of thing a node is, for the type column.
+pub fn type_text(m: &Model, id: NodeId, full: bool) -> String {
+    let g = m.graph();
+    let data = m.data();
+    let Some(n) = g.get(id) else {
+        return "?".into();
+    };
+    if let Some(a) = m.array(id) {
+        return format!("ndarray {}", a.describe());
+    }
+    let cname = |c: String| if full { c } else { short_name(&c).to_string() };
+    match n.kind {
+        Kind::Call { .. } => {
+            let c = m.class_of(id).map(cname).unwrap_or_else(|| "object".into());
+            let items = m.rows(id);
+            let own = items
+                .iter()
+                .filter(|r| matches!(r.label, Label::Key(_) | Label::Index(_)))
+                .count();
+            if own > 0 {
+                format!("{c}[{}]", elems(m, &items))
+            } else {
+                c
+            }
+        }
+        Kind::Dict | Kind::List | Kind::Tuple | Kind::Set | Kind::FrozenSet => {
+            let name = match n.kind {
+                Kind::Dict => "dict",
+                Kind::List => "list",
+                Kind::Tuple => "tuple",
+                Kind::Set => "set",
+                _ => "frozenset",
+            };
+            let items = m.rows(id);
+            if items.is_empty() {
+                format!("{name}[]")
+            } else {
+                format!("{name}[{}]", elems(m, &items))
+            }
+        }
+        Kind::Str(_) => format!(
+            "str {}",
+            scalar_preview(g, data, id, 28).unwrap_or_default()
+        ),
+        Kind::Int { .. } => format!(
+            "int {}",
+            scalar_preview(g, data, id, 24).unwrap_or_default()
+        ),
+        Kind::Float { .. } => format!(
+            "float {}",
+            scalar_preview(g, data, id, 24).unwrap_or_default()
+        ),
+        Kind::Bool(b) => format!("bool {}", if b { "True" } else { "False" }),
+        Kind::None => "None".into(),
+        Kind::Bytes { payload } => format!("bytes {}", size(payload.len())),
+        Kind::ByteArray { payload } => format!("bytearray {}", size(payload.len())),
+        Kind::Global { .. } => {
+            let s = crate::pickle::value::global_name(g, data, id).unwrap_or_default();
+            format!(
+                "global {}",
+                if full {
+                    s.clone()
+                } else {
+                    short_name(&s).to_string()
+                }
+            )
+        }
+        Kind::PersId { .. } => "persistent id".into(),
+        Kind::Ext(c) => format!("extension code {c}"),
+        Kind::Buffer { index, .. } => format!("out-of-band buffer #{index}"),
+    }
+}
+
+fn elems(m: &Model, items: &[crate::model::Row]) -> String {
+    let items: Vec<&crate::model::Row> = items
+        .iter()
+        .filter(|r| matches!(r.label, Label::Key(_) | Label::Index(_)))
+        .collect();
+    let n = items.len();
+    let kinds: Vec<String> = items
+        .iter()
+        .take(50)
+        .map(|r| elem_kind(m, r.value))
+        .collect();
+    match kinds.first() {
+        Some(k) if kinds.iter().all(|x| x == k) => format!("{n} {k}"),
+        _ => format!("{n} items"),
+    }
+}
+
+fn elem_kind(m: &Model, id: NodeId) -> String {
+    let g = m.graph();
+    if m.array(id).is_some() {
+        return "ndarray".into();
+    }
+    match g.get(id).map(|n| n.kind) {
+        Some(Kind::Call { .. }) => m
+            .class_of(id)
+            .map(|c| short_name(&c).to_string())
+            .unwrap_or_else(|| "object".into()),
+        Some(Kind::Dict) => "dict".into(),
+        Some(Kind::List) => "list".into(),
+        Some(Kind::Tuple) => "tuple".into(),
+        Some(Kind::Str(_)) => "str".into(),
+        Some(Kind::Int { .. }) => "int".into(),
+        Some(Kind::Float { .. }) => "float".into(),
+        _ => "item".into(),
+    }
+}
+
+/// Draws the whole screen.
+pub fn draw(f: &mut Frame, app: &App, theme: Theme) {
+    let area = f.area();
+    let danger = app.dangerous();
+    let marks_h = if app.marks.rules.transient.is_empty() {
+        0
+    } else {
+        (app.marks.flat().len() as u16 + 2)
+            .min(7)
+            .min(area.height / 3)
+    };
+    let banner_h = u16::from(!danger.is_empty());
+    let [header, banner, main, marks, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(banner_h),
+        Constraint::Min(3),
+        Constraint::Length(marks_h),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(f, app, header, theme);
+    if !danger.is_empty() {
+        let msg = format!(
+            " ⚠ DANGEROUS: this pickle names {} — loading it in Python would run code. picklescope never does.",
+            danger.join(", ")
+        );
+        f.render_widget(Paragraph::new(msg).style(theme.warn()), banner);
+    }
+    match app.screen {
+        Screen::Stages => draw_stages(f, app, main, theme),
+        Screen::Tree => draw_tree(f, app, main, theme),
+        Screen::Classes => draw_classes(f, app, main, theme),
+    }
+    if marks_h > 0 {
+        draw_marks(f, app, marks, theme);
+    }
+    draw_footer(f, app, footer, theme);
+    match &app.modal {
+        Modal::None => {}
+        Modal::Help => draw_help(f, area, theme),
+        Modal::Detail => draw_detail(f, app, area, theme),
+        Modal::Search(q) => {
+            let r = Rect {
+                x: footer.x,
+                y: footer.y,
+                width: footer.width,
+                height: 1,
+            };
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(format!("/{q}█  (⏎ jump · Esc cancel)")).style(theme.bold()),
+                r,
+            );
+        }
+        Modal::ConfirmWrite | Modal::Writing => draw_confirm_write(f, app, area, theme),
+        Modal::ConfirmQuit => draw_question(
+            f,
+            area,
+            "Quit?",
+            &[
+                "Your marks are not exported or written.",
+                "",
+                "y quit · any other key stays",
+            ],
+            theme,
+        ),
+        Modal::ConfirmProtected { class, attr } => draw_question(
+            f,
+            area,
+            "Protected attribute",
+            &[
+                &format!("{}.{attr} is protected:", short_name(class)),
+                "the pipeline needs it after loading (QA scores, flag commands...).",
+                "",
+                "y mark it anyway · any other key leaves it",
+            ],
+            theme,
+        ),
+    }
+}
+
+fn draw_header(f: &mut Frame, app: &App, r: Rect, theme: Theme) {
+    let total = app.total_bytes();
+    let after = app.total_after();
+    let mut spans = vec![
+        Span::styled(" picklescope ", theme.bold()),
+        Span::raw(format!(
+            " {} · {} file{} · {}",
+            app.title,
+            app.files.len(),
+            if app.files.len() == 1 { "" } else { "s" },
+            size(total)
+        )),
+    ];
+    if !app.marks.rules.transient.is_empty() {
+        let saved = total.saturating_sub(after);
+        spans.push(Span::styled(
+            format!(" → {} after marks (-{})", size(after), pct(saved, total)),
+            theme.fg(Color::Green),
+        ));
+    }
+    let loaded = app.loaded_count();
+    if loaded < app.files.len() {
+        spans.push(Span::styled(
+            format!("  scanning {loaded}/{}", app.files.len()),
+            theme.fg(Color::Yellow),
+        ));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), r);
+}
+
+fn footer_keys(app: &App) -> String {
+    let k = |a: Action, what: &str| format!("{} {what}", label_of(a));
+    let mut parts = vec![k(Action::Up, "move")];
+    match app.screen {
+        Screen::Stages => parts.push(k(Action::Open, "open")),
+        Screen::Tree => {
+            parts.push(k(Action::Open, "open"));
+            parts.push(k(Action::Back, "up"));
+        }
+        Screen::Classes => parts.push(k(Action::Back, "back")),
+    }
+    parts.extend([
+        k(Action::ToggleMark, "mark"),
+        k(Action::Search, "search"),
+        k(Action::Classes, "classes"),
+        k(Action::Write, "write"),
+        k(Action::Export, "export"),
+        k(Action::Help, "help"),
+        k(Action::Quit, "quit"),
+    ]);
+    parts.join("  ")
+}
+
+fn draw_footer(f: &mut Frame, app: &App, r: Rect, theme: Theme) {
+    let text = if app.status.is_empty() {
+        footer_keys(app)
+    } else {
+        app.status.clone()
+    };
+    let style = if app.status.is_empty() {
+        theme.fg(Color::DarkGray)
+    } else {
+        theme.bold()
+    };
+    let loaded = app.loaded_count();
+    if loaded < app.files.len() && r.width > 40 {
+        let [l, g] = Layout::horizontal([Constraint::Min(10), Constraint::Length(22)]).areas(r);
+        f.render_widget(Paragraph::new(format!(" {text}")).style(style), l);
+        let ratio = loaded as f64 / app.files.len().max(1) as f64;
+        f.render_widget(
+            Gauge::default()
+                .ratio(ratio.clamp(0.0, 1.0))
+                .label(format!("scan {loaded}/{}", app.files.len()))
+                .gauge_style(theme.fg(Color::Yellow)),
+            g,
+        );
+    } else {
+        f.render_widget(Paragraph::new(format!(" {text}")).style(style), r);
+    }
+}
+
+/// First visible row so that `sel` stays on screen.
+fn window(sel: usize, len: usize, height: usize) -> usize {
+    if height == 0 || len <= height {
+        return 0;
+    }
+    sel.saturating_sub(height / 2).min(len - height)
+}
+
+fn draw_stages(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
+    let block = Block::default().borders(Borders::ALL).title(" Stages ");
+    let inner_h = area.height.saturating_sub(3) as usize;
+    let order = app.stage_order();
+    let total = app.total_bytes().max(1);
+    let max = app.files.iter().map(|f| f.bytes).max().unwrap_or(1).max(1);
+    let wide = area.width >= 70;
+    let bar_w = (area.width as usize)
+        .saturating_sub(4 + 26 + 11 + 11 + 6 + 10)
+        .clamp(4, 30);
+    let start = window(app.stage_sel, order.len(), inner_h);
+    let rows: Vec<TRow> = order
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(inner_h)
+        .map(|(k, &i)| {
+            let fs = &app.files[i];
+            let num = fs
+                .stage()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into());
+            let after = fs.after_or_before();
+            let saved = fs.bytes.saturating_sub(after);
+            let big = fs.bytes * 10 >= total;
+            let mut style = if big { theme.bold() } else { Style::default() };
+            if fs.error.is_some() {
+                style = theme.fg(Color::Red);
+            }
+            if k == app.stage_sel && !app.marks_focus {
+                style = theme.sel();
+            }
+            let marker = if k == app.stage_sel { "▶" } else { " " };
+            let mut cells = vec![
+                Cell::from(format!("{marker}{num:>3}")),
+                Cell::from(truncate(&fs.task(), 30)),
+                Cell::from(format!(
+                    "{:>10}",
+                    if fs.error.is_some() {
+                        "error".into()
+                    } else {
+                        size(fs.bytes)
+                    }
+                )),
+            ];
+            if wide {
+                cells.push(
+                    Cell::from(bar(fs.bytes as f64 / max as f64, bar_w))
+                        .style(theme.fg(Color::Cyan)),
+                );
+            }
+            cells.push(Cell::from(format!(
+                "{:>10}",
+                if app.marks.rules.transient.is_empty() {
+                    String::new()
+                } else {
+                    size(after)
+                }
+            )));
+            cells.push(
+                Cell::from(if saved > 0 {
+                    format!(
+                        "{:>5}",
+                        pct(saved, fs.bytes).trim_end_matches(".0%").to_string() + "%"
+                    )
+                } else {
+                    String::new()
+                })
+                .style(theme.fg(Color::Green)),
+            );
+            TRow::new(cells).style(style)
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(4),
+        Constraint::Min(14),
+        Constraint::Length(10),
+    ];
+    let mut header = vec!["   #", "task", "      size"];
+    if wide {
+        widths.push(Constraint::Length(bar_w as u16));
+        header.push("share");
+    }
+    widths.extend([Constraint::Length(10), Constraint::Length(5)]);
+    header.extend(["     after", "saved"]);
+    let t = Table::new(rows, widths)
+        .header(TRow::new(header).style(theme.bold()))
+        .block(block)
+        .column_spacing(1);
+    f.render_widget(t, area);
+    let _ = total;
+}
+
+fn crumbs(app: &App) -> String {
+    let Some(t) = &app.tree else {
+        return String::new();
+    };
+    t.levels
+        .iter()
+        .map(|l| l.crumb.clone())
+        .collect::<Vec<_>>()
+        .join(" › ")
+}
+
+fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
+    let (Some(m), Some(level)) = (app.tree_model(), app.level()) else {
+        let msg = if app.loaded_count() < app.files.len() {
+            "scanning…"
+        } else {
+            "nothing to show"
+        };
+        f.render_widget(
+            Paragraph::new(msg).block(Block::default().borders(Borders::ALL)),
+            area,
+        );
+        return;
+    };
+    let g = m.graph();
+    let data = m.data();
+    let title = format!(
+        " {} · sort: {} ",
+        truncate(&crumbs(app), area.width.saturating_sub(24) as usize),
+        app.sort.name()
+    );
+    let block = Block::default().borders(Borders::ALL).title(title);
+    let inner_h = area.height.saturating_sub(3) as usize;
+    let show_inline = area.width >= 90;
+    let show_bar = area.width >= 70;
+    let bar_w = 14usize;
+    let start = window(level.sel, level.rows.len(), inner_h);
+    let total = level.total.max(1);
+    let rows: Vec<TRow> = level
+        .rows
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(inner_h)
+        .map(|(k, r)| {
+            let name = label_text(g, data, r.row.label);
+            let marked = match r.row.label {
+                Label::Attr(_) => m
+                    .class_of(r.row.instance)
+                    .is_some_and(|c| app.marks.rules.matches(&c, &name).is_some()),
+                _ => false,
+            };
+            let marker = if marked { "T" } else { " " };
+            let sel = k == level.sel;
+            let mut style = if marked {
+                theme.fg(Color::Magenta)
+            } else {
+                Style::default()
+            };
+            if sel && !app.marks_focus {
+                style = theme.sel();
+            }
+            let mut cells = vec![
+                Cell::from(format!("{}{marker}", if sel { "▶" } else { " " })),
+                Cell::from(truncate(&name, 40)),
+                Cell::from(type_text(m, r.row.value, app.full_names)),
+            ];
+            if show_inline {
+                cells.push(Cell::from(format!("{:>10}", size(r.inline))));
+            }
+            cells.push(Cell::from(format!("{:>10}", size(r.retained))));
+            if show_bar {
+                cells.push(
+                    Cell::from(bar(r.retained as f64 / total as f64, bar_w))
+                        .style(theme.fg(Color::Cyan)),
+                );
+            }
+            TRow::new(cells).style(style)
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(2),
+        Constraint::Percentage(30),
+        Constraint::Fill(1),
+    ];
+    let mut header = vec!["", "name", "type"];
+    if show_inline {
+        widths.push(Constraint::Length(10));
+        header.push("    inline");
+    }
+    widths.push(Constraint::Length(10));
+    header.push("  retained");
+    if show_bar {
+        widths.push(Constraint::Length(bar_w as u16));
+        header.push("share");
+    }
+    let t = Table::new(rows, widths)
+        .header(TRow::new(header).style(theme.bold()))
+        .block(block)
+        .column_spacing(1);
+    f.render_widget(t, area);
+}
+
+fn draw_classes(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Classes · class.attr across the whole context ");
+    let inner_h = area.height.saturating_sub(3) as usize;
+    let start = window(app.class_sel, app.classes.len(), inner_h);
+    let wide = area.width >= 90;
+    let rows: Vec<TRow> = app
+        .classes
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(inner_h)
+        .map(|(k, c)| {
+            let marked = app.marks.rules.matches(&c.class, &c.attr).is_some();
+            let name = if app.full_names {
+                c.class.clone()
+            } else {
+                short_name(&c.class).to_string()
+            };
+            let stages: Vec<String> = c.stages.iter().map(|s| s.to_string()).collect();
+            let mut style = if marked {
+                theme.fg(Color::Magenta)
+            } else {
+                Style::default()
+            };
+            if k == app.class_sel && !app.marks_focus {
+                style = theme.sel();
+            }
+            let mut cells = vec![
+                Cell::from(format!(
+                    "{}{}",
+                    if k == app.class_sel { "▶" } else { " " },
+                    if marked { "T" } else { " " }
+                )),
+                Cell::from(format!("{name}.{}", c.attr)),
+                Cell::from(format!("{:>7}", c.instances)),
+            ];
+            if wide {
+                cells.push(Cell::from(format!("{:>10}", size(c.bytes))));
+            }
+            cells.push(Cell::from(format!("{:>10}", size(c.retained))));
+            cells.push(Cell::from(truncate(&stages.join(","), 20)));
+            TRow::new(cells).style(style)
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(2),
+        Constraint::Fill(1),
+        Constraint::Length(7),
+    ];
+    let mut header = vec!["", "class.attr", "  inst."];
+    if wide {
+        widths.push(Constraint::Length(10));
+        header.push("    inline");
+    }
+    widths.extend([Constraint::Length(10), Constraint::Length(20)]);
+    header.extend(["  retained", "stages"]);
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(TRow::new(header).style(theme.bold()))
+            .block(block)
+            .column_spacing(1),
+        area,
+    );
+}
+
+fn draw_marks(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
+    let flat = app.marks.flat();
+    let total = app.total_bytes();
+    let saved_total = total.saturating_sub(app.total_after());
+    let stages_hit = app
+        .files
+        .iter()
+        .filter(|f| f.after.is_some_and(|a| a != f.bytes))
+        .count();
+    let title = format!(
+        " What-if · {} rule{} · saves {} in {} file{} ({}) {}",
+        flat.len(),
+        if flat.len() == 1 { "" } else { "s" },
+        size(saved_total),
+        stages_hit,
+        if stages_hit == 1 { "" } else { "s" },
+        pct(saved_total, total),
+        if app.marks_focus {
+            "· space removes · Tab leaves "
+        } else {
+            "· Tab focuses "
+        }
+    );
+    let border = if app.marks_focus {
+        theme.fg(Color::Yellow)
+    } else {
+        Style::default()
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .border_style(border);
+    let inner_h = area.height.saturating_sub(2) as usize;
+    let start = window(app.marks_sel, flat.len(), inner_h);
+    let rows: Vec<TRow> =
+        flat.iter()
+            .enumerate()
+            .skip(start)
+            .take(inner_h)
+            .map(|(k, (ri, class, attr))| {
+                let (inst, saved, files) = app.files.iter().fold((0u64, 0u64, 0usize), |acc, f| {
+                    match f.hits.get(&(*ri, attr.clone())) {
+                        Some((i, s)) => (acc.0 + i, acc.1 + s, acc.2 + 1),
+                        None => acc,
+                    }
+                });
+                let name = if app.full_names {
+                    class.clone()
+                } else {
+                    short_name(class).to_string()
+                };
+                let style = if app.marks_focus && k == app.marks_sel {
+                    theme.sel()
+                } else {
+                    Style::default()
+                };
+                TRow::new(vec![
+                    Cell::from("✔"),
+                    Cell::from(format!("{name}.{attr}")),
+                    Cell::from(format!("{inst:>6} inst.")),
+                    Cell::from(format!("{:>10}", size(saved))),
+                    Cell::from(format!("{files} file{}", if files == 1 { "" } else { "s" })),
+                ])
+                .style(style)
+            })
+            .collect();
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(12),
+        Constraint::Length(10),
+        Constraint::Length(9),
+    ];
+    f.render_widget(
+        Table::new(rows, widths).block(block).column_spacing(1),
+        area,
+    );
+}
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn draw_question(f: &mut Frame, area: Rect, title: &str, lines: &[&str], theme: Theme) {
+    let w = lines.iter().map(|l| l.chars().count()).max().unwrap_or(20) as u16 + 4;
+    let r = centered(area, w.max(30), lines.len() as u16 + 2);
+    f.render_widget(Clear, r);
+    let text: Vec<Line> = lines.iter().map(|l| Line::from(*l)).collect();
+    f.render_widget(
+        Paragraph::new(text).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" {title} "))
+                .border_style(theme.fg(Color::Yellow)),
+        ),
+        r,
+    );
+}
+
+fn draw_confirm_write(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
+    let plan = app.write_plan();
+    let mut lines = vec![format!(
+        "{} file(s) change, atomically; the rest stay byte-for-byte",
+        plan.len()
+    )];
+    for (i, b, a) in plan.iter().take(12) {
+        lines.push(format!(
+            "  {:<28} {:>10} → {:>10}",
+            truncate(&app.files[*i].file_name(), 28),
+            size(*b),
+            size(*a)
+        ));
+    }
+    if plan.len() > 12 {
+        lines.push(format!("  … and {} more", plan.len() - 12));
+    }
+    lines.push(format!(
+        "total {} → {}     backup: {} (b to toggle)",
+        size(app.total_bytes()),
+        size(app.total_after()),
+        if app.backup { "on, <file>.orig" } else { "off" }
+    ));
+    if app.modal == Modal::Writing {
+        lines.push("writing and verifying…".into());
+    } else {
+        lines.push("                y write · n cancel".into());
+    }
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    draw_question(f, area, "Write slimmed pickles?", &refs, theme);
+}
+
+fn draw_help(f: &mut Frame, area: Rect, theme: Theme) {
+    let mut lines: Vec<Line> = BINDINGS
+        .iter()
+        .map(|b| {
+            Line::from(vec![
+                Span::styled(format!(" {:<8}", b.label), theme.bold()),
+                Span::raw(b.help),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(
+        " T marks a transient attribute. Sizes: inline = bytes in the stream;",
+    ));
+    lines.push(Line::from(
+        " retained = what disappears if removed (shared objects counted once).",
+    ));
+    lines.push(Line::from(" any key closes this help"));
+    let r = centered(area, 78, lines.len() as u16 + 2);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Keys ")),
+        r,
+    );
+}
+
+/// The detail text of the selected tree row (class, span, sharing, first opcodes).
+pub fn detail_lines(app: &App) -> Vec<String> {
+    let (Some(m), Some(r)) = (app.tree_model(), app.selected_row()) else {
+        return Vec::new();
+    };
+    let g = m.graph();
+    let data = m.data();
+    let id = r.row.value;
+    let Some(n) = g.get(id) else {
+        return Vec::new();
+    };
+    let mut out = vec![
+        format!("name      {}", label_text(g, data, r.row.label)),
+        format!("type      {}", type_text(m, id, true)),
+    ];
+    if let Some(c) = m.class_of(id) {
+        out.push(format!("class     {c}"));
+    }
+    if let Some(a) = m.array(id) {
+        out.push(format!(
+            "array     {} · {} of data",
+            a.describe(),
+            size(a.data_bytes)
+        ));
+    }
+    out.push(format!(
+        "entry     bytes {}..{} ({}, inline)",
+        r.row.span.start,
+        r.row.span.end,
+        size(r.inline)
+    ));
+    out.push(format!(
+        "object    bytes {}..{} ({}) · made by {}",
+        n.span.start,
+        n.span.end,
+        size(n.span.len()),
+        n.op.name()
+    ));
+    out.push(format!("retained  {}", size(r.retained)));
+    out.push(format!("path      {}", truncate(&m.path(id), 200)));
+    let refs = m.refs.refs(id);
+    if refs.is_empty() {
+        out.push("sharing   not shared (referenced once)".into());
+    } else {
+        let shown: Vec<String> = refs.iter().take(6).map(|p| p.to_string()).collect();
+        out.push(format!(
+            "sharing   referenced {} more time(s) through the memo, at bytes {}{}",
+            refs.len(),
+            shown.join(", "),
+            if refs.len() > 6 { ", …" } else { "" }
+        ));
+    }
+    out.push(String::new());
+    out.push("first opcodes:".into());
+    let mut pos = r.row.span.start as usize;
+    for _ in 0..14 {
+        if pos >= r.row.span.end as usize {
+            break;
+        }
+        match read_instr(data, pos) {
+            Ok(i) => {
+                let arg = match i.op.arg_kind() {
+                    crate::pickle::ops::ArgKind::None => String::new(),
+                    crate::pickle::ops::ArgKind::U1
+                    | crate::pickle::ops::ArgKind::U2
+                    | crate::pickle::ops::ArgKind::U4
+                    | crate::pickle::ops::ArgKind::I4
+                    | crate::pickle::ops::ArgKind::U8 => i.uint().to_string(),
+                    _ if i.arg.len() > 40 => format!("<{} bytes>", i.arg.len()),
+                    _ => truncate(&String::from_utf8_lossy(i.arg).replace('\n', " "), 40),
+                };
+                out.push(format!("{:>10}: {:<17} {arg}", i.pos, i.op.name()));
+                pos = i.end;
+            }
+            Err(e) => {
+                out.push(format!("  {e}"));
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn draw_detail(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
+    let lines = detail_lines(app);
+    let r = centered(
+        area,
+        area.width.saturating_sub(4).min(100),
+        (lines.len() as u16 + 2).min(area.height),
+    );
+    f.render_widget(Clear, r);
+    let text: Vec<Line> = lines.into_iter().map(Line::from).collect();
+    f.render_widget(
+        Paragraph::new(text).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Detail (any key closes) ")
+                .border_style(theme.fg(Color::Cyan)),
+        ),
+        r,
+    );
+}
