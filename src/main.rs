@@ -66,9 +66,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Some(Command::Suggest { .. }) | Some(Command::Diff { .. }) | Some(Command::Demo { .. }) => {
-            Err(Failure::other("not implemented yet"))
-        }
+        Some(Command::Suggest {
+            path,
+            top,
+            emit,
+            context,
+        }) => cli::batch::run_suggest(&path, top, emit, context.as_deref()),
+        Some(Command::Diff { a, b, json }) => cli::batch::run_diff(&a, &b, json),
+        Some(Command::Demo { .. }) => Err(Failure::other("not implemented yet")),
         Some(Command::Completions { shell }) => {
             let sh = match shell {
                 Shell::Bash => clap_complete::Shell::Bash,

@@ -1,6 +1,7 @@
 //! The command-line edge: argument parsing, dispatch, exit codes and one-line errors.
 
 pub mod args;
+pub mod batch;
 pub mod slim_cmd;
 
 use std::io::IsTerminal;
