@@ -1,0 +1,711 @@
+//! Shared helpers for the engine and slimming tests: running python3, parsing, rendering a
+//! graph as text (with sharing), slimming in memory, and locating fixtures and tools.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use picklescope::model::{Doc, Model};
+use picklescope::pickle::value::{float_value, int_text, text};
+use picklescope::pickle::{CallKind, Graph, Kind, NO_NODE, NodeId, STATE_KEY, parse};
+use picklescope::slim::{Counter, Rules, rewrite};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `tests/fixtures/NAME`.
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("tests").join("fixtures").join(name)
+}
+
+/// The bytes of a committed fixture, or `None` (with a note) when it is not there.
+pub fn fixture_bytes(name: &str) -> Option<Vec<u8>> {
+    match std::fs::read(fixture(name)) {
+        Ok(b) => Some(b),
+        Err(_) => {
+            eprintln!(
+                "note: fixture {name} not found; run tools/gen_fixtures.py small tests/fixtures"
+            );
+            None
+        }
+    }
+}
+
+/// Every `*.pickle` fixture whose name passes `keep`, sorted by name.
+pub fn fixtures(keep: impl Fn(&str) -> bool) -> Vec<(String, Vec<u8>)> {
+    let dir = root().join("tests").join("fixtures");
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(&dir) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".pickle")
+                && keep(&name)
+                && let Ok(b) = std::fs::read(e.path())
+            {
+                out.push((name, b));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The python3 interpreter, if there is one (checked once).
+pub fn python() -> Option<&'static str> {
+    static PY: OnceLock<Option<&'static str>> = OnceLock::new();
+    *PY.get_or_init(|| {
+        let ok = Command::new("python3")
+            .arg("-c")
+            .arg("import pickle, pickletools")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        ok.then_some("python3")
+    })
+}
+
+/// Prints why a test is skipped; returns true when python3 is missing.
+pub fn no_python(test: &str) -> bool {
+    if python().is_none() {
+        eprintln!("note: {test} skipped: python3 is not available");
+        return true;
+    }
+    false
+}
+
+/// Runs python3 with `code` on stdin and `args`; panics with stderr on failure.
+pub fn py_run(code: &str, args: &[&str], cwd: Option<&Path>) -> Output {
+    let mut cmd = Command::new(python().expect("python3"));
+    cmd.arg("-").args(args);
+    if let Some(d) = cwd {
+        cmd.current_dir(d);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn python3");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(code.as_bytes())
+        .expect("write script");
+    child.wait_with_output().expect("python3 output")
+}
+
+/// Runs python3 `code` and returns its stdout; panics (showing stderr) if it fails.
+pub fn py(code: &str) -> Vec<u8> {
+    let o = py_run(code, &[], None);
+    assert!(
+        o.status.success(),
+        "python3 failed:\n{}\n--- script ---\n{code}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
+
+/// Runs python3 `code`, which must define a list `out` of `bytes`; returns them.
+pub fn py_pickles(code: &str) -> Vec<Vec<u8>> {
+    let script = format!(
+        "{code}\nimport sys, struct\nfor _b in out:\n    sys.stdout.buffer.write(struct.pack('<Q', len(_b)) + _b)\n"
+    );
+    let raw = py(&script);
+    let mut v = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        let n = u64::from_le_bytes(raw[i..i + 8].try_into().expect("len")) as usize;
+        v.push(raw[i + 8..i + 8 + n].to_vec());
+        i += 8 + n;
+    }
+    v
+}
+
+/// Parses, panicking with the error.
+pub fn graph(data: &[u8]) -> Graph {
+    match parse(data) {
+        Ok((g, _)) => g,
+        Err(e) => panic!("parse failed: {e}"),
+    }
+}
+
+/// A model over bytes held in memory.
+pub fn model(name: &str, data: Vec<u8>) -> Model {
+    Model::new(Doc::from_bytes(name, data).unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// Rules from `(class glob, attr)` pairs.
+pub fn rules(pairs: &[(&str, &str)]) -> Rules {
+    let mut r = Rules::default();
+    for (c, a) in pairs {
+        r.add(c, a);
+    }
+    r
+}
+
+/// Slims in memory: returns (predicted size, written bytes).
+pub fn slim_bytes(m: &Model, r: &Rules) -> (u64, Vec<u8>) {
+    let plan = picklescope::slim::Plan::build(m, r);
+    let mut c = Counter::default();
+    let predicted = rewrite(m.data(), m.graph(), &plan.cuts, &mut c).expect("count");
+    assert_eq!(c.0, predicted, "counter disagrees with the returned count");
+    let mut out = Vec::new();
+    let n = rewrite(m.data(), m.graph(), &plan.cuts, &mut out).expect("write");
+    assert_eq!(n, out.len() as u64);
+    (predicted, out)
+}
+
+/// The set of `class.attr` groups (with instance counts) our reader sees.
+pub fn group_set(m: &Model) -> std::collections::BTreeMap<(String, String), u64> {
+    m.groups()
+        .groups
+        .iter()
+        .map(|g| ((g.class.clone(), g.attr.clone()), g.instances))
+        .collect()
+}
+
+/// A scratch directory under the target directory (removed on drop).
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("picklescope-test-")
+        .tempdir()
+        .expect("tempdir")
+}
+
+/// The binary under test.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_picklescope"))
+}
+
+// --------------------------------------------------------------------------------------------
+// Rendering a graph as text.
+//
+// The same syntax is produced in Python by `PY_RENDER` below for objects CPython loads with a
+// stub `find_class`, so a stream can be checked against CPython's own reading:
+//   None True False 12 1.5 "str" b"\x00" bytearray(b"..") <mod.name>
+//   (a, b) (a,) [a, b] {k: v} set(a, b) frozenset(a, b)   (set items sorted by their text)
+//   mod.name(arg, ..., **{k: v}) % state                    a call (REDUCE/NEWOBJ/OBJ/INST)
+// Lists, dicts, sets, bytearrays and call results that appear more than once get `#n=` at
+// their first appearance and `@n` afterwards (n counts from 1 in order of first appearance), so
+// sharing and cycles are part of the text. `full` adds the call kind (`R:`, `N:`, `X:`, `O:`,
+// `I:`) and renders EXT/PERSID/buffer nodes, which CPython resolves to other objects.
+
+fn quote_str(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            ' '..='~' => out.push(c),
+            _ => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    out.push('"');
+}
+
+fn quote_bytes(b: &[u8], out: &mut String) {
+    out.push_str("b\"");
+    for &c in b {
+        match c {
+            b'\\' | b'"' => out.push_str(&format!("\\x{c:02x}")),
+            0x20..=0x7e => out.push(c as char),
+            _ => out.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    out.push('"');
+}
+
+/// A float as Python's `repr` writes it (for the values tests use).
+pub fn py_float(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let a = f.abs();
+    if a != 0.0 && !(1e-4..1e16).contains(&a) {
+        // Python: shortest digits, exponent with sign and at least two digits.
+        let s = format!("{f:e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let e: i32 = e.parse().unwrap_or(0);
+        return format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+    }
+    let s = format!("{f:?}");
+    if s.contains('.') || s.contains('e') {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+fn labeled(k: &Kind) -> bool {
+    matches!(
+        k,
+        Kind::List
+            | Kind::Dict
+            | Kind::Set
+            | Kind::ByteArray { .. }
+            | Kind::Call { .. }
+            | Kind::PersId { .. }
+    )
+}
+
+enum Task {
+    Node(NodeId),
+    Lit(&'static str),
+    Own(String),
+    /// Renders a set: its items are rendered separately, sorted, then joined.
+    SetOf(Vec<NodeId>, &'static str),
+}
+
+fn children_for_render(g: &Graph, id: NodeId) -> Vec<NodeId> {
+    let n = g.node(id);
+    let mut v = Vec::new();
+    match n.kind {
+        Kind::Call {
+            callable,
+            args,
+            kwargs,
+            ..
+        } => {
+            v.push(callable);
+            if args != NO_NODE {
+                v.push(args);
+            }
+            if kwargs != NO_NODE {
+                v.push(kwargs);
+            }
+            for e in g.children(id) {
+                if e.key != STATE_KEY {
+                    if e.key != NO_NODE {
+                        v.push(e.key);
+                    }
+                    v.push(e.value);
+                }
+            }
+            if n.state != NO_NODE {
+                v.push(n.state);
+            }
+        }
+        Kind::PersId { pid, .. } if pid != NO_NODE => v.push(pid),
+        _ => {
+            for e in g.children(id) {
+                if e.key == STATE_KEY {
+                    continue;
+                }
+                if e.key != NO_NODE {
+                    v.push(e.key);
+                }
+                v.push(e.value);
+            }
+        }
+    }
+    v
+}
+
+/// Schedules `open item, item, ... close` (each item a run of tasks) on a LIFO task stack.
+fn push_seq(tasks: &mut Vec<Task>, open: &'static str, items: Vec<Vec<Task>>, close: &'static str) {
+    let mut fwd: Vec<Task> = vec![Task::Lit(open)];
+    for (k, it) in items.into_iter().enumerate() {
+        if k > 0 {
+            fwd.push(Task::Lit(", "));
+        }
+        fwd.extend(it);
+    }
+    fwd.push(Task::Lit(close));
+    tasks.extend(fwd.into_iter().rev());
+}
+
+/// Renders the object `root` (see above); iterative, so deep nesting is fine.
+pub fn render(g: &Graph, data: &[u8], root: NodeId, full: bool) -> String {
+    // First pass: how often each labelled node is reached (stop at the second visit).
+    let mut seen: HashMap<NodeId, u32> = HashMap::new();
+    let mut stack = vec![root];
+    while let Some(id) = stack.pop() {
+        let c = seen.entry(id).or_insert(0);
+        *c += 1;
+        if *c > 1 {
+            continue;
+        }
+        stack.extend(children_for_render(g, id));
+    }
+    let mut labels: HashMap<NodeId, u32> = HashMap::new();
+    let mut next_label = 0u32;
+    let mut out = String::new();
+    render_into(
+        g,
+        data,
+        root,
+        full,
+        &seen,
+        &mut labels,
+        &mut next_label,
+        &mut out,
+    );
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_into(
+    g: &Graph,
+    data: &[u8],
+    root: NodeId,
+    full: bool,
+    seen: &HashMap<NodeId, u32>,
+    labels: &mut HashMap<NodeId, u32>,
+    next_label: &mut u32,
+    out: &mut String,
+) {
+    let mut tasks = vec![Task::Node(root)];
+    while let Some(t) = tasks.pop() {
+        let id = match t {
+            Task::Lit(s) => {
+                out.push_str(s);
+                continue;
+            }
+            Task::Own(s) => {
+                out.push_str(&s);
+                continue;
+            }
+            Task::SetOf(items, close) => {
+                let mut parts: Vec<String> = items
+                    .iter()
+                    .map(|&i| {
+                        let mut s = String::new();
+                        render_into(g, data, i, full, seen, labels, next_label, &mut s);
+                        s
+                    })
+                    .collect();
+                parts.sort();
+                out.push_str(&parts.join(", "));
+                out.push_str(close);
+                continue;
+            }
+            Task::Node(id) => id,
+        };
+        let Some(n) = g.get(id) else {
+            out.push_str("<?>");
+            continue;
+        };
+        if labeled(&n.kind) && seen.get(&id).copied().unwrap_or(0) > 1 {
+            if let Some(l) = labels.get(&id) {
+                out.push_str(&format!("@{l}"));
+                continue;
+            }
+            *next_label += 1;
+            labels.insert(id, *next_label);
+            out.push_str(&format!("#{}=", *next_label));
+        }
+        match n.kind {
+            Kind::None => out.push_str("None"),
+            Kind::Bool(b) => out.push_str(if b { "True" } else { "False" }),
+            Kind::Int { payload } => out.push_str(&int_text(data, n.op, payload)),
+            Kind::Float { payload } => {
+                out.push_str(&float_value(data, n.op, payload).map_or("?".into(), py_float))
+            }
+            Kind::Str(t) => quote_str(&text(data, t), out),
+            Kind::Bytes { payload } => quote_bytes(&data[payload.range()], out),
+            Kind::ByteArray { payload } => {
+                out.push_str("bytearray(");
+                quote_bytes(&data[payload.range()], out);
+                out.push(')');
+            }
+            Kind::Global { module, name } => {
+                out.push_str(&format!("<{}.{}>", text(data, module), text(data, name)))
+            }
+            Kind::Tuple => {
+                let items: Vec<Task> = g
+                    .children(id)
+                    .iter()
+                    .filter(|e| e.key != STATE_KEY)
+                    .map(|e| Task::Node(e.value))
+                    .collect();
+                let close = if items.len() == 1 { ",)" } else { ")" };
+                push_seq(
+                    &mut tasks,
+                    "(",
+                    items.into_iter().map(|t| vec![t]).collect(),
+                    close,
+                );
+            }
+            Kind::List => {
+                let items: Vec<Task> = g
+                    .children(id)
+                    .iter()
+                    .filter(|e| e.key != STATE_KEY)
+                    .map(|e| Task::Node(e.value))
+                    .collect();
+                push_seq(
+                    &mut tasks,
+                    "[",
+                    items.into_iter().map(|t| vec![t]).collect(),
+                    "]",
+                );
+            }
+            Kind::Dict => {
+                let items: Vec<Vec<Task>> = g
+                    .children(id)
+                    .iter()
+                    .filter(|e| e.key != STATE_KEY)
+                    .map(|e| vec![Task::Node(e.key), Task::Lit(": "), Task::Node(e.value)])
+                    .collect();
+                push_seq(&mut tasks, "{", items, "}");
+            }
+            Kind::Set | Kind::FrozenSet => {
+                let items: Vec<NodeId> = g
+                    .children(id)
+                    .iter()
+                    .filter(|e| e.key != STATE_KEY)
+                    .map(|e| e.value)
+                    .collect();
+                let open = if matches!(n.kind, Kind::Set) {
+                    "set("
+                } else {
+                    "frozenset("
+                };
+                out.push_str(open);
+                tasks.push(Task::SetOf(items, ")"));
+            }
+            Kind::Call {
+                how,
+                callable,
+                args,
+                kwargs,
+            } => {
+                let mut rev: Vec<Task> = Vec::new();
+                if full {
+                    rev.push(Task::Lit(match how {
+                        CallKind::Reduce => "R:",
+                        CallKind::NewObj => "N:",
+                        CallKind::NewObjEx => "X:",
+                        CallKind::Obj => "O:",
+                        CallKind::Inst => "I:",
+                    }));
+                }
+                // The callable: its dotted name when it is a global, else rendered.
+                match g.get(callable).map(|c| c.kind) {
+                    Some(Kind::Global { module, name }) => rev.push(Task::Own(format!(
+                        "{}.{}",
+                        text(data, module),
+                        text(data, name)
+                    ))),
+                    _ => {
+                        rev.push(Task::Lit("call "));
+                        rev.push(Task::Node(callable));
+                    }
+                }
+                rev.push(Task::Lit("("));
+                let mut first = true;
+                match g.get(args).map(|a| a.kind) {
+                    Some(Kind::Tuple) => {
+                        for e in g.children(args) {
+                            if !first {
+                                rev.push(Task::Lit(", "));
+                            }
+                            first = false;
+                            rev.push(Task::Node(e.value));
+                        }
+                    }
+                    Some(_) => {
+                        rev.push(Task::Lit("*"));
+                        rev.push(Task::Node(args));
+                        first = false;
+                    }
+                    None => {}
+                }
+                let empty_kwargs = matches!(g.get(kwargs).map(|k| k.kind), Some(Kind::Dict))
+                    && g.children(kwargs).is_empty();
+                if kwargs != NO_NODE && (full || !empty_kwargs) {
+                    if !first {
+                        rev.push(Task::Lit(", "));
+                    }
+                    rev.push(Task::Lit("**"));
+                    rev.push(Task::Node(kwargs));
+                }
+                rev.push(Task::Lit(")"));
+                let own: Vec<_> = g
+                    .children(id)
+                    .iter()
+                    .filter(|e| e.key != STATE_KEY)
+                    .copied()
+                    .collect();
+                let (litems, ditems): (Vec<_>, Vec<_>) =
+                    own.into_iter().partition(|e| e.key == NO_NODE);
+                for (k, e) in litems.iter().enumerate() {
+                    rev.push(Task::Lit(if k == 0 { " + [" } else { ", " }));
+                    rev.push(Task::Node(e.value));
+                }
+                if !litems.is_empty() {
+                    rev.push(Task::Lit("]"));
+                }
+                for (k, e) in ditems.iter().enumerate() {
+                    rev.push(Task::Lit(if k == 0 { " + {" } else { ", " }));
+                    rev.push(Task::Node(e.key));
+                    rev.push(Task::Lit(": "));
+                    rev.push(Task::Node(e.value));
+                }
+                if !ditems.is_empty() {
+                    rev.push(Task::Lit("}"));
+                }
+                if n.state != NO_NODE {
+                    rev.push(Task::Lit(" % "));
+                    rev.push(Task::Node(n.state));
+                }
+                tasks.extend(rev.into_iter().rev());
+            }
+            Kind::PersId { pid, line } => {
+                if let Some(l) = line {
+                    out.push_str("<persid>(");
+                    quote_str(&String::from_utf8_lossy(&data[l.range()]), out);
+                    out.push(')');
+                } else {
+                    tasks.push(Task::Lit(")"));
+                    tasks.push(Task::Node(pid));
+                    out.push_str("<persid>(");
+                }
+            }
+            Kind::Ext(code) => out.push_str(&format!("ext({code})")),
+            Kind::Buffer { index, readonly } => out.push_str(&format!(
+                "buffer({index}{})",
+                if readonly { ", ro" } else { "" }
+            )),
+        }
+    }
+}
+
+/// Python that renders `obj` in the same syntax as [`render`] (with `full == false`), for
+/// objects loaded by `StubUnpickler` (stub classes for every global, `__setstate__` records
+/// the state). Defines `render(obj) -> str` and `load(data) -> obj`.
+pub const PY_RENDER: &str = r#"
+import io, pickle, sys
+sys.setrecursionlimit(100000)
+
+class Call:
+    __slots__ = ('name', 'args', 'kwargs', 'state', 'has_state', 'litems', 'ditems', 'fn')
+    def __init__(self, name, args, kwargs, fn=None):
+        self.name, self.args, self.kwargs, self.fn = name, args, kwargs, fn
+        self.has_state = False
+        self.litems, self.ditems = [], []
+    def __call__(self, *a, **k):
+        return Call(None, a, k, self)
+    def append(self, x):
+        self.litems.append(x)
+    def __setitem__(self, k, v):
+        self.ditems.append((k, v))
+    def __setstate__(self, st):
+        self.state = st
+        self.has_state = True
+
+class GlobalName:
+    def __init__(self, name):
+        self.name = name
+
+def _stub_class(module, name):
+    full = module + '.' + name
+    def __new__(cls, *a, **k):
+        return Call(full, a, k)
+    return type(name, (), {'__new__': __new__, '__module__': module, '_full': full})
+
+class StubUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        return _stub_class(module, name)
+    def persistent_load(self, pid):
+        return Call('<persid>', (pid,), {})
+
+def load(data):
+    return StubUnpickler(io.BytesIO(data)).load()
+
+def _q(s):
+    out = ['"']
+    for c in s:
+        if c == '\\': out.append('\\\\')
+        elif c == '"': out.append('\\"')
+        elif ' ' <= c <= '~': out.append(c)
+        else: out.append('\\u{%x}' % ord(c))
+    out.append('"')
+    return ''.join(out)
+
+def _qb(b):
+    out = ['b"']
+    for c in b:
+        if c in (0x5c, 0x22) or not (0x20 <= c <= 0x7e): out.append('\\x%02x' % c)
+        else: out.append(chr(c))
+    out.append('"')
+    return ''.join(out)
+
+def _float(f):
+    r = repr(f)
+    return r
+
+def render(root):
+    counts = {}
+    keep = []
+    stack = [root]
+    while stack:
+        o = stack.pop()
+        keep.append(o)
+        if isinstance(o, (list, dict, set, bytearray, Call)):
+            counts[id(o)] = counts.get(id(o), 0) + 1
+            if counts[id(o)] > 1:
+                continue
+        stack.extend(reversed(_kids(o)))
+    labels = {}
+    return _render(root, counts, labels)
+
+def _kids(o):
+    if isinstance(o, (list, tuple, set, frozenset)): return list(o)
+    if isinstance(o, dict):
+        v = []
+        for k, x in o.items(): v += [k, x]
+        return v
+    if isinstance(o, Call):
+        v = [] if o.fn is None else [o.fn]
+        v += list(o.args)
+        if o.kwargs: v.append(o.kwargs)
+        v += o.litems
+        for k, x in o.ditems: v += [k, x]
+        if o.has_state: v.append(o.state)
+        return v
+    return []
+
+def _render(o, counts, labels):
+    pre = ''
+    if isinstance(o, (list, dict, set, bytearray, Call)) and counts.get(id(o), 0) > 1:
+        if id(o) in labels: return '@%d' % labels[id(o)]
+        labels[id(o)] = len(labels) + 1
+        pre = '#%d=' % labels[id(o)]
+    r = lambda x: _render(x, counts, labels)
+    if o is None: s = 'None'
+    elif o is True: s = 'True'
+    elif o is False: s = 'False'
+    elif isinstance(o, int): s = str(o)
+    elif isinstance(o, float): s = _float(o)
+    elif isinstance(o, str): s = _q(o)
+    elif isinstance(o, bytes): s = _qb(o)
+    elif isinstance(o, bytearray): s = 'bytearray(' + _qb(bytes(o)) + ')'
+    elif isinstance(o, tuple):
+        s = '(' + ', '.join(r(x) for x in o) + (',)' if len(o) == 1 else ')')
+    elif isinstance(o, list): s = '[' + ', '.join(r(x) for x in o) + ']'
+    elif isinstance(o, dict): s = '{' + ', '.join(r(k) + ': ' + r(v) for k, v in o.items()) + '}'
+    elif isinstance(o, frozenset): s = 'frozenset(' + ', '.join(sorted(r(x) for x in o)) + ')'
+    elif isinstance(o, set): s = 'set(' + ', '.join(sorted(r(x) for x in o)) + ')'
+    elif isinstance(o, type) and hasattr(o, '_full'): s = '<' + o._full + '>'
+    elif isinstance(o, Call):
+        parts = [r(x) for x in o.args]
+        if o.kwargs: parts.append('**' + r(o.kwargs))
+        s = (o.name if o.fn is None else 'call ' + r(o.fn)) + '(' + ', '.join(parts) + ')'
+        if o.litems: s += ' + [' + ', '.join(r(x) for x in o.litems) + ']'
+        if o.ditems: s += ' + {' + ', '.join(r(k) + ': ' + r(v) for k, v in o.ditems) + '}'
+        if o.has_state: s += ' % ' + r(o.state)
+    else: s = '<?' + type(o).__name__ + '>'
+    return pre + s
+"#;
