@@ -37,20 +37,37 @@ enum Backing {
     Owned(Vec<u8>),
 }
 
-/// Size and modification time, to notice a file changed since it was read.
+/// Size, modification time and file identity, to notice a file changed since it was read.
+///
+/// On Unix the inode (a file replaced by rename, e.g. `rsync -t` or `cp -p` to a temp name)
+/// and the change time (any write, even one that restores size and mtime) are included too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileStamp {
     pub len: u64,
     pub mtime: Option<SystemTime>,
+    /// `(device, inode, ctime seconds, ctime nanoseconds)`; zeros where not available.
+    pub id: (u64, u64, i64, i64),
 }
 
 impl FileStamp {
     pub fn of(path: &Path) -> std::io::Result<FileStamp> {
         let m = std::fs::metadata(path)?;
-        Ok(FileStamp {
+        Ok(FileStamp::from_meta(&m))
+    }
+
+    pub fn from_meta(m: &std::fs::Metadata) -> FileStamp {
+        #[cfg(unix)]
+        let id = {
+            use std::os::unix::fs::MetadataExt;
+            (m.dev(), m.ino(), m.ctime(), m.ctime_nsec())
+        };
+        #[cfg(not(unix))]
+        let id = (0, 0, 0, 0);
+        FileStamp {
             len: m.len(),
             mtime: m.modified().ok(),
-        })
+            id,
+        }
     }
 }
 
@@ -87,8 +104,24 @@ impl Doc {
                 "is a directory, not a pickle file",
             )));
         }
-        let stamp = FileStamp::of(path).map_err(io)?;
+        if !meta.is_file() {
+            // A FIFO would block `open` forever, a device has no size to map.
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file (a FIFO, socket or device), not a pickle file",
+            )));
+        }
         let file = File::open(path).map_err(io)?;
+        // The stamp of the file actually opened (a rename between the two calls is noticed).
+        let opened = file.metadata().map_err(io)?;
+        if !opened.is_file() {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file, not a pickle file",
+            )));
+        }
+        let stamp = FileStamp::from_meta(&opened);
+        let meta = opened;
         let backing = if meta.len() == 0 {
             Backing::Owned(Vec::new())
         } else {

@@ -197,6 +197,20 @@ impl Parents {
             }
         }
         while let Some(n) = queue.pop_front() {
+            let has_children = g.get(n).is_some_and(|x| {
+                matches!(
+                    x.kind,
+                    Kind::Call { .. }
+                        | Kind::Dict
+                        | Kind::List
+                        | Kind::Tuple
+                        | Kind::Set
+                        | Kind::FrozenSet
+                )
+            });
+            if !has_children {
+                continue;
+            }
             for (i, r) in rows(g, data, n).iter().enumerate() {
                 let v = r.value as usize;
                 if v < seen.len() && !seen[v] {

@@ -10,15 +10,28 @@ use crate::pickle::{Graph, NodeId, Span};
 pub struct MemoRefs {
     /// GET offsets of each memoized node, ascending.
     by_node: HashMap<NodeId, Vec<u64>>,
+    /// One bit per node: handed out by at least one GET.
+    shared: Vec<u64>,
 }
 
 impl MemoRefs {
     pub fn build(g: &Graph) -> MemoRefs {
         let mut by_node: HashMap<NodeId, Vec<u64>> = HashMap::new();
+        let mut shared = vec![0u64; g.nodes.len().div_ceil(64)];
         for s in &g.gets {
             by_node.entry(s.node).or_default().push(s.pos);
+            if let Some(w) = shared.get_mut(s.node as usize / 64) {
+                *w |= 1 << (s.node % 64);
+            }
         }
-        MemoRefs { by_node }
+        MemoRefs { by_node, shared }
+    }
+
+    /// True when some GET hands out `id` (cheap; no hashing).
+    pub fn is_shared(&self, id: NodeId) -> bool {
+        self.shared
+            .get(id as usize / 64)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
     }
 
     /// How many times the memo hands out `id` (0 when never shared).
@@ -28,6 +41,9 @@ impl MemoRefs {
 
     /// Offsets of the GETs that yield `id`.
     pub fn refs(&self, id: NodeId) -> &[u64] {
+        if !self.is_shared(id) {
+            return &[];
+        }
         self.by_node.get(&id).map(Vec::as_slice).unwrap_or(&[])
     }
 }
@@ -76,6 +92,9 @@ pub fn retained(g: &Graph, refs: &MemoRefs, cut: &[Span]) -> u64 {
         let a = g.puts.partition_point(|p| p.pos < s.start);
         let b = g.puts.partition_point(|p| p.pos < s.end);
         for p in &g.puts[a..b] {
+            if !refs.is_shared(p.node) {
+                continue;
+            }
             let Some(d) = defined_inside(p.node) else {
                 continue;
             };

@@ -26,7 +26,7 @@ pub enum StrEnc {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TextRef {
     pub start: u64,
-    pub len: u64,
+    pub len: u32,
     pub enc: StrEnc,
 }
 
@@ -129,8 +129,6 @@ pub struct Node {
     pub span: Span,
     /// The BUILD state, if any (the last one when BUILD was applied more than once).
     pub state: NodeId,
-    /// Index of the pickle (in a file of several back-to-back pickles) this node belongs to.
-    pub pickle: u32,
 }
 
 /// Key marker on edges that are BUILD state rather than container items.

@@ -49,7 +49,9 @@ impl Memo {
                 self.count += 1;
             }
             self.dense[k] = node;
-        } else if k == self.dense.len() && !self.sparse.contains_key(&key) {
+        } else if k == self.dense.len()
+            && (self.sparse.is_empty() || !self.sparse.contains_key(&key))
+        {
             self.dense.push(node);
             self.count += 1;
         } else if self.sparse.insert(key, node).is_none() {
@@ -64,6 +66,15 @@ pub fn parse(data: &[u8]) -> Result<(Graph, Vec<Warning>), PickleError> {
         return Err(PickleError::new(0, ErrorKind::Empty));
     }
     let mut m = Machine::new(data);
+    // Reserve address space from the file size so the arena never copies while growing
+    // (untouched capacity costs no memory); capped for huge, blob-heavy files.
+    let guess = (data.len() / 5).min(1 << 22);
+    m.graph.nodes.reserve(guess);
+    m.raw.reserve(guess / 2);
+    m.graph.puts.reserve(guess / 2);
+    advise_huge(&m.graph.nodes);
+    advise_huge(&m.raw);
+    advise_huge(&m.graph.puts);
     let mut warnings = Vec::new();
     let mut pos = 0;
     // The first pickle must parse; later ones are tried, and kept only if they parse whole.
@@ -192,7 +203,6 @@ impl<'a> Machine<'a> {
             op,
             span: Span::new(start, start),
             state: NO_NODE,
-            pickle: self.graph.pickles.len() as u32,
         });
         Ok(id as NodeId)
     }
@@ -288,7 +298,7 @@ impl<'a> Machine<'a> {
     /// Edges for key/value pairs in scratch.
     fn pair_edges(&mut self, i: &Instr, parent: NodeId, end: usize) -> Result<(), PickleError> {
         let n = self.scratch.len();
-        if n % 2 != 0 {
+        if !n.is_multiple_of(2) {
             return Err(err(i.pos, ErrorKind::OddItems { op: i.op.name() }));
         }
         let mut k = 0;
@@ -456,7 +466,7 @@ impl<'a> Machine<'a> {
                     self.push_new(
                         Kind::Str(TextRef {
                             start: s as u64,
-                            len: (a.len() - 2) as u64,
+                            len: (a.len() - 2) as u32,
                             enc: StrEnc::Quoted,
                         }),
                         &i,
@@ -464,16 +474,19 @@ impl<'a> Machine<'a> {
                     )?;
                 }
                 Op::BINSTRING | Op::SHORT_BINSTRING => {
-                    self.push_new(Kind::Str(text(&i, StrEnc::Latin1)), &i, p)?;
+                    self.push_new(Kind::Str(text(&i, StrEnc::Latin1)?), &i, p)?;
                 }
                 Op::UNICODE => {
-                    self.push_new(Kind::Str(text(&i, StrEnc::RawUnicodeEscape)), &i, p)?;
+                    if !valid_raw_unicode_escape(i.arg) {
+                        return Err(bad(&i, "invalid \\uXXXX escape (raw-unicode-escape)"));
+                    }
+                    self.push_new(Kind::Str(text(&i, StrEnc::RawUnicodeEscape)?), &i, p)?;
                 }
                 Op::SHORT_BINUNICODE | Op::BINUNICODE | Op::BINUNICODE8 => {
                     if !valid_utf8_surrogatepass(i.arg) {
                         return Err(err(p, ErrorKind::InvalidUtf8 { op: i.op.name() }));
                     }
-                    self.push_new(Kind::Str(text(&i, StrEnc::Utf8)), &i, p)?;
+                    self.push_new(Kind::Str(text(&i, StrEnc::Utf8)?), &i, p)?;
                 }
                 Op::BINBYTES | Op::SHORT_BINBYTES | Op::BINBYTES8 => {
                     self.push_new(
@@ -856,15 +869,20 @@ fn arg_span(i: &Instr) -> Span {
     Span::new(s, s + i.arg.len())
 }
 
-fn text(i: &Instr, enc: StrEnc) -> TextRef {
-    TextRef {
+fn text(i: &Instr, enc: StrEnc) -> Result<TextRef, PickleError> {
+    let len = u32::try_from(i.arg.len()).map_err(|_| bad(i, "string longer than 4 GiB"))?;
+    Ok(TextRef {
         start: i.arg_pos() as u64,
-        len: i.arg.len() as u64,
+        len,
         enc,
-    }
+    })
 }
 
 fn two_lines(i: &Instr) -> Result<(TextRef, TextRef), PickleError> {
+    // CPython decodes module and name as strict UTF-8 before looking anything up.
+    if std::str::from_utf8(i.arg).is_err() {
+        return Err(err(i.pos, ErrorKind::InvalidUtf8 { op: i.op.name() }));
+    }
     let nl = i
         .arg
         .iter()
@@ -874,12 +892,12 @@ fn two_lines(i: &Instr) -> Result<(TextRef, TextRef), PickleError> {
     Ok((
         TextRef {
             start: s,
-            len: nl as u64,
+            len: nl as u32,
             enc: StrEnc::Line,
         },
         TextRef {
             start: s + nl as u64 + 1,
-            len: (i.arg.len() - nl - 1) as u64,
+            len: (i.arg.len() - nl - 1) as u32,
             enc: StrEnc::Line,
         },
     ))
@@ -922,6 +940,41 @@ fn valid_float_text(t: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.' | b'_'))
 }
 
+/// True when CPython's `raw-unicode-escape` codec accepts `b` (the UNICODE opcode): a `\u` or
+/// `\U` after an odd run of backslashes must be followed by 4 or 8 hex digits naming a code
+/// point up to U+10FFFF. Every other byte stands for itself (latin-1).
+pub fn valid_raw_unicode_escape(b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let run = b[i..].iter().take_while(|&&c| c == b'\\').count();
+        i += run;
+        if run.is_multiple_of(2) {
+            continue;
+        }
+        let n = match b.get(i) {
+            Some(b'u') => 4,
+            Some(b'U') => 8,
+            _ => continue,
+        };
+        let Some(hex) = b.get(i + 1..i + 1 + n) else {
+            return false;
+        };
+        let v = std::str::from_utf8(hex)
+            .ok()
+            .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
+            .and_then(|h| u32::from_str_radix(h, 16).ok());
+        match v {
+            Some(v) if v <= 0x10FFFF => i += 1 + n,
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// UTF-8 as CPython decodes it with `surrogatepass`: lone surrogates (ED A0..BF xx) are allowed.
 pub fn valid_utf8_surrogatepass(mut b: &[u8]) -> bool {
     loop {
@@ -939,6 +992,27 @@ pub fn valid_utf8_surrogatepass(mut b: &[u8]) -> bool {
                 }
                 b = &r[3..];
             }
+        }
+    }
+}
+
+/// Asks the kernel for transparent huge pages over a large, freshly reserved arena (fewer page
+/// faults while it fills). Purely advisory: ignored where THP is off or unsupported.
+fn advise_huge<T>(v: &Vec<T>) {
+    let bytes = v.capacity() * std::mem::size_of::<T>();
+    if bytes < (4 << 20) {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    // SAFETY: madvise only changes paging advice for memory this Vec owns; it never reads,
+    // writes or frees it, and MADV_HUGEPAGE is a hint with no effect on contents.
+    #[allow(unsafe_code)]
+    unsafe {
+        let page = 4096usize;
+        let start = (v.as_ptr() as usize).next_multiple_of(page);
+        let end = (v.as_ptr() as usize + bytes) & !(page - 1);
+        if end > start {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
         }
     }
 }

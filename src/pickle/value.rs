@@ -7,7 +7,7 @@ use super::ops::Op;
 
 /// Decodes a text span to a string (lossy for display; exact for valid input).
 pub fn text<'a>(data: &'a [u8], t: TextRef) -> Cow<'a, str> {
-    let Some(b) = data.get(t.start as usize..(t.start + t.len) as usize) else {
+    let Some(b) = data.get(t.start as usize..(t.start + t.len as u64) as usize) else {
         return Cow::Borrowed("");
     };
     match t.enc {
@@ -19,21 +19,28 @@ pub fn text<'a>(data: &'a [u8], t: TextRef) -> Cow<'a, str> {
 }
 
 fn raw_unicode_escape(b: &[u8]) -> String {
+    // CPython's codec: bytes stand for themselves (latin-1); `\u`/`\U` + hex digits is an
+    // escape only after an odd run of backslashes (the last backslash of the run starts it).
     let mut out = String::with_capacity(b.len());
     let mut i = 0;
+    let mut run = 0usize;
     while i < b.len() {
-        if b[i] == b'\\' && i + 1 < b.len() && (b[i + 1] == b'u' || b[i + 1] == b'U') {
-            let n = if b[i + 1] == b'u' { 4 } else { 8 };
-            if let Some(hex) = b.get(i + 2..i + 2 + n)
+        let c = b[i];
+        if run % 2 == 1 && (c == b'u' || c == b'U') {
+            let n = if c == b'u' { 4 } else { 8 };
+            if let Some(hex) = b.get(i + 1..i + 1 + n)
                 && let Ok(h) = std::str::from_utf8(hex)
                 && let Ok(v) = u32::from_str_radix(h, 16)
             {
+                out.pop();
                 out.push(char::from_u32(v).unwrap_or('\u{FFFD}'));
-                i += 2 + n;
+                i += 1 + n;
+                run = 0;
                 continue;
             }
         }
-        out.push(b[i] as char);
+        run = if c == b'\\' { run + 1 } else { 0 };
+        out.push(c as char);
         i += 1;
     }
     out
