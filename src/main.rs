@@ -73,7 +73,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             context,
         }) => cli::batch::run_suggest(&path, top, emit, context.as_deref()),
         Some(Command::Diff { a, b, json }) => cli::batch::run_diff(&a, &b, json),
-        Some(Command::Demo { .. }) => Err(Failure::other("not implemented yet")),
+        Some(Command::Demo {
+            dir,
+            no_open,
+            scale,
+            ms,
+        }) => demo(dir, no_open, scale, ms),
         Some(Command::Completions { shell }) => {
             let sh = match shell {
                 Shell::Bash => clap_complete::Shell::Bash,
@@ -105,4 +110,33 @@ fn explore(path: &std::path::Path, open: &cli::args::OpenArgs) -> Result<(), Fai
         .map_err(|e| Failure::other(e.to_string()))?;
     picklescope::tui::run(source, rules, open.read_only)
         .map_err(|e| Failure::other(format!("terminal: {e}")))
+}
+
+/// Writes the demo context and (on a terminal) opens it.
+fn demo(
+    dir: Option<std::path::PathBuf>,
+    no_open: bool,
+    scale: f64,
+    ms: u32,
+) -> Result<(), Failure> {
+    use std::io::IsTerminal;
+    let dir = dir.unwrap_or_else(|| std::path::PathBuf::from("picklescope-demo"));
+    let opts = picklescope::synth::DemoOptions {
+        scale,
+        ms,
+        ..Default::default()
+    };
+    let summary = picklescope::synth::write_demo(&dir, &opts)
+        .map_err(|e| Failure::other(format!("{}: {e}", dir.display())))?;
+    println!(
+        "wrote a demo pipeline context: {} ({} files, {})",
+        summary.context.display(),
+        summary.files.len(),
+        picklescope::report::size(summary.total_bytes)
+    );
+    if no_open || !std::io::stdout().is_terminal() {
+        println!("explore it with: picklescope {}", dir.display());
+        return Ok(());
+    }
+    explore(&dir, &cli::args::OpenArgs::default())
 }

@@ -181,6 +181,12 @@ Examples:
         /// Only write the files; do not open the explorer.
         #[arg(long)]
         no_open: bool,
+        /// Size multiplier: 1 gives a few MB; 200 about 1 GB (for benchmarks).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Number of measurement sets.
+        #[arg(long, default_value_t = 2)]
+        ms: u32,
     },
     /// Print a shell completion script.
     #[command(
