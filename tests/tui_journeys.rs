@@ -1,0 +1,284 @@
+//! User journeys through the explorer: keys fed into the app, screens rendered on a
+//! TestBackend, assertions on state and on what a person would see (insta snapshots).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use picklescope::context::resolve;
+use picklescope::model::Model;
+use picklescope::slim::Rules;
+use picklescope::synth::{DemoOptions, write_demo};
+use picklescope::tui::App;
+use picklescope::tui::app::{Modal, Screen};
+use picklescope::tui::keys::BINDINGS;
+use picklescope::tui::view::{Theme, draw};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// A person opens the demo context; every stage has been scanned.
+fn open_demo(read_only: bool) -> (tempfile::TempDir, App) {
+    let dir = tempfile::tempdir().unwrap();
+    write_demo(dir.path(), &DemoOptions::default()).unwrap();
+    let source = resolve(dir.path(), None).unwrap();
+    let mut app = App::new(source, Rules::default(), read_only);
+    app.export_dir = dir.path().to_path_buf();
+    let paths: Vec<_> = app.files.iter().map(|f| f.file.path.clone()).collect();
+    for (i, p) in paths.iter().enumerate() {
+        app.file_loaded(i, Model::open(p));
+    }
+    (dir, app)
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn keys(app: &mut App, s: &str) {
+    for c in s.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| draw(f, app, Theme { color: false })).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        for x in 0..w {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Selects the stage whose task matches, via search, and opens it.
+fn open_stage(app: &mut App, task: &str) {
+    press(app, KeyCode::Char('/'));
+    keys(app, task);
+    press(app, KeyCode::Enter);
+    press(app, KeyCode::Enter);
+    assert_eq!(app.screen, Screen::Tree);
+}
+
+fn selected_name(app: &App) -> String {
+    let m = app.tree_model().unwrap();
+    let r = app.selected_row().unwrap();
+    picklescope::model::label_text(m.graph(), m.data(), r.row.label)
+}
+
+#[test]
+fn drill_to_the_largest_attribute_mark_it_see_the_saving_undo_write_and_quit() {
+    let (dir, mut app) = open_demo(false);
+    let first = screen(&app, 100, 30);
+    assert!(first.contains("hif_rawflagchans"), "{first}");
+    assert!(first.contains("Stages"));
+    insta::assert_snapshot!("stages_100x30", first);
+
+    open_stage(&mut app, "rawflagchans");
+    // The stage's root: a ResultsList whose results list is the largest row.
+    assert_eq!(selected_name(&app), "_ResultsList__results");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    // Inside one RawflagchansResults: `view` is the largest attribute, first by default.
+    assert_eq!(selected_name(&app), "view");
+    let before_total = app.total_after();
+    press(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.marks.rules.transient.len(), 1);
+    assert!(
+        app.marks.rules.transient[0]
+            .class
+            .ends_with("RawflagchansResults")
+    );
+    let after_total = app.total_after();
+    assert!(
+        after_total < before_total / 2,
+        "{after_total} vs {before_total}"
+    );
+    let marked = screen(&app, 100, 30);
+    assert!(marked.contains("What-if"), "{marked}");
+    assert!(marked.contains("RawflagchansResults.view"));
+    assert!(marked.contains("after marks"));
+    insta::assert_snapshot!("tree_marked_100x30", marked);
+
+    press(&mut app, KeyCode::Char('u'));
+    assert!(app.marks.rules.transient.is_empty());
+    assert_eq!(app.total_after(), app.total_bytes());
+    press(&mut app, KeyCode::Char(' '));
+
+    // Write: a confirmation lists the files before -> after; y applies.
+    let stage4 = dir
+        .path()
+        .join("pipeline-demo/saved_state/result-stage4.pickle");
+    let on_disk_before = std::fs::metadata(&stage4).unwrap().len();
+    press(&mut app, KeyCode::Char('w'));
+    assert_eq!(app.modal, Modal::ConfirmWrite);
+    let confirm = screen(&app, 100, 30);
+    assert!(confirm.contains("result-stage4.pickle"), "{confirm}");
+    assert!(confirm.contains("y write"));
+    insta::assert_snapshot!("write_confirm_100x30", confirm);
+    let predicted = app
+        .files
+        .iter()
+        .find(|f| f.file.path == stage4)
+        .unwrap()
+        .after
+        .unwrap();
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(app.modal, Modal::None);
+    assert!(app.status.starts_with("wrote 1 file"), "{}", app.status);
+    let on_disk_after = std::fs::metadata(&stage4).unwrap().len();
+    assert_eq!(on_disk_after, predicted);
+    assert!(on_disk_after < on_disk_before / 10);
+    // Marks were written: quitting does not ask.
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.quit);
+}
+
+#[test]
+fn back_from_a_stage_root_returns_to_the_stage_table() {
+    let (_dir, mut app) = open_demo(false);
+    open_stage(&mut app, "tsysflag");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Left);
+    press(&mut app, KeyCode::Left);
+    assert_eq!(app.screen, Screen::Stages);
+}
+
+#[test]
+fn searching_jumps_to_matches_and_n_finds_the_next() {
+    let (_dir, mut app) = open_demo(false);
+    open_stage(&mut app, "rawflagchans");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "flagging");
+    assert!(screen(&app, 100, 30).contains("/flagging"));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(selected_name(&app), "flagging");
+    // From the stage table, `n` cycles through tasks containing the query.
+    press(&mut app, KeyCode::Left);
+    press(&mut app, KeyCode::Left);
+    press(&mut app, KeyCode::Left);
+    press(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "makeim");
+    press(&mut app, KeyCode::Enter);
+    let a = app.stage_sel;
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.stage_sel > a, "n moved from {a} to {}", app.stage_sel);
+}
+
+#[test]
+fn help_lists_every_key_from_the_key_table() {
+    let (_dir, mut app) = open_demo(false);
+    press(&mut app, KeyCode::Char('?'));
+    let s = screen(&app, 100, 40);
+    for b in BINDINGS {
+        assert!(s.contains(b.help), "help lacks {:?}\n{s}", b.help);
+    }
+    insta::assert_snapshot!("help_100x40", s);
+    press(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.modal, Modal::None);
+}
+
+#[test]
+fn works_at_80x24_names_and_sizes_stay_visible() {
+    let (_dir, mut app) = open_demo(false);
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("hifa_importdata"));
+    assert!(s.contains("KiB"));
+    insta::assert_snapshot!("stages_80x24", s);
+    open_stage(&mut app, "rawflagchans");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char(' '));
+    let t = screen(&app, 80, 24);
+    assert!(t.contains("view"));
+    assert!(t.contains("MiB"));
+    assert!(t.contains("flagging"));
+    insta::assert_snapshot!("tree_marked_80x24", t);
+}
+
+#[test]
+fn quitting_with_unsaved_marks_asks_first() {
+    let (_dir, mut app) = open_demo(false);
+    press(&mut app, KeyCode::Char('c'));
+    assert_eq!(app.screen, Screen::Classes);
+    press(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.marks.rules.transient.len(), 1);
+    press(&mut app, KeyCode::Char('q'));
+    assert_eq!(app.modal, Modal::ConfirmQuit);
+    press(&mut app, KeyCode::Char('n'));
+    assert!(!app.quit);
+    press(&mut app, KeyCode::Char('q'));
+    press(&mut app, KeyCode::Char('y'));
+    assert!(app.quit);
+}
+
+#[test]
+fn ctrl_c_always_quits() {
+    let (_dir, mut app) = open_demo(false);
+    press(&mut app, KeyCode::Char('w'));
+    app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.quit);
+}
+
+#[test]
+fn marking_a_protected_attribute_asks_first() {
+    let (_dir, mut app) = open_demo(false);
+    open_stage(&mut app, "rawflagchans");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "qa");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(selected_name(&app), "qa");
+    press(&mut app, KeyCode::Char(' '));
+    assert!(matches!(app.modal, Modal::ConfirmProtected { .. }));
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.marks.rules.transient.is_empty());
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(app.marks.rules.transient.len(), 1);
+}
+
+#[test]
+fn read_only_sessions_never_write_and_export_writes_both_rule_formats() {
+    let (dir, mut app) = open_demo(true);
+    press(&mut app, KeyCode::Char('c'));
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Char('w'));
+    assert_eq!(app.modal, Modal::None);
+    assert!(app.status.contains("read-only"));
+    press(&mut app, KeyCode::Char('e'));
+    let toml = std::fs::read_to_string(dir.path().join("pipeline-demo.transient.toml")).unwrap();
+    let rules = Rules::parse(&toml, "export").unwrap();
+    assert_eq!(rules, app.marks.rules);
+    let py = std::fs::read_to_string(dir.path().join("pipeline-demo.transient_fields.py")).unwrap();
+    assert!(py.contains("_transient_fields = ("));
+}
+
+#[test]
+fn the_whatif_pane_removes_rules_and_detail_shows_opcodes() {
+    let (_dir, mut app) = open_demo(false);
+    open_stage(&mut app, "rawflagchans");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Char('i'));
+    assert_eq!(app.modal, Modal::Detail);
+    let d = screen(&app, 100, 30);
+    assert!(d.contains("first opcodes"), "{d}");
+    assert!(
+        d.contains("SHORT_BINUNICODE") || d.contains("BINUNICODE"),
+        "{d}"
+    );
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Tab);
+    assert!(app.marks_focus);
+    press(&mut app, KeyCode::Char(' '));
+    assert!(app.marks.rules.transient.is_empty());
+    assert_eq!(app.total_after(), app.total_bytes());
+}
