@@ -66,12 +66,11 @@ pub fn parse(data: &[u8]) -> Result<(Graph, Vec<Warning>), PickleError> {
         return Err(PickleError::new(0, ErrorKind::Empty));
     }
     let mut m = Machine::new(data);
-    // Reserve address space from the file size so the arena never copies while growing
-    // (untouched capacity costs no memory); capped for huge, blob-heavy files.
-    let guess = (data.len() / 5).min(1 << 22);
-    m.graph.nodes.reserve(guess);
-    m.raw.reserve(guess / 2);
-    m.graph.puts.reserve(guess / 2);
+    // A quick pre-scan sizes the arena exactly, so it never copies while growing.
+    let (ops, puts) = count_ops(data);
+    m.graph.nodes.reserve(ops);
+    m.raw.reserve(ops);
+    m.graph.puts.reserve(puts);
     advise_huge(&m.graph.nodes);
     advise_huge(&m.raw);
     advise_huge(&m.graph.puts);
@@ -996,11 +995,25 @@ pub fn valid_utf8_surrogatepass(mut b: &[u8]) -> bool {
     }
 }
 
+/// Counts the opcodes and memo stores of the first pickle (stops at STOP or the first error).
+fn count_ops(data: &[u8]) -> (usize, usize) {
+    let (mut ops, mut puts, mut pos) = (0usize, 0usize, 0usize);
+    while let Ok(i) = read_instr(data, pos) {
+        ops += 1;
+        puts += usize::from(i.op.is_memo_put());
+        pos = i.end;
+        if i.op == Op::STOP {
+            break;
+        }
+    }
+    (ops, puts)
+}
+
 /// Asks the kernel for transparent huge pages over a large, freshly reserved arena (fewer page
 /// faults while it fills). Purely advisory: ignored where THP is off or unsupported.
 fn advise_huge<T>(v: &Vec<T>) {
     let bytes = v.capacity() * std::mem::size_of::<T>();
-    if bytes < (4 << 20) {
+    if bytes < (64 << 20) {
         return;
     }
     #[cfg(target_os = "linux")]
