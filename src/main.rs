@@ -32,10 +32,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             markdown,
             top,
             context,
+            rules,
         }) => {
+            let rules = load_rules(&rules)?;
             let ws = open_workspace(&path, context.as_deref())?;
             fail_on_single_error(&ws)?;
-            let r = Report::build(&ws, top);
+            let mut r = Report::build(&ws, top);
+            if let Some(rules) = &rules {
+                r.add_after(&ws, rules);
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
             } else if markdown {

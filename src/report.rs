@@ -30,6 +30,9 @@ pub struct FileReport {
     pub stage: Option<u32>,
     pub task: Option<String>,
     pub root_class: Option<String>,
+    /// Exact size after slimming with the given rules (only with `--rules`/`--preset`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_bytes: Option<u64>,
     pub top: Vec<TopAttr>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -61,6 +64,9 @@ pub struct GlobalReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub total_bytes: u64,
+    /// Total after slimming (only with rules).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_bytes: Option<u64>,
     pub files: Vec<FileReport>,
     pub classes: Vec<ClassReport>,
     pub globals: Vec<GlobalReport>,
@@ -157,6 +163,15 @@ pub fn globals_of(m: &Model) -> BTreeMap<(String, String), u64> {
     out
 }
 
+/// `(module, name)` of every global the model names that [`is_dangerous`] flags, sorted and
+/// without duplicates: what a warning banner lists for a file someone else wrote.
+pub fn dangerous_globals(m: &Model) -> Vec<(String, String)> {
+    globals_of(m)
+        .into_keys()
+        .filter(|(module, name)| is_dangerous(module, name))
+        .collect()
+}
+
 /// The largest attribute instances of a model, pass-through groups folded away.
 pub fn top_attrs(m: &Model, n: usize) -> Vec<TopAttr> {
     let groups = m.groups();
@@ -208,6 +223,7 @@ impl Report {
                 stage: e.stage(),
                 task: e.info.task.clone(),
                 root_class: None,
+                after_bytes: None,
                 top: Vec::new(),
                 warnings: Vec::new(),
                 error: e.error.as_ref().map(|x| x.to_string()),
@@ -283,11 +299,28 @@ impl Report {
         globals.sort_by(|a, b| b.dangerous.cmp(&a.dangerous).then(b.count.cmp(&a.count)));
         Report {
             total_bytes: ws.total_bytes(),
+            after_bytes: None,
             files,
             classes,
             globals,
             notes: ws.source.notes.clone(),
         }
+    }
+
+    /// Fills in each file's exact size after slimming with `rules` (the dry-run writer).
+    pub fn add_after(&mut self, ws: &Workspace, rules: &crate::slim::Rules) {
+        let mut total = 0;
+        for (fr, e) in self.files.iter_mut().zip(&ws.entries) {
+            let after = e
+                .model
+                .as_ref()
+                .and_then(|m| crate::slim::what_if(m, rules).ok())
+                .map(|w| w.after)
+                .unwrap_or(e.bytes);
+            fr.after_bytes = Some(after);
+            total += after;
+        }
+        self.after_bytes = Some(total);
     }
 
     /// Plain text, readable at 80 columns.
@@ -301,14 +334,31 @@ impl Report {
             size(self.total_bytes),
             self.files.len()
         );
+        if let Some(a) = self.after_bytes {
+            let _ = writeln!(
+                s,
+                "after slimming with the given rules: {} (-{})",
+                size(a),
+                pct(self.total_bytes.saturating_sub(a), self.total_bytes)
+            );
+        }
         for n in &self.notes {
             let _ = writeln!(s, "note: {n}");
         }
         if multi {
+            let after_col = self.after_bytes.is_some();
             let _ = writeln!(
                 s,
-                "\n{:>5}  {:<28} {:>11} {:>6}  file",
-                "stage", "task", "size", "share"
+                "\n{:>5}  {:<26} {:>11} {:>6} {}  file",
+                "stage",
+                "task",
+                "size",
+                "share",
+                if after_col {
+                    format!("{:>11}", "after")
+                } else {
+                    String::new()
+                }
             );
             let mut files: Vec<&FileReport> = self.files.iter().collect();
             files.sort_by_key(|f| (f.stage.is_none(), f.stage, f.path.clone()));
@@ -320,13 +370,19 @@ impl Report {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
+                let after = match (after_col, f.after_bytes) {
+                    (true, Some(a)) => format!("{:>11}", size(a)),
+                    (true, None) => format!("{:>11}", "-"),
+                    _ => String::new(),
+                };
                 let _ = writeln!(
                     s,
-                    "{:>5}  {:<28} {:>11} {:>6}  {}",
+                    "{:>5}  {:<26} {:>11} {:>6} {}  {}",
                     stage,
-                    crate::pickle::value::truncate(&task, 28),
+                    crate::pickle::value::truncate(&task, 26),
                     size(f.bytes),
                     share,
+                    after,
                     name
                 );
                 if let Some(e) = &f.error {

@@ -82,7 +82,8 @@ Exit codes: 0 success; 2 invalid pickle (one line on stderr: file, problem, byte
 Examples:
   picklescope report result-stage4.pickle
   picklescope report pipeline-X.context --json > report.json
-  picklescope report out/ --markdown --top 5")]
+  picklescope report out/ --markdown --top 5
+  picklescope report out/ --preset strategy-a     adds the size after slimming per stage")]
     Report {
         /// A pickle, a `.context` file, an output directory, or a `saved_state/` directory.
         path: PathBuf,
@@ -98,6 +99,9 @@ Examples:
         /// Which `.context` to read when a directory holds several.
         #[arg(long, value_name = "NAME")]
         context: Option<String>,
+        /// With rules, each file also shows its exact size after slimming (nothing is written).
+        #[command(flatten)]
+        rules: RuleArgs,
     },
     /// Drop transient attributes everywhere and save each file in place, atomically.
     #[command(after_help = "\
