@@ -5,7 +5,7 @@ pub mod rules;
 pub mod save;
 pub mod write;
 
-pub use plan::{Hit, NotRemovable, Plan};
+pub use plan::{Hit, NotRemovable, Plan, cut_list};
 pub use rules::{PROTECTED, Rule, Rules, RulesError, glob_match};
 pub use save::{SaveError, SaveOptions, Saved, save_in_place};
 pub use write::{Counter, RewriteError, rewrite};
@@ -39,7 +39,7 @@ pub fn what_if(m: &Model, rules: &Rules) -> Result<FileSlim, RewriteError> {
         let saved = if plan.hits.len() == 1 {
             before - after.min(before)
         } else {
-            let cuts = crate::model::merge_spans(h.spans.clone());
+            let cuts = plan::cut_list(h.spans.clone());
             before.saturating_sub(predicted_size(m, &cuts)?)
         };
         hit_saved.push(saved);

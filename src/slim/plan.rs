@@ -27,7 +27,7 @@ pub struct NotRemovable {
 /// Cuts for one file.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
-    /// Disjoint, sorted spans to cut.
+    /// Spans to cut, sorted by start (outer first when nested); see [`cut_list`].
     pub cuts: Vec<Span>,
     pub hits: Vec<Hit>,
     pub not_removable: Vec<NotRemovable>,
@@ -64,7 +64,7 @@ impl Plan {
                 all.push(a.row.span);
             }
         }
-        plan.cuts = crate::model::merge_spans(all);
+        plan.cuts = cut_list(all);
         plan.not_removable = slots_only(m, rules);
         plan
     }
@@ -72,6 +72,17 @@ impl Plan {
     pub fn is_noop(&self) -> bool {
         self.cuts.is_empty()
     }
+}
+
+/// Sorts cut spans by start (the outer one first when several start together), dropping empty
+/// spans and duplicates but keeping nested spans: a definition the writer re-emits from
+/// inside an outer cut must still lose the attributes cut inside it (`a.partner = b`,
+/// `b.partner = a`: `b` is re-emitted where it is used next, without its own `partner`).
+pub fn cut_list(mut spans: Vec<Span>) -> Vec<Span> {
+    spans.retain(|s| !s.is_empty());
+    spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+    spans.dedup();
+    spans
 }
 
 fn slots_only(m: &Model, rules: &Rules) -> Vec<NotRemovable> {

@@ -102,7 +102,8 @@ impl Framer<'_> {
     }
 }
 
-/// Writes `data` minus `cuts` (sorted, disjoint spans that each cover whole instructions) to
+/// Writes `data` minus `cuts` (non-empty spans that each cover whole instructions, sorted by
+/// start with the outer one first where they nest, as [`super::plan::cut_list`] makes them) to
 /// `sink`. With no cuts the output is the input, byte for byte. Returns the bytes written.
 pub fn rewrite(
     data: &[u8],
@@ -126,6 +127,7 @@ pub fn rewrite(
             out_key: HashMap::new(),
             next_key: 0,
             protocol: p.protocol,
+            text_memo: false,
             f: Framer {
                 sink: &mut count,
                 frame: Vec::with_capacity(FRAME_TARGET + 1024),
@@ -179,6 +181,8 @@ struct Writer<'a, 's> {
     out_key: HashMap<NodeId, u64>,
     next_key: u64,
     protocol: u8,
+    /// The pickle stores with text PUT (protocol 0), so GETs are written as text too.
+    text_memo: bool,
     f: Framer<'s>,
 }
 
@@ -195,11 +199,15 @@ impl Writer<'_, '_> {
         sites.get(i).filter(|s| s.pos == pos).map(|s| s.node)
     }
 
+    /// The end of the outermost cut that starts at `pos` and fits in the region. Cuts may nest:
+    /// the main stream skips the outer one, a re-emitted definition from inside it meets the
+    /// inner ones.
     fn cut_at(&self, pos: u64, region_end: u64) -> Option<u64> {
         let i = self.cuts.partition_point(|c| c.start < pos);
-        self.cuts
-            .get(i)
-            .filter(|c| c.start == pos && c.end <= region_end)
+        self.cuts[i..]
+            .iter()
+            .take_while(|c| c.start == pos)
+            .find(|c| c.end <= region_end)
             .map(|c| c.end)
     }
 
@@ -224,6 +232,15 @@ impl Writer<'_, '_> {
     }
 
     fn pickle(&mut self, span: Span) -> Result<(), RewriteError> {
+        // Protocol 1 has no PROTO opcode, so the protocol number alone cannot tell text memo
+        // opcodes (protocol 0) from binary ones: follow the pickle's first memo store.
+        let first_put = self.g.puts.partition_point(|s| s.pos < span.start);
+        self.text_memo = self
+            .g
+            .puts
+            .get(first_put)
+            .filter(|s| s.pos < span.end)
+            .is_some_and(|s| self.data.get(s.pos as usize) == Some(&(Op::PUT as u8)));
         let mut stack = vec![Region {
             pos: span.start,
             end: span.end,
@@ -332,7 +349,7 @@ impl Writer<'_, '_> {
     }
 
     fn emit_get(&mut self, k: u64) -> std::io::Result<()> {
-        if self.protocol == 0 {
+        if self.text_memo {
             return self.f.small(format!("g{k}\n").as_bytes());
         }
         if k < 256 {
