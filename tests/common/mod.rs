@@ -709,3 +709,82 @@ def _render(o, counts, labels):
     else: s = '<?' + type(o).__name__ + '>'
     return pre + s
 "#;
+
+// --------------------------------------------------------------------------------------------
+// tools/canon.py, the CPython oracle, run for many files in one python3 process.
+
+/// Runs `tools/canon.py PICKLE ARGS...` for every job in one python3 process (same code path as
+/// the command line: `canon.main(argv)`); returns each output, or the error it exited with.
+pub fn canon_many(jobs: &[(PathBuf, Vec<String>)]) -> Vec<Result<String, String>> {
+    let dir = tempdir();
+    let mut spec = Vec::new();
+    for (k, (p, args)) in jobs.iter().enumerate() {
+        let out = dir.path().join(format!("{k}.canon"));
+        spec.push(serde_json::json!([p, args, out]));
+    }
+    let spec_path = dir.path().join("jobs.json");
+    std::fs::write(&spec_path, serde_json::to_vec(&spec).expect("json")).expect("write jobs");
+    let tools = root().join("tools");
+    let script = format!(
+        r#"
+import json, sys
+sys.path.insert(0, {tools:?})
+import canon
+for path, args, out in json.load(open(sys.argv[1])):
+    try:
+        canon.main([path] + args + ['-o', out])
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            open(out + '.err', 'w').write(str(e.code))
+"#,
+        tools = tools.to_string_lossy()
+    );
+    let o = py_run(&script, &[&spec_path.to_string_lossy()], None);
+    assert!(
+        o.status.success(),
+        "canon driver failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (0..jobs.len())
+        .map(|k| {
+            let out = dir.path().join(format!("{k}.canon"));
+            let err = dir.path().join(format!("{k}.canon.err"));
+            match std::fs::read_to_string(&err) {
+                Ok(e) => Err(e),
+                Err(_) => std::fs::read_to_string(&out).map_err(|e| e.to_string()),
+            }
+        })
+        .collect()
+}
+
+/// True when tools/canon.py is there (it is committed with the fixtures).
+pub fn have_canon() -> bool {
+    root().join("tools").join("canon.py").exists()
+}
+
+/// `--drop CLASS:ATTR` arguments for every (class, attr) a plan removes.
+pub fn drop_args(hits: &[picklescope::slim::Hit]) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for h in hits {
+        if seen.insert((h.class.clone(), h.attr.clone())) {
+            v.push("--drop".to_string());
+            v.push(format!("{}:{}", h.class, h.attr));
+        }
+    }
+    v
+}
+
+/// First differing line of two texts, for readable failures.
+pub fn first_diff(a: &str, b: &str) -> String {
+    for (k, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            return format!("line {}:\n  left:  {x}\n  right: {y}", k + 1);
+        }
+    }
+    format!(
+        "one is a prefix of the other ({} vs {} lines)",
+        a.lines().count(),
+        b.lines().count()
+    )
+}
