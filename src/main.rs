@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use cli::args::{Cli, Command, Emit, Shell};
-use cli::{Failure, fail_on_single_error, load_rules, open_workspace};
+use cli::{Failure, load_rules};
 use picklescope::report::Report;
 
 fn main() -> ExitCode {
@@ -35,11 +35,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             rules,
         }) => {
             let rules = load_rules(&rules)?;
-            let ws = open_workspace(&path, context.as_deref())?;
-            fail_on_single_error(&ws)?;
-            let mut r = Report::build(&ws, top);
-            if let Some(rules) = &rules {
-                r.add_after(&ws, rules);
+            let source = cli::resolve_source(&path, context.as_deref())?;
+            let single = source.files.len() == 1;
+            let progress = cli::progress();
+            let (r, first_error) = Report::stream(&source, top, rules.as_ref(), &progress);
+            if single && let Some((e, invalid)) = &first_error {
+                return Err(if *invalid {
+                    Failure::invalid(e.clone())
+                } else {
+                    Failure::other(e.clone())
+                });
             }
             if json {
                 println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
@@ -48,9 +53,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 print!("{}", r.to_text(top.max(10)));
             }
-            match ws.first_error() {
-                Some(e) if e.is_invalid_pickle() => Err(Failure::invalid(e.to_string())),
-                Some(e) => Err(Failure::other(e.to_string())),
+            match first_error {
+                Some((e, true)) => Err(Failure::invalid(e)),
+                Some((e, false)) => Err(Failure::other(e)),
                 None => Ok(()),
             }
         }

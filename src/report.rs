@@ -60,6 +60,101 @@ pub struct GlobalReport {
     pub dangerous: bool,
 }
 
+/// What one file contributes to a report.
+#[derive(Debug, Clone)]
+pub struct FilePart {
+    pub file: FileReport,
+    pub classes: Vec<ClassReport>,
+    pub globals: BTreeMap<(String, String), u64>,
+    /// A load error as one line, if the file could not be read.
+    pub error: Option<String>,
+    /// True when the error is an invalid pickle (exit code 2).
+    pub invalid: bool,
+}
+
+fn context_dir(source: &crate::context::Source) -> Option<std::path::PathBuf> {
+    source
+        .files
+        .iter()
+        .find(|f| f.role == crate::context::FileRole::Context)
+        .and_then(|f| f.path.parent().map(Path::to_path_buf))
+}
+
+impl FilePart {
+    /// Reports one loaded (or failed) file.
+    pub fn of(
+        e: &crate::workspace::Entry,
+        base: Option<&Path>,
+        top: usize,
+        rules: Option<&crate::slim::Rules>,
+    ) -> FilePart {
+        let mut fr = FileReport {
+            path: display_path(&e.file.path, base),
+            bytes: e.bytes,
+            protocol: None,
+            stage: e.stage(),
+            task: e.info.task.clone(),
+            root_class: None,
+            after_bytes: None,
+            top: Vec::new(),
+            warnings: Vec::new(),
+            error: e.error.as_ref().map(|x| x.to_string()),
+        };
+        let mut classes = Vec::new();
+        let mut globals = BTreeMap::new();
+        if let Some(m) = &e.model {
+            let g = m.graph();
+            fr.protocol = g.pickles.first().map(|p| p.protocol);
+            fr.root_class = m
+                .class_of(g.root())
+                .or_else(|| g.get(g.root()).map(|n| kind_name(&n.kind).to_string()));
+            fr.top = top_attrs(m, top);
+            fr.warnings = m
+                .doc
+                .warnings
+                .iter()
+                .map(|w| format!("{} (byte {})", w.message, w.offset))
+                .collect();
+            if g.pickles.len() > 1 {
+                fr.warnings.push(format!(
+                    "{} pickles back to back; all are read",
+                    g.pickles.len()
+                ));
+            }
+            if let Some(rules) = rules {
+                fr.after_bytes = Some(
+                    crate::slim::what_if(m, rules)
+                        .map(|w| w.after)
+                        .unwrap_or(e.bytes),
+                );
+            }
+            for gr in &m.groups().groups {
+                if gr.pass_through {
+                    continue;
+                }
+                classes.push(ClassReport {
+                    class: gr.class.clone(),
+                    attr: gr.attr.clone(),
+                    instances: gr.instances,
+                    bytes: gr.bytes,
+                    retained_bytes: gr.retained,
+                    stages: e.stage().into_iter().collect(),
+                });
+            }
+            globals = globals_of(m);
+        } else if rules.is_some() {
+            fr.after_bytes = Some(e.bytes);
+        }
+        FilePart {
+            file: fr,
+            classes,
+            globals,
+            error: e.error.as_ref().map(|x| x.to_string()),
+            invalid: e.error.as_ref().is_some_and(|x| x.is_invalid_pickle()),
+        }
+    }
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -205,76 +300,74 @@ fn display_path(p: &Path, base: Option<&Path>) -> String {
 }
 
 impl Report {
-    /// Builds the report for every file of a workspace.
+    /// Builds the report for every file of a loaded workspace.
     pub fn build(ws: &Workspace, top: usize) -> Report {
-        let base = ws
+        let base = context_dir(&ws.source);
+        let parts = ws
             .entries
             .iter()
-            .find(|e| e.is_context())
-            .and_then(|e| e.file.path.parent().map(Path::to_path_buf));
+            .map(|e| FilePart::of(e, base.as_deref(), top, None))
+            .collect();
+        Report::from_parts(parts, ws.source.notes.clone())
+    }
+
+    /// Builds the report file by file on every core, keeping only a few files in memory at
+    /// once; with `rules`, each file also gets its exact size after slimming.
+    pub fn stream(
+        source: &crate::context::Source,
+        top: usize,
+        rules: Option<&crate::slim::Rules>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> (Report, Option<(String, bool)>) {
+        let base = context_dir(source);
+        let parts = crate::workspace::map_entries(source, progress, |e| {
+            FilePart::of(&e, base.as_deref(), top, rules)
+        });
+        // The first failure, and whether it is an invalid pickle (exit 2) or other (exit 1).
+        let first_error = parts
+            .iter()
+            .find_map(|p| p.error.clone().map(|e| (e, p.invalid)));
+        let mut r = Report::from_parts(parts, source.notes.clone());
+        if rules.is_some() {
+            r.after_bytes = Some(
+                r.files
+                    .iter()
+                    .map(|f| f.after_bytes.unwrap_or(f.bytes))
+                    .sum(),
+            );
+        }
+        (r, first_error)
+    }
+
+    /// Merges per-file parts (in file order) into one report.
+    pub fn from_parts(parts: Vec<FilePart>, notes: Vec<String>) -> Report {
         let mut files = Vec::new();
         let mut classes: BTreeMap<(String, String), ClassReport> = BTreeMap::new();
         let mut globals: BTreeMap<(String, String), u64> = BTreeMap::new();
-        for e in &ws.entries {
-            let mut fr = FileReport {
-                path: display_path(&e.file.path, base.as_deref()),
-                bytes: e.bytes,
-                protocol: None,
-                stage: e.stage(),
-                task: e.info.task.clone(),
-                root_class: None,
-                after_bytes: None,
-                top: Vec::new(),
-                warnings: Vec::new(),
-                error: e.error.as_ref().map(|x| x.to_string()),
-            };
-            if let Some(m) = &e.model {
-                let g = m.graph();
-                fr.protocol = g.pickles.first().map(|p| p.protocol);
-                fr.root_class = m
-                    .class_of(g.root())
-                    .or_else(|| g.get(g.root()).map(|n| kind_name(&n.kind).to_string()));
-                fr.top = top_attrs(m, top);
-                fr.warnings = m
-                    .doc
-                    .warnings
-                    .iter()
-                    .map(|w| format!("{} (byte {})", w.message, w.offset))
-                    .collect();
-                if g.pickles.len() > 1 {
-                    fr.warnings.push(format!(
-                        "{} pickles back to back; all are read",
-                        g.pickles.len()
-                    ));
-                }
-                for gr in &m.groups().groups {
-                    if gr.pass_through {
-                        continue;
+        for p in parts {
+            for c in p.classes {
+                let e = classes
+                    .entry((c.class.clone(), c.attr.clone()))
+                    .or_insert_with(|| ClassReport {
+                        stages: Vec::new(),
+                        instances: 0,
+                        bytes: 0,
+                        retained_bytes: 0,
+                        ..c.clone()
+                    });
+                e.instances += c.instances;
+                e.bytes += c.bytes;
+                e.retained_bytes += c.retained_bytes;
+                for s in c.stages {
+                    if !e.stages.contains(&s) {
+                        e.stages.push(s);
                     }
-                    let c = classes
-                        .entry((gr.class.clone(), gr.attr.clone()))
-                        .or_insert_with(|| ClassReport {
-                            class: gr.class.clone(),
-                            attr: gr.attr.clone(),
-                            instances: 0,
-                            bytes: 0,
-                            retained_bytes: 0,
-                            stages: Vec::new(),
-                        });
-                    c.instances += gr.instances;
-                    c.bytes += gr.bytes;
-                    c.retained_bytes += gr.retained;
-                    if let Some(s) = e.stage()
-                        && !c.stages.contains(&s)
-                    {
-                        c.stages.push(s);
-                    }
-                }
-                for (k, v) in globals_of(m) {
-                    *globals.entry(k).or_insert(0) += v;
                 }
             }
-            files.push(fr);
+            for (k, v) in p.globals {
+                *globals.entry(k).or_insert(0) += v;
+            }
+            files.push(p.file);
         }
         let mut classes: Vec<ClassReport> = classes.into_values().collect();
         classes.sort_by(|a, b| {
@@ -298,29 +391,13 @@ impl Report {
             .collect();
         globals.sort_by(|a, b| b.dangerous.cmp(&a.dangerous).then(b.count.cmp(&a.count)));
         Report {
-            total_bytes: ws.total_bytes(),
+            total_bytes: files.iter().map(|f| f.bytes).sum(),
             after_bytes: None,
             files,
             classes,
             globals,
-            notes: ws.source.notes.clone(),
+            notes,
         }
-    }
-
-    /// Fills in each file's exact size after slimming with `rules` (the dry-run writer).
-    pub fn add_after(&mut self, ws: &Workspace, rules: &crate::slim::Rules) {
-        let mut total = 0;
-        for (fr, e) in self.files.iter_mut().zip(&ws.entries) {
-            let after = e
-                .model
-                .as_ref()
-                .and_then(|m| crate::slim::what_if(m, rules).ok())
-                .map(|w| w.after)
-                .unwrap_or(e.bytes);
-            fr.after_bytes = Some(after);
-            total += after;
-        }
-        self.after_bytes = Some(total);
     }
 
     /// Plain text, readable at 80 columns.

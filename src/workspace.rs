@@ -106,3 +106,31 @@ impl Entry {
         }
     }
 }
+
+/// Loads the files of `source` on every core and maps each to `f` as it finishes, dropping
+/// its model right after: memory holds about one model per worker, not the whole context.
+/// Results are in file order.
+pub fn map_entries<T: Send>(
+    source: &Source,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    f: impl Fn(Entry) -> T + Sync,
+) -> Vec<T> {
+    let total = source.files.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let out: std::sync::Mutex<Vec<Option<T>>> =
+        std::sync::Mutex::new((0..total).map(|_| None).collect());
+    crate::context::load::load_all_with(&source.files, workers(), |i, r| {
+        let entry = Entry::from_result(source.files[i].clone(), Some(r));
+        let v = f(entry);
+        if let Ok(mut o) = out.lock() {
+            o[i] = Some(v);
+        }
+        let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        progress(d, total);
+    });
+    out.into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect()
+}

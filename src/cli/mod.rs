@@ -7,6 +7,7 @@ pub mod slim_cmd;
 use std::io::IsTerminal;
 use std::path::Path;
 
+use picklescope::context::Source;
 use picklescope::context::hierarchy::{PRESETS, expand_bases, preset};
 use picklescope::slim::Rules;
 use picklescope::workspace::Workspace;
@@ -76,18 +77,28 @@ pub fn load_rules(a: &RuleArgs) -> Result<Option<Rules>, Failure> {
     Ok(Some(expand_bases(&rules)))
 }
 
-/// Opens PATH as a workspace, with a progress line on stderr when it is a terminal.
-pub fn open_workspace(path: &Path, context: Option<&str>) -> Result<Workspace, Failure> {
+/// A progress line on stderr while files are scanned, when stderr is a terminal.
+pub fn progress() -> impl Fn(usize, usize) + Sync {
     let tty = std::io::stderr().is_terminal();
-    let progress = move |done: usize, total: usize| {
+    move |done: usize, total: usize| {
         if tty && total > 1 {
             eprint!("\rscanning {done}/{total} files");
             if done == total {
                 eprint!("\r\x1b[K");
             }
         }
-    };
-    Workspace::open(path, context, &progress).map_err(|e| Failure::other(e.to_string()))
+    }
+}
+
+/// Resolves PATH (a pickle, `.context`, output dir or `saved_state/`).
+pub fn resolve_source(path: &Path, context: Option<&str>) -> Result<Source, Failure> {
+    picklescope::context::resolve(path, context).map_err(|e| Failure::other(e.to_string()))
+}
+
+/// Opens PATH as a workspace (every file in memory), with a progress line.
+pub fn open_workspace(path: &Path, context: Option<&str>) -> Result<Workspace, Failure> {
+    let source = resolve_source(path, context)?;
+    Ok(Workspace::load(source, &progress()))
 }
 
 /// Fails with the first load error (exit 2 for an invalid pickle) when the source is a single

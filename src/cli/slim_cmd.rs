@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use picklescope::report::{pct, size};
 use picklescope::slim::{SaveOptions, save_in_place, what_if};
-use picklescope::workspace::Workspace;
+use picklescope::workspace::{Entry, map_entries};
 
-use super::{Failure, load_rules, open_workspace};
+use super::{Failure, load_rules, progress, resolve_source};
 use crate::cli::args::RuleArgs;
 
 #[derive(Debug, Serialize)]
@@ -56,7 +56,22 @@ pub fn run(
     let rules = load_rules(rule_args)?.ok_or_else(|| {
         Failure::usage("slim needs --rules FILE or --preset NAME (see `picklescope slim --help`)")
     })?;
-    let ws: Workspace = open_workspace(path, context)?;
+    let source = resolve_source(path, context)?;
+    let tty = std::io::stderr().is_terminal() && !json;
+    let opts = SaveOptions {
+        backup,
+        fail_after: std::env::var("PICKLESCOPE_FAIL_AFTER_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok()),
+    };
+    // Each file is loaded, planned, written and dropped by a worker: memory holds about one
+    // model per core, and a failure in one file leaves the others as they are.
+    let results = map_entries(&source, &progress(), |e| {
+        slim_one(&e, &rules, dry_run, &opts, tty)
+    });
+    if tty {
+        eprint!("\r\x1b[K");
+    }
     let mut out = Out {
         dry_run,
         before_bytes: 0,
@@ -64,104 +79,18 @@ pub fn run(
         files: Vec::new(),
     };
     let mut worst: Option<Failure> = None;
-    let tty = std::io::stderr().is_terminal() && !json;
-    for e in &ws.entries {
-        let display = e.file.path.display().to_string();
-        let mut fo = FileOut {
-            path: display.clone(),
-            stage: e.stage(),
-            task: e.info.task.clone(),
-            before_bytes: e.bytes,
-            after_bytes: e.bytes,
-            removed: Vec::new(),
-            not_removable: Vec::new(),
-            written: false,
-            backup: None,
-            error: None,
-        };
-        let Some(m) = &e.model else {
-            if let Some(err) = &e.error {
-                fo.error = Some(err.to_string());
-                let f = if err.is_invalid_pickle() {
-                    Failure::invalid(err.to_string())
-                } else {
-                    Failure::other(err.to_string())
-                };
-                worst = Some(Failure::worse(worst, f));
-            }
-            out.before_bytes += fo.before_bytes;
-            out.after_bytes += fo.after_bytes;
-            out.files.push(fo);
-            continue;
-        };
-        match what_if(m, &rules) {
-            Ok(ws) => {
-                fo.after_bytes = ws.after;
-                fo.removed = ws
-                    .plan
-                    .hits
-                    .iter()
-                    .zip(&ws.hit_saved)
-                    .map(|(h, s)| Removed {
-                        class: h.class.clone(),
-                        attr: h.attr.clone(),
-                        instances: h.instances,
-                        bytes: *s,
-                    })
-                    .collect();
-                fo.not_removable = ws
-                    .plan
-                    .not_removable
-                    .iter()
-                    .map(|n| {
-                        format!(
-                            "{} ({} instances keep a slots tuple state; nothing removable)",
-                            n.class, n.instances
-                        )
-                    })
-                    .collect();
-                if !dry_run && !ws.plan.is_noop() {
-                    if tty {
-                        eprint!("\rwriting {} ...", e.file_name());
-                    }
-                    let opts = SaveOptions {
-                        backup,
-                        fail_after: std::env::var("PICKLESCOPE_FAIL_AFTER_BYTES")
-                            .ok()
-                            .and_then(|v| v.parse().ok()),
-                    };
-                    match save_in_place(&m.doc, &ws.plan.cuts, ws.after, &opts) {
-                        Ok(s) => {
-                            fo.written = true;
-                            fo.backup = s.backup.map(|b| b.display().to_string());
-                        }
-                        Err(err) => {
-                            fo.after_bytes = fo.before_bytes;
-                            fo.error = Some(err.to_string());
-                            worst = Some(Failure::worse(worst, Failure::other(err.to_string())));
-                        }
-                    }
-                    if tty {
-                        eprint!("\r\x1b[K");
-                    }
-                }
-            }
-            Err(err) => {
-                fo.error = Some(format!("{display}: {err}"));
-                worst = Some(Failure::worse(
-                    worst,
-                    Failure::other(format!("{display}: {err}")),
-                ));
-            }
-        }
+    for (fo, failure) in results {
         out.before_bytes += fo.before_bytes;
         out.after_bytes += fo.after_bytes;
         out.files.push(fo);
+        if let Some(f) = failure {
+            worst = Some(Failure::worse(worst, f));
+        }
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
-        print_text(&out, &ws);
+        print_text(&out, &source.notes);
     }
     match worst {
         Some(f) => Err(f.already_reported(json)),
@@ -169,7 +98,7 @@ pub fn run(
     }
 }
 
-fn print_text(out: &Out, ws: &Workspace) {
+fn print_text(out: &Out, notes: &[String]) {
     let verb = if out.dry_run {
         "would write"
     } else {
@@ -223,7 +152,91 @@ fn print_text(out: &Out, ws: &Workspace) {
         size(saved),
         pct(saved, out.before_bytes)
     );
-    for n in &ws.source.notes {
+    for n in notes {
         println!("note: {n}");
+    }
+}
+
+/// Plans, measures and (unless a dry run) writes one file.
+fn slim_one(
+    e: &Entry,
+    rules: &picklescope::slim::Rules,
+    dry_run: bool,
+    opts: &SaveOptions,
+    tty: bool,
+) -> (FileOut, Option<Failure>) {
+    let display = e.file.path.display().to_string();
+    let mut fo = FileOut {
+        path: display.clone(),
+        stage: e.stage(),
+        task: e.info.task.clone(),
+        before_bytes: e.bytes,
+        after_bytes: e.bytes,
+        removed: Vec::new(),
+        not_removable: Vec::new(),
+        written: false,
+        backup: None,
+        error: None,
+    };
+    let Some(m) = &e.model else {
+        let failure = e.error.as_ref().map(|err| {
+            fo.error = Some(err.to_string());
+            if err.is_invalid_pickle() {
+                Failure::invalid(err.to_string())
+            } else {
+                Failure::other(err.to_string())
+            }
+        });
+        return (fo, failure);
+    };
+    let w = match what_if(m, rules) {
+        Ok(w) => w,
+        Err(err) => {
+            let msg = format!("{display}: {err}");
+            fo.error = Some(msg.clone());
+            return (fo, Some(Failure::other(msg)));
+        }
+    };
+    fo.after_bytes = w.after;
+    fo.removed = w
+        .plan
+        .hits
+        .iter()
+        .zip(&w.hit_saved)
+        .map(|(h, s)| Removed {
+            class: h.class.clone(),
+            attr: h.attr.clone(),
+            instances: h.instances,
+            bytes: *s,
+        })
+        .collect();
+    fo.not_removable = w
+        .plan
+        .not_removable
+        .iter()
+        .map(|n| {
+            format!(
+                "{} ({} instances keep a slots tuple state; nothing removable)",
+                n.class, n.instances
+            )
+        })
+        .collect();
+    if dry_run || w.plan.is_noop() {
+        return (fo, None);
+    }
+    if tty {
+        eprint!("\rwriting {} ...\x1b[K", e.file_name());
+    }
+    match save_in_place(&m.doc, &w.plan.cuts, w.after, opts) {
+        Ok(s) => {
+            fo.written = true;
+            fo.backup = s.backup.map(|b| b.display().to_string());
+            (fo, None)
+        }
+        Err(err) => {
+            fo.after_bytes = fo.before_bytes;
+            fo.error = Some(err.to_string());
+            (fo, Some(Failure::other(err.to_string())))
+        }
     }
 }
