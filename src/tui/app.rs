@@ -67,6 +67,8 @@ pub struct TreeRow {
 pub struct Level {
     pub node: NodeId,
     pub crumb: String,
+    /// The row label this level was opened from (empty for a file's root).
+    pub name: String,
     pub rows: Vec<TreeRow>,
     pub sel: usize,
     /// Size of the node itself (for shares).
@@ -298,6 +300,7 @@ impl App {
         sort_rows(&mut out, self.sort, m);
         Level {
             node,
+            name: String::new(),
             crumb,
             rows: out,
             sel: 0,
@@ -340,7 +343,8 @@ impl App {
         if let Some(c) = m.class_of(r.row.value) {
             crumb = format!("{crumb} {}", crate::model::short_name(&c));
         }
-        let level = self.make_level(m, r.row.value, crumb, r.inline.max(1));
+        let mut level = self.make_level(m, r.row.value, crumb, r.inline.max(1));
+        level.name = label_text(g, m.data(), r.row.label);
         if let Some(t) = self.tree.as_mut() {
             t.levels.push(level);
         }
@@ -705,7 +709,15 @@ impl App {
                         }
                     }
                 }
-                self.status = format!("/{q}: match {}", i + 1);
+                let total = names
+                    .iter()
+                    .filter(|x| x.to_lowercase().contains(&q))
+                    .count();
+                let nth = names[..=i]
+                    .iter()
+                    .filter(|x| x.to_lowercase().contains(&q))
+                    .count();
+                self.status = format!("/{q}: match {nth} of {total}");
             }
             None => self.status = format!("/{q}: no match"),
         }
@@ -784,8 +796,26 @@ impl App {
         self.recompute_all();
         self.rebuild_classes();
         if let Some(t) = self.tree.take() {
-            // The file changed under the tree: reopen at its root.
+            // The file changed under the tree: reopen it and walk back down by row names.
+            let path: Vec<String> = t.levels.iter().skip(1).map(|l| l.name.clone()).collect();
             self.open_entry(t.entry);
+            for name in path {
+                let Some(m) = self.tree_model() else { break };
+                let found = self.level().and_then(|l| {
+                    l.rows
+                        .iter()
+                        .position(|r| label_text(m.graph(), m.data(), r.row.label) == name)
+                });
+                match found {
+                    Some(i) => {
+                        if let Some(l) = self.level_mut() {
+                            l.sel = i;
+                        }
+                        self.descend();
+                    }
+                    None => break,
+                }
+            }
         }
         self.modal = Modal::None;
         if errors.is_empty() {

@@ -73,9 +73,6 @@ pub fn bar(frac: f64, width: usize) -> String {
     if full < width {
         s.push_str(PARTS[eighths % 8]);
     }
-    if s.is_empty() && f > 0.0 {
-        s.push('▏');
-    }
     s
 }
 
@@ -273,22 +270,36 @@ pub fn draw(f: &mut Frame, app: &App, theme: Theme) {
 fn draw_header(f: &mut Frame, app: &App, r: Rect, theme: Theme) {
     let total = app.total_bytes();
     let after = app.total_after();
+    let narrow = r.width < 100;
+    let files = if narrow {
+        String::new()
+    } else {
+        format!(
+            " · {} file{}",
+            app.files.len(),
+            if app.files.len() == 1 { "" } else { "s" }
+        )
+    };
+    let title_room = if narrow { 24 } else { 48 };
     let mut spans = vec![
         Span::styled(" picklescope ", theme.bold()),
         Span::raw(format!(
-            " {} · {} file{} · {}",
-            app.title,
-            app.files.len(),
-            if app.files.len() == 1 { "" } else { "s" },
+            " {}{files} · {}",
+            truncate(&app.title, title_room),
             size(total)
         )),
     ];
-    if !app.marks.rules.transient.is_empty() {
-        let saved = total.saturating_sub(after);
-        spans.push(Span::styled(
-            format!(" → {} after marks (-{})", size(after), pct(saved, total)),
-            theme.fg(Color::Green),
-        ));
+    let saved = total.saturating_sub(after);
+    if !app.marks.rules.transient.is_empty() && saved > 0 {
+        let text = if narrow {
+            format!(" → {} (-{})", size(after), pct(saved, total))
+        } else {
+            format!(" → {} after marks (-{})", size(after), pct(saved, total))
+        };
+        spans.push(Span::styled(text, theme.fg(Color::Green)));
+    }
+    if app.read_only {
+        spans.push(Span::styled("  read-only", theme.fg(Color::Yellow)));
     }
     let loaded = app.loaded_count();
     if loaded < app.files.len() {
@@ -300,8 +311,28 @@ fn draw_header(f: &mut Frame, app: &App, r: Rect, theme: Theme) {
     f.render_widget(Paragraph::new(Line::from(spans)), r);
 }
 
-fn footer_keys(app: &App) -> String {
+fn footer_keys(app: &App, width: u16) -> String {
     let k = |a: Action, what: &str| format!("{} {what}", label_of(a));
+    if app.marks_focus {
+        return [
+            k(Action::Up, "move"),
+            k(Action::ToggleMark, "remove rule"),
+            k(Action::Undo, "undo"),
+            k(Action::FocusMarks, "leave pane"),
+            k(Action::Help, "help"),
+        ]
+        .join("  ");
+    }
+    if width < 100 {
+        let mut parts = vec!["⏎ open", "← up", "␣ mark", "/ find", "c classes"];
+        parts.push(if app.read_only {
+            "read-only"
+        } else {
+            "w write"
+        });
+        parts.extend(["? help", "q quit"]);
+        return parts.join("  ");
+    }
     let mut parts = vec![k(Action::Up, "move")];
     match app.screen {
         Screen::Stages => parts.push(k(Action::Open, "open")),
@@ -315,7 +346,11 @@ fn footer_keys(app: &App) -> String {
         k(Action::ToggleMark, "mark"),
         k(Action::Search, "search"),
         k(Action::Classes, "classes"),
-        k(Action::Write, "write"),
+        if app.read_only {
+            "read-only".to_string()
+        } else {
+            k(Action::Write, "write")
+        },
         k(Action::Export, "export"),
         k(Action::Help, "help"),
         k(Action::Quit, "quit"),
@@ -325,7 +360,7 @@ fn footer_keys(app: &App) -> String {
 
 fn draw_footer(f: &mut Frame, app: &App, r: Rect, theme: Theme) {
     let text = if app.status.is_empty() {
-        footer_keys(app)
+        footer_keys(app, r.width)
     } else {
         app.status.clone()
     };
@@ -478,15 +513,22 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
     };
     let g = m.graph();
     let data = m.data();
-    let title = format!(
-        " {} · sort: {} ",
-        truncate(&crumbs(app), area.width.saturating_sub(24) as usize),
-        app.sort.name()
-    );
+    let sort = if area.width < 100 {
+        format!(" · {} ", app.sort.name().split(' ').next().unwrap_or(""))
+    } else {
+        format!(" · sort: {} ", app.sort.name())
+    };
+    let room = (area.width as usize).saturating_sub(sort.chars().count() + 4);
+    let title = format!(" {}{sort}", truncate_left(&crumbs(app), room));
     let block = Block::default().borders(Borders::ALL).title(title);
     let inner_h = area.height.saturating_sub(3) as usize;
     let show_inline = area.width >= 90;
     let show_bar = area.width >= 70;
+    // name column is 30% of the width; the rest of the fixed columns as laid out below.
+    let fixed = 2 + 10 + if show_inline { 11 } else { 0 } + if show_bar { 15 } else { 0 } + 4;
+    let type_w = (area.width as usize)
+        .saturating_sub(fixed + area.width as usize * 30 / 100)
+        .max(8);
     let bar_w = 14usize;
     let start = window(level.sel, level.rows.len(), inner_h);
     let total = level.total.max(1);
@@ -517,7 +559,7 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
             let mut cells = vec![
                 Cell::from(format!("{}{marker}", if sel { "▶" } else { " " })),
                 Cell::from(truncate(&name, 40)),
-                Cell::from(type_text(m, r.row.value, app.full_names)),
+                Cell::from(truncate(&type_text(m, r.row.value, app.full_names), type_w)),
             ];
             if show_inline {
                 cells.push(Cell::from(format!("{:>10}", size(r.inline))));
@@ -731,30 +773,31 @@ fn draw_question(f: &mut Frame, area: Rect, title: &str, lines: &[&str], theme: 
 fn draw_confirm_write(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
     let plan = app.write_plan();
     let mut lines = vec![format!(
-        "{} file(s) change, atomically; the rest stay byte-for-byte",
-        plan.len()
+        " {} {} change, atomically; the rest stay byte-for-byte",
+        plan.len(),
+        if plan.len() == 1 { "file" } else { "files" }
     )];
     for (i, b, a) in plan.iter().take(12) {
         lines.push(format!(
-            "  {:<28} {:>10} → {:>10}",
+            "   {:<28} {:>10} → {:>10}",
             truncate(&app.files[*i].file_name(), 28),
             size(*b),
             size(*a)
         ));
     }
     if plan.len() > 12 {
-        lines.push(format!("  … and {} more", plan.len() - 12));
+        lines.push(format!("   … and {} more", plan.len() - 12));
     }
     lines.push(format!(
-        "total {} → {}     backup: {} (b to toggle)",
+        " total {} → {}     backup: {} (b to toggle)",
         size(app.total_bytes()),
         size(app.total_after()),
         if app.backup { "on, <file>.orig" } else { "off" }
     ));
     if app.modal == Modal::Writing {
-        lines.push("writing and verifying…".into());
+        lines.push(" writing and verifying…".into());
     } else {
-        lines.push("                y write · n cancel".into());
+        lines.push("                 y write · n cancel".into());
     }
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     draw_question(f, area, "Write slimmed pickles?", &refs, theme);
@@ -778,7 +821,20 @@ fn draw_help(f: &mut Frame, area: Rect, theme: Theme) {
         " retained = what disappears if removed (shared objects counted once).",
     ));
     lines.push(Line::from(" any key closes this help"));
-    let r = centered(area, 78, lines.len() as u16 + 2);
+    if lines.len() as u16 + 2 > area.height {
+        // Short terminal: the keys in two columns, the notes shortened.
+        let half = BINDINGS.len().div_ceil(2);
+        let cell = |b: &super::keys::Binding| format!(" {:<7}{}", b.label, truncate(b.help, 30));
+        lines = (0..half)
+            .map(|i| {
+                let left = cell(&BINDINGS[i]);
+                let right = BINDINGS.get(i + half).map(cell).unwrap_or_default();
+                Line::from(format!("{left:<39}{right}"))
+            })
+            .collect();
+        lines.push(Line::from(" T = transient · any key closes this help"));
+    }
+    let r = centered(area, 80, lines.len() as u16 + 2);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Keys ")),
@@ -887,4 +943,14 @@ fn draw_detail(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
         ),
         r,
     );
+}
+
+/// Keeps the end of a long string (breadcrumbs: where you are matters most).
+fn truncate_left(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    let tail: String = s.chars().skip(n + 1 - max.max(1)).collect();
+    format!("…{tail}")
 }
