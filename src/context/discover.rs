@@ -122,6 +122,16 @@ pub fn resolve(path: &Path, context: Option<&str>) -> Result<Source, SourceError
             is_context: false,
         });
     }
+    if !meta.is_dir() {
+        // A FIFO, socket or device: never opened (a FIFO would block).
+        return Err(SourceError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file or directory (a FIFO, socket or device)",
+            ),
+        });
+    }
     // A directory: an output dir with .context files, a saved_state/, or a dir of pickles.
     let mut contexts = Vec::new();
     let mut pickles = Vec::new();

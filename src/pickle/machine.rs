@@ -673,10 +673,12 @@ impl<'a> Machine<'a> {
                     });
                 }
                 Op::EXT1 | Op::EXT2 | Op::EXT4 => {
-                    let code = i.uint() as u32;
-                    if code == 0 || i.uint() as i64 > i32::MAX as i64 {
+                    // EXT4 is signed (CPython refuses codes <= 0).
+                    let v = i.uint() as i64;
+                    if v <= 0 || v > i32::MAX as i64 {
                         return Err(bad(&i, "extension code out of range"));
                     }
+                    let code = v as u32;
                     self.push_new(Kind::Ext(code), &i, p)?;
                     if !warned_ext {
                         warned_ext = true;

@@ -98,7 +98,8 @@ pub fn save_in_place(
         });
     }
     check_unchanged(doc, &target)?;
-    let perms = fs::metadata(&target).map_err(io)?.permissions();
+    let meta = fs::metadata(&target).map_err(io)?;
+    let perms = meta.permissions();
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -137,6 +138,13 @@ pub fn save_in_place(
         path: doc.path.clone(),
         why,
     })?;
+    // Owner and group first (best effort: only root or the owner may change them; a chown can
+    // clear set-id bits, so the mode is set after it).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()));
+    }
     fs::set_permissions(tmp.path(), perms).map_err(io)?;
     check_unchanged(doc, &target)?;
     if let Some(b) = &backup {

@@ -1,0 +1,472 @@
+//! Malicious pickles (os.system, builtins.eval/exec, subprocess.Popen, `__reduce__` chains,
+//! getattr tricks) are reported, shown and slimmed without anything running: every payload
+//! would create a marker file, and no marker ever appears. `report` lists the globals as
+//! dangerous and the explorer shows a warning banner.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{bin, tempdir};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use picklescope::model::Model;
+use picklescope::report::{dangerous_globals, is_dangerous};
+
+fn cat(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+/// BINUNICODE.
+fn u(s: &str) -> Vec<u8> {
+    let mut v = vec![b'X'];
+    v.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    v.extend_from_slice(s.as_bytes());
+    v
+}
+
+/// SHORT_BINUNICODE (protocol 4).
+fn su(s: &str) -> Vec<u8> {
+    let mut v = vec![0x8c, s.len() as u8];
+    v.extend_from_slice(s.as_bytes());
+    v
+}
+
+/// A protocol 0 quoted STRING line.
+fn s0(s: &str) -> Vec<u8> {
+    format!("S'{s}'\n").into_bytes()
+}
+
+/// One hand-assembled malicious pickle: what it does, its bytes, the dangerous globals it
+/// names, and the marker it would create if CPython loaded it.
+struct Evil {
+    name: &'static str,
+    bytes: Vec<u8>,
+    globals: Vec<(&'static str, &'static str)>,
+    marker: PathBuf,
+}
+
+fn evil_set(dir: &Path) -> Vec<Evil> {
+    let m = |n: &str| dir.join(format!("pwned_{n}"));
+    let touch = |p: &Path| format!("touch {}", p.display());
+    let mut v = Vec::new();
+    let mut add = |name: &'static str,
+                   globals: Vec<(&'static str, &'static str)>,
+                   make: &dyn Fn(&Path) -> Vec<u8>| {
+        let marker = m(name);
+        v.push(Evil {
+            name,
+            bytes: make(&marker),
+            globals,
+            marker,
+        });
+    };
+    add("os_system_p0", vec![("os", "system")], &|p| {
+        cat(&[b"cos\nsystem\n(", &s0(&touch(p)), b"tR."])
+    });
+    add("posix_system_p2", vec![("posix", "system")], &|p| {
+        cat(&[b"\x80\x02cposix\nsystem\n", &u(&touch(p)), b"\x85R."])
+    });
+    add("inst_p0", vec![("os", "system")], &|p| {
+        cat(&[b"(", &s0(&touch(p)), b"ios\nsystem\n."])
+    });
+    add("obj_p1", vec![("os", "system")], &|p| {
+        cat(&[b"(cos\nsystem\n", &u(&touch(p)), b"o."])
+    });
+    add("eval_p4", vec![("builtins", "eval")], &|p| {
+        let code = format!("open({:?}, 'w').close()", p.display().to_string());
+        cat(&[
+            b"\x80\x04",
+            &su("builtins"),
+            &su("eval"),
+            b"\x93",
+            &su(&code),
+            b"\x85R.",
+        ])
+    });
+    add("exec_p4", vec![("builtins", "exec")], &|p| {
+        let code = format!("import os\nos.system({:?})", touch(p));
+        cat(&[
+            b"\x80\x04",
+            &su("builtins"),
+            &su("exec"),
+            b"\x93",
+            &u(&code),
+            b"\x85R.",
+        ])
+    });
+    add("subprocess_p5", vec![("subprocess", "Popen")], &|p| {
+        cat(&[
+            b"\x80\x05",
+            &su("subprocess"),
+            &su("Popen"),
+            b"\x93]\x94(",
+            &su("touch"),
+            &u(&p.display().to_string()),
+            b"e\x85R.",
+        ])
+    });
+    add("subprocess_run_p2", vec![("subprocess", "run")], &|p| {
+        cat(&[
+            b"\x80\x02csubprocess\nrun\n",
+            &u(&touch(p)),
+            b"\x85}X\x05\x00\x00\x00shell\x88s\x86\x81.",
+        ])
+    });
+    // getattr(__import__('os'), 'system')('touch ...'): a REDUCE chain.
+    add(
+        "getattr_p2",
+        vec![("builtins", "getattr"), ("builtins", "__import__")],
+        &|p| {
+            cat(&[
+                b"\x80\x02cbuiltins\ngetattr\ncbuiltins\n__import__\n",
+                &u("os"),
+                b"\x85R",
+                &u("system"),
+                b"\x86R",
+                &u(&touch(p)),
+                b"\x85R.",
+            ])
+        },
+    );
+    // functools.partial(os.system, cmd)(): the call happens on a second REDUCE.
+    add(
+        "partial_p2",
+        vec![("functools", "partial"), ("os", "system")],
+        &|p| {
+            cat(&[
+                b"\x80\x02cfunctools\npartial\ncos\nsystem\n",
+                &u(&touch(p)),
+                b"\x86R)R.",
+            ])
+        },
+    );
+    // operator.methodcaller('system', cmd)(__import__('os')).
+    add(
+        "methodcaller_p2",
+        vec![("operator", "methodcaller"), ("builtins", "__import__")],
+        &|p| {
+            cat(&[
+                b"\x80\x02coperator\nmethodcaller\n",
+                &u("system"),
+                &u(&touch(p)),
+                b"\x86Rcbuiltins\n__import__\n",
+                &u("os"),
+                b"\x85R\x85R.",
+            ])
+        },
+    );
+    // A payload inside an instance's state, next to ordinary attributes, and a second one
+    // built from `_operator.add` (a __reduce__ chain): what `slim` has to rewrite around.
+    add(
+        "state_chain_p2",
+        vec![("posix", "system"), ("builtins", "exec")],
+        &|p| {
+            cat(&[
+                b"\x80\x02c__main__\nBox\nq\x00)\x81}(",
+                &u("payload"),
+                b"cposix\nsystem\n",
+                b"c_operator\nadd\n",
+                &u("touch "),
+                &u(&p.display().to_string()),
+                b"\x86R\x85R",
+                &u("view"),
+                b"C\x10xxxxxxxxxxxxxxxx",
+                &u("more"),
+                b"cbuiltins\nexec\n",
+                &u(&format!("open({:?}, 'w').close()", p.display().to_string())),
+                b"\x85R",
+                &u("keep"),
+                b"K\x07ub.",
+            ])
+        },
+    );
+    v
+}
+
+/// Runs the binary; returns (exit code, stdout, stderr).
+fn run(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
+    let o = bin().args(args).output().expect("run picklescope");
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Everything a person can do with a file: open it in the library and walk every view, open
+/// it in the explorer and move around, report it (text and JSON), dry-run and really slim it.
+fn handle_everything(file: &Path, rules: &Path) -> (String, String) {
+    // Library: every node's rows, labels, paths and previews.
+    let m = Model::open(file).unwrap_or_else(|e| panic!("{e}"));
+    let g = m.graph();
+    for id in 0..g.nodes.len() as u32 {
+        for r in m.rows(id) {
+            let _ = picklescope::model::label_text(g, m.data(), r.label);
+            let _ = m.attr_path(&r);
+        }
+        let _ = m.path(id);
+        let _ = m.class_of(id);
+        let _ = picklescope::pickle::value::scalar_preview(g, m.data(), id, 80);
+    }
+    let _ = m.groups();
+    // The explorer, driven like a person would.
+    let screen = show_in_explorer(file);
+    // Binary: report, report --json, slim --dry-run, slim.
+    let f = file.as_os_str();
+    let (code, text, err) = run(&["report".as_ref(), f]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, json, err) = run(&["report".as_ref(), "--json".as_ref(), f]);
+    assert_eq!(code, Some(0), "{err}");
+    let r = rules.as_os_str();
+    for extra in [&["--dry-run"][..], &[]] {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["slim".as_ref(), f, "--rules".as_ref(), r];
+        args.extend(extra.iter().map(|s| std::ffi::OsStr::new(s)));
+        let (code, _, err) = run(&args);
+        assert_eq!(code, Some(0), "slim {extra:?}: {err}");
+    }
+    let _ = screen;
+    (text, json)
+}
+
+/// Opens `file` in the explorer over a test terminal, moves around, returns the first screen.
+fn show_in_explorer(file: &Path) -> String {
+    use picklescope::tui::App;
+    use picklescope::tui::view::{Theme, draw};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let source = picklescope::context::resolve(file, None).unwrap_or_else(|e| panic!("{e}"));
+    let mut app = App::new(source, picklescope::slim::Rules::default(), true);
+    app.file_loaded(0, Model::open(file));
+    let draw_text = |app: &App| {
+        let mut t = Terminal::new(TestBackend::new(120, 30)).expect("terminal");
+        t.draw(|f| draw(f, app, Theme { color: false }))
+            .expect("draw");
+        let buf = t.backend().buffer().clone();
+        let mut out = String::new();
+        for y in 0..30 {
+            for x in 0..120 {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    };
+    let first = draw_text(&app);
+    for code in [
+        KeyCode::Enter,
+        KeyCode::Down,
+        KeyCode::Enter,
+        KeyCode::Right,
+        KeyCode::Down,
+        KeyCode::Down,
+        KeyCode::Enter,
+    ] {
+        app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+        let _ = draw_text(&app);
+    }
+    first
+}
+
+fn assert_no_marker(marker: &Path, what: &str) {
+    assert!(
+        !marker.exists(),
+        "{what}: {} exists: something ran pickle code",
+        marker.display()
+    );
+}
+
+#[test]
+fn hand_made_malicious_pickles_never_run() {
+    let dir = tempdir();
+    let set = evil_set(dir.path());
+    // Control: the marker paths are creatable, so their absence below means "not run".
+    let probe = dir.path().join("pwned_probe");
+    let ok = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("touch {}", probe.display()))
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok && probe.exists(),
+        "cannot create markers in the temp dir"
+    );
+    std::fs::remove_file(&probe).expect("rm probe");
+    // CPython's disassembler (which never executes) accepts every stream as a whole pickle.
+    if !common::no_python("pickletools check") {
+        let files: Vec<String> = set
+            .iter()
+            .map(|e| {
+                let p = dir.path().join(format!("{}.bin", e.name));
+                std::fs::write(&p, &e.bytes).expect("write");
+                p.display().to_string()
+            })
+            .collect();
+        let script = format!(
+            "import pickletools, io, sys\nfor f in {files:?}:\n    pickletools.dis(open(f, 'rb').read(), out=io.StringIO())\nprint('ok')\n"
+        );
+        let o = common::py_run(&script, &[], None);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[transient]]\nclass = \"*\"\nattrs = [\"view\", \"payload\"]\n",
+    )
+    .expect("rules");
+    for e in &set {
+        let f = dir.path().join(format!("{}.pickle", e.name));
+        std::fs::write(&f, &e.bytes).expect("write");
+        let (text, json) = handle_everything(&f, &rules);
+        assert_no_marker(&e.marker, e.name);
+        // report: the dangerous globals are listed as such.
+        assert!(text.contains("DANGEROUS"), "{}: {text}", e.name);
+        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+        let flagged: Vec<(String, String)> = v["globals"]
+            .as_array()
+            .expect("globals")
+            .iter()
+            .filter(|g| g["dangerous"] == true)
+            .map(|g| {
+                (
+                    g["module"].as_str().unwrap_or("").to_string(),
+                    g["name"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        // (of the original: slimming may have removed a payload)
+        let m = Model::new(
+            picklescope::model::Doc::from_bytes(e.name, e.bytes.clone())
+                .unwrap_or_else(|err| panic!("{err}")),
+        );
+        let helper = dangerous_globals(&m);
+        for (module, name) in &e.globals {
+            let want = (module.to_string(), name.to_string());
+            assert!(
+                flagged.contains(&want),
+                "{}: report misses {module}.{name}",
+                e.name
+            );
+            assert!(helper.contains(&want), "{}: helper misses {want:?}", e.name);
+            assert!(
+                text.contains(&format!("{module}.{name}")),
+                "{}: {text}",
+                e.name
+            );
+        }
+        // The explorer's banner names them.
+        let screen = show_in_explorer(&f);
+        assert!(screen.contains("DANGEROUS"), "{}:\n{screen}", e.name);
+    }
+    // The state-chain pickle was really slimmed: payload and view are gone, keep stays, and
+    // the rest of the chain is still there (nothing was evaluated to get here).
+    let f = dir.path().join("state_chain_p2.pickle");
+    let after = std::fs::read(&f).expect("read");
+    let before = &set
+        .iter()
+        .find(|e| e.name == "state_chain_p2")
+        .expect("case")
+        .bytes;
+    assert!(after.len() < before.len());
+    let m = Model::open(&f).unwrap_or_else(|e| panic!("{e}"));
+    let attrs: Vec<String> = m
+        .rows(m.graph().root())
+        .iter()
+        .map(|r| picklescope::model::label_text(m.graph(), m.data(), r.label))
+        .collect();
+    assert_eq!(attrs, ["more", "keep"]);
+    for e in &set {
+        assert_no_marker(&e.marker, e.name);
+    }
+}
+
+#[test]
+fn committed_malicious_fixtures_never_run() {
+    let index = common::fixture("malicious.json");
+    let Ok(text) = std::fs::read_to_string(&index) else {
+        eprintln!("note: tests/fixtures/malicious.json not found; skipped");
+        return;
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).expect("malicious.json");
+    let files = v["files"].as_object().expect("files");
+    assert!(files.len() >= 8);
+    let dir = tempdir();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[transient]]\nclass = \"*\"\nattrs = [\"_metadata\", \"view\"]\n",
+    )
+    .expect("rules");
+    for (name, info) in files {
+        let markers: Vec<PathBuf> = match &info["marker"] {
+            serde_json::Value::String(s) => vec![PathBuf::from(s)],
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(PathBuf::from))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let stale: Vec<_> = markers.iter().filter(|m| m.exists()).collect();
+        if !stale.is_empty() {
+            // Left by something else before this test; cannot tell, so say so and go on.
+            eprintln!("note: {stale:?} existed before the test; not checked");
+        }
+        // A copy, since slim rewrites it.
+        let f = dir.path().join(name);
+        std::fs::copy(common::fixture(name), &f).expect("copy fixture");
+        let model = Model::open(&f).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!dangerous_globals(&model).is_empty(), "{name}");
+        drop(model);
+        let (text, _) = handle_everything(&f, &rules);
+        assert!(text.contains("DANGEROUS"), "{name}: {text}");
+        for m in &markers {
+            if !stale.contains(&m) {
+                assert_no_marker(m, name);
+            }
+        }
+    }
+}
+
+#[test]
+fn dangerous_names() {
+    for (m, n) in [
+        ("os", "system"),
+        ("posix", "system"),
+        ("nt", "system"),
+        ("subprocess", "Popen"),
+        ("subprocess", "check_output"),
+        ("builtins", "eval"),
+        ("builtins", "exec"),
+        ("builtins", "getattr"),
+        ("builtins", "__import__"),
+        ("__builtin__", "eval"),
+        ("_operator", "attrgetter"),
+        ("operator", "methodcaller"),
+        ("functools", "partial"),
+        ("importlib", "import_module"),
+        ("runpy", "_run_code"),
+        ("pickle", "loads"),
+        ("_pickle", "loads"),
+        ("marshal", "loads"),
+        ("types", "FunctionType"),
+        ("ctypes", "CDLL"),
+        ("shutil", "rmtree"),
+        ("socket", "socket"),
+        ("code", "InteractiveInterpreter"),
+        ("pty", "spawn"),
+    ] {
+        assert!(is_dangerous(m, n), "{m}.{n} should be dangerous");
+    }
+    for (m, n) in [
+        ("builtins", "set"),
+        ("builtins", "bytearray"),
+        ("copyreg", "_reconstructor"),
+        ("collections", "OrderedDict"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy", "dtype"),
+        ("pipeline.infrastructure.basetask", "ResultsList"),
+        ("datetime", "datetime"),
+        ("_codecs", "encode"),
+    ] {
+        assert!(!is_dangerous(m, n), "{m}.{n} is harmless");
+    }
+}
