@@ -513,13 +513,20 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
     };
     let g = m.graph();
     let data = m.data();
-    let sort = if area.width < 100 {
-        format!(" · {} ", app.sort.name().split(' ').next().unwrap_or(""))
+    // The breadcrumb matters most: shorten the sort label first, then the crumb's start.
+    let crumb = crumbs(app);
+    let room = (area.width as usize).saturating_sub(4);
+    let long = format!(" · sort: {} ", app.sort.name());
+    let short = format!(" · {} ", app.sort.name().split(' ').next().unwrap_or(""));
+    let sort = if crumb.chars().count() + long.chars().count() <= room {
+        long
     } else {
-        format!(" · sort: {} ", app.sort.name())
+        short
     };
-    let room = (area.width as usize).saturating_sub(sort.chars().count() + 4);
-    let title = format!(" {}{sort}", truncate_left(&crumbs(app), room));
+    let title = format!(
+        " {}{sort}",
+        truncate_left(&crumb, room.saturating_sub(sort.chars().count()))
+    );
     let block = Block::default().borders(Borders::ALL).title(title);
     let inner_h = area.height.saturating_sub(3) as usize;
     let show_inline = area.width >= 90;
