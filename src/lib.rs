@@ -7,5 +7,6 @@ pub mod model;
 pub mod pickle;
 pub mod report;
 pub mod slim;
+pub mod synth;
 pub mod tui;
 pub mod workspace;
