@@ -25,11 +25,7 @@ impl Entry {
         self.file.role == FileRole::Context
     }
     pub fn file_name(&self) -> String {
-        self.file
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        self.file.file_name()
     }
 }
 

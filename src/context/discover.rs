@@ -29,6 +29,14 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
+    /// The file's name without its directory.
+    pub fn file_name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
     pub fn stage(&self) -> Option<u32> {
         match self.role {
             FileRole::Result(n) | FileRole::ContextDump(n) => Some(n),

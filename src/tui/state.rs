@@ -104,11 +104,7 @@ impl FileState {
     }
 
     pub fn file_name(&self) -> String {
-        self.file
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        self.file.file_name()
     }
 
     pub fn after_or_before(&self) -> u64 {
