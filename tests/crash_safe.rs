@@ -63,7 +63,7 @@ fn big_pickle(instances: usize, keep: usize, drop: usize, seed: u64) -> Vec<u8> 
         d.extend(su("meta"));
         d.extend_from_slice(b"}");
         d.extend(su("i"));
-        d.extend_from_slice(&[b'J']);
+        d.extend_from_slice(b"J");
         d.extend_from_slice(&(i as i32).to_le_bytes());
         d.extend_from_slice(b"sub");
     }

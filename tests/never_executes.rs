@@ -220,7 +220,7 @@ fn handle_everything(file: &Path, rules: &Path) -> (String, String) {
     let r = rules.as_os_str();
     for extra in [&["--dry-run"][..], &[]] {
         let mut args: Vec<&std::ffi::OsStr> = vec!["slim".as_ref(), f, "--rules".as_ref(), r];
-        args.extend(extra.iter().map(|s| std::ffi::OsStr::new(s)));
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
         let (code, _, err) = run(&args);
         assert_eq!(code, Some(0), "slim {extra:?}: {err}");
     }

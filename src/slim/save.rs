@@ -104,13 +104,9 @@ pub fn save_in_place(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "pickle".into());
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.picklescope-"))
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(io)?;
+    let tmp = TempOut::create(&dir, &name).map_err(io)?;
     {
-        let file = tmp.as_file().try_clone().map_err(io)?;
+        let file = tmp.file().try_clone().map_err(io)?;
         let buf = BufWriter::with_capacity(1 << 20, file);
         let mut sink = WriteSink {
             inner: FailAfter {
@@ -133,8 +129,8 @@ pub fn save_in_place(
             });
         }
     }
-    tmp.as_file().sync_all().map_err(io)?;
-    verify(tmp.path(), expected).map_err(|why| SaveError::Verify {
+    tmp.file().sync_all().map_err(io)?;
+    verify(&tmp.read_path(), expected).map_err(|why| SaveError::Verify {
         path: doc.path.clone(),
         why,
     })?;
@@ -143,9 +139,9 @@ pub fn save_in_place(
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()));
+        let _ = std::os::unix::fs::fchown(tmp.file(), Some(meta.uid()), Some(meta.gid()));
     }
-    fs::set_permissions(tmp.path(), perms).map_err(io)?;
+    tmp.file().set_permissions(perms).map_err(io)?;
     check_unchanged(doc, &target)?;
     if let Some(b) = &backup {
         // A hard link keeps the original bytes under the backup name without copying.
@@ -153,7 +149,7 @@ pub fn save_in_place(
             fs::copy(&target, b).map_err(io)?;
         }
     }
-    tmp.persist(&target).map_err(|e| io(e.error))?;
+    tmp.persist(&dir, &name, &target).map_err(io)?;
     if let Ok(d) = File::open(&dir) {
         let _ = d.sync_all();
     }
@@ -162,6 +158,115 @@ pub fn save_in_place(
         bytes: expected,
         backup,
     })
+}
+
+/// The new file while it is being written. On Linux it has no name at all (`O_TMPFILE`), so a
+/// process killed meanwhile (SIGKILL, the OOM killer, a node going down) leaves nothing behind;
+/// it gets a hidden name only for the instant between `linkat` and the `rename` over the
+/// target. Elsewhere, or where the filesystem lacks `O_TMPFILE`, it is a hidden named temp file
+/// `.<name>.picklescope-*.tmp` in the same directory, removed on every error path.
+enum TempOut {
+    #[cfg(target_os = "linux")]
+    Unnamed(File),
+    Named(tempfile::NamedTempFile),
+}
+
+impl TempOut {
+    fn create(dir: &Path, name: &str) -> std::io::Result<TempOut> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            if Path::new("/proc/self/fd").is_dir()
+                && let Ok(f) = fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .mode(0o600)
+                    .custom_flags(libc::O_TMPFILE)
+                    .open(dir)
+            {
+                return Ok(TempOut::Unnamed(f));
+            }
+        }
+        tempfile::Builder::new()
+            .prefix(&format!(".{name}.picklescope-"))
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map(TempOut::Named)
+    }
+
+    fn file(&self) -> &File {
+        match self {
+            #[cfg(target_os = "linux")]
+            TempOut::Unnamed(f) => f,
+            TempOut::Named(t) => t.as_file(),
+        }
+    }
+
+    /// A path that opens the new file (for reading it back).
+    fn read_path(&self) -> PathBuf {
+        match self {
+            #[cfg(target_os = "linux")]
+            TempOut::Unnamed(f) => {
+                use std::os::fd::AsRawFd;
+                PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd()))
+            }
+            TempOut::Named(t) => t.path().to_path_buf(),
+        }
+    }
+
+    /// Puts the new file in place of `target` with one atomic rename.
+    fn persist(self, dir: &Path, name: &str, target: &Path) -> std::io::Result<()> {
+        match self {
+            #[cfg(target_os = "linux")]
+            TempOut::Unnamed(f) => {
+                use std::os::fd::AsRawFd;
+                use std::os::unix::ffi::OsStrExt;
+                let src = std::ffi::CString::new(format!("/proc/self/fd/{}", f.as_raw_fd()))
+                    .map_err(std::io::Error::other)?;
+                let stamp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.subsec_nanos())
+                    .unwrap_or(0);
+                let mut last = std::io::Error::other("no free temp name");
+                for attempt in 0..64u32 {
+                    let tmp = dir.join(format!(
+                        ".{name}.picklescope-{}-{:08x}.tmp",
+                        std::process::id(),
+                        stamp.wrapping_add(attempt.wrapping_mul(0x9e37_79b9))
+                    ));
+                    let dst = std::ffi::CString::new(tmp.as_os_str().as_bytes())
+                        .map_err(std::io::Error::other)?;
+                    // SAFETY: both paths are valid NUL-terminated strings that outlive the
+                    // call; linkat only reads them.
+                    #[allow(unsafe_code)]
+                    let r = unsafe {
+                        libc::linkat(
+                            libc::AT_FDCWD,
+                            src.as_ptr(),
+                            libc::AT_FDCWD,
+                            dst.as_ptr(),
+                            libc::AT_SYMLINK_FOLLOW,
+                        )
+                    };
+                    if r != 0 {
+                        last = std::io::Error::last_os_error();
+                        if last.kind() == std::io::ErrorKind::AlreadyExists {
+                            continue;
+                        }
+                        return Err(last);
+                    }
+                    return fs::rename(&tmp, target).inspect_err(|_| {
+                        let _ = fs::remove_file(&tmp);
+                    });
+                }
+                Err(last)
+            }
+            TempOut::Named(t) => {
+                let _ = (dir, name);
+                t.persist(target).map(drop).map_err(|e| e.error)
+            }
+        }
+    }
 }
 
 fn check_unchanged(doc: &Doc, target: &Path) -> Result<(), SaveError> {
