@@ -410,6 +410,9 @@ class Ex:
 for c in (Obj, Slots, Ex):
     c.__module__ = 'pipeline.fake'; setattr(mod, c.__name__, c)
 shared = [1, 2]
+rec = []
+rec_t = (rec, 1)
+rec.append(rec_t)
 o = Obj(); o.x = shared; o.me = o; o.text = 'caf\u00e9'
 objs = [
     [None, True, False, 0, -1, 255, 65536, -2**31, 2**63, -(2**100), 1.5, 1e-300],
@@ -420,6 +423,7 @@ objs = [
     collections.OrderedDict([('x', 1), ('y', [o])]),
     datetime.datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=datetime.timezone.utc),
     [list(range(2000)), {{i: str(i) for i in range(1100)}}],
+    {{'t': rec_t, 'l': rec}},
 ]
 out = []
 for p in range(6):
@@ -432,7 +436,7 @@ sys.stdout.write(json.dumps([[d.hex(), r] for d, r in out]))
     let o = py_run(&script, &[], None);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: Vec<(String, String)> = serde_json::from_slice(&o.stdout).expect("json");
-    assert_eq!(v.len(), 6 * 14, "6 protocols x 14 objects");
+    assert_eq!(v.len(), 6 * 15, "6 protocols x 15 objects");
     for (hex, theirs) in v {
         let data: Vec<u8> = (0..hex.len())
             .step_by(2)

@@ -2,7 +2,7 @@
 //! graph as text (with sharing), slimming in memory, and locating fixtures and tools.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -267,7 +267,7 @@ enum Task {
     SetOf(Vec<NodeId>, &'static str),
 }
 
-fn children_for_render(g: &Graph, id: NodeId) -> Vec<NodeId> {
+fn children_for_render(g: &Graph, id: NodeId, skip: &HashSet<(NodeId, usize)>) -> Vec<NodeId> {
     let n = g.node(id);
     let mut v = Vec::new();
     match n.kind {
@@ -298,8 +298,8 @@ fn children_for_render(g: &Graph, id: NodeId) -> Vec<NodeId> {
         }
         Kind::PersId { pid, .. } if pid != NO_NODE => v.push(pid),
         _ => {
-            for e in g.children(id) {
-                if e.key == STATE_KEY {
+            for (k, e) in g.children(id).iter().enumerate() {
+                if e.key == STATE_KEY || skip.contains(&(id, k)) {
                     continue;
                 }
                 if e.key != NO_NODE {
@@ -327,44 +327,107 @@ fn push_seq(tasks: &mut Vec<Task>, open: &'static str, items: Vec<Vec<Task>>, cl
 
 /// Renders the object `root` (see above); iterative, so deep nesting is fine.
 pub fn render(g: &Graph, data: &[u8], root: NodeId, full: bool) -> String {
-    // First pass: how often each labelled node is reached (stop at the second visit).
+    render_skipping(g, data, root, full, &HashSet::new())
+}
+
+/// Dict entries `(dict node, index among its edges)` that are attributes `drops` removes
+/// from instances of their class (dict states and both dicts of `(dict, slots)` states),
+/// like `canon.py --drop`.
+pub fn dropped_edges(m: &Model, drops: &BTreeSet<(String, String)>) -> HashSet<(NodeId, usize)> {
+    let g = m.graph();
+    let data = m.data();
+    let mut out = HashSet::new();
+    for (id, n) in g.nodes.iter().enumerate() {
+        if n.state == NO_NODE || !matches!(n.kind, Kind::Call { .. }) {
+            continue;
+        }
+        let Some(class) = m.class_of(id as NodeId) else {
+            continue;
+        };
+        if !drops.iter().any(|(c, _)| *c == class) {
+            continue;
+        }
+        let dicts: Vec<NodeId> = match g.node(n.state).kind {
+            Kind::Dict => vec![n.state],
+            // A `(dict, slots)` pair, as the model reads it: both items dicts or None.
+            Kind::Tuple
+                if g.children(n.state).len() == 2
+                    && g.children(n.state)
+                        .iter()
+                        .all(|e| matches!(g.node(e.value).kind, Kind::Dict | Kind::None)) =>
+            {
+                g.children(n.state)
+                    .iter()
+                    .map(|e| e.value)
+                    .filter(|&d| g.node(d).kind == Kind::Dict)
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        for d in dicts {
+            for (k, e) in g.children(d).iter().enumerate() {
+                if let Some(name) = picklescope::pickle::value::str_value(g, data, e.key)
+                    && drops.contains(&(class.clone(), name.into_owned()))
+                {
+                    out.insert((d, k));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// [`render`], leaving out the dict entries in `skip` (see [`dropped_edges`]).
+pub fn render_skipping(
+    g: &Graph,
+    data: &[u8],
+    root: NodeId,
+    full: bool,
+    skip: &HashSet<(NodeId, usize)>,
+) -> String {
+    // First pass: how often each labelled node is reached (not expanded again after its first
+    // visit). Unlabelled nodes (tuples) are expanded every time, as the Python renderer does,
+    // so a cycle through a tuple (`t = (l, 1); l.append(t)`) counts its list twice.
     let mut seen: HashMap<NodeId, u32> = HashMap::new();
     let mut stack = vec![root];
     while let Some(id) = stack.pop() {
         let c = seen.entry(id).or_insert(0);
         *c += 1;
-        if *c > 1 {
+        if *c > 1 && g.get(id).is_none_or(|n| labeled(&n.kind)) {
             continue;
         }
-        stack.extend(children_for_render(g, id));
+        stack.extend(children_for_render(g, id, skip));
     }
     let mut labels: HashMap<NodeId, u32> = HashMap::new();
     let mut next_label = 0u32;
     let mut out = String::new();
-    render_into(
+    let ctx = Ctx {
         g,
         data,
-        root,
         full,
-        &seen,
-        &mut labels,
-        &mut next_label,
-        &mut out,
-    );
+        seen: &seen,
+        skip,
+    };
+    render_into(&ctx, root, &mut labels, &mut next_label, &mut out);
     out
 }
 
-#[allow(clippy::too_many_arguments)]
-fn render_into(
-    g: &Graph,
-    data: &[u8],
-    root: NodeId,
+struct Ctx<'a> {
+    g: &'a Graph,
+    data: &'a [u8],
     full: bool,
-    seen: &HashMap<NodeId, u32>,
+    seen: &'a HashMap<NodeId, u32>,
+    skip: &'a HashSet<(NodeId, usize)>,
+}
+
+fn render_into(
+    ctx: &Ctx,
+    root: NodeId,
     labels: &mut HashMap<NodeId, u32>,
     next_label: &mut u32,
     out: &mut String,
 ) {
+    let (g, data, full, seen) = (ctx.g, ctx.data, ctx.full, ctx.seen);
     let mut tasks = vec![Task::Node(root)];
     while let Some(t) = tasks.pop() {
         let id = match t {
@@ -381,7 +444,7 @@ fn render_into(
                     .iter()
                     .map(|&i| {
                         let mut s = String::new();
-                        render_into(g, data, i, full, seen, labels, next_label, &mut s);
+                        render_into(ctx, i, labels, next_label, &mut s);
                         s
                     })
                     .collect();
@@ -455,8 +518,9 @@ fn render_into(
                 let items: Vec<Vec<Task>> = g
                     .children(id)
                     .iter()
-                    .filter(|e| e.key != STATE_KEY)
-                    .map(|e| vec![Task::Node(e.key), Task::Lit(": "), Task::Node(e.value)])
+                    .enumerate()
+                    .filter(|(k, e)| e.key != STATE_KEY && !ctx.skip.contains(&(id, *k)))
+                    .map(|(_, e)| vec![Task::Node(e.key), Task::Lit(": "), Task::Node(e.value)])
                     .collect();
                 push_seq(&mut tasks, "{", items, "}");
             }
