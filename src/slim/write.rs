@@ -2,7 +2,8 @@
 //! definitions that surviving code still needs, and re-frames like CPython. One code path
 //! serves counting (dry-run) and writing, so the predicted size is the written size.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write;
 
 use crate::pickle::scan::read_instr;
@@ -116,15 +117,14 @@ pub fn rewrite(
         count.put(data)?;
         return Ok(count.n);
     }
-    let idx = DefIndex::build(g);
     let mut end_of_pickles = 0u64;
     for p in &g.pickles {
         let mut w = Writer {
             data,
             g,
             cuts,
-            idx: &idx,
             out_key: HashMap::new(),
+            emitted: BTreeSet::new(),
             next_key: 0,
             protocol: p.protocol,
             text_memo: false,
@@ -154,31 +154,15 @@ impl Sink for Counting<'_> {
     }
 }
 
-/// Memoized nodes by where their definition starts, and memo sites by offset.
-struct DefIndex {
-    /// (span start, span end, node), sorted by start then end descending.
-    defs: Vec<(u64, u64, NodeId)>,
-}
-
-impl DefIndex {
-    fn build(g: &Graph) -> DefIndex {
-        let mut defs: Vec<(u64, u64, NodeId)> = g
-            .puts
-            .iter()
-            .filter_map(|p| g.get(p.node).map(|n| (n.span.start, n.span.end, p.node)))
-            .collect();
-        defs.sort_by_key(|d| (d.0, std::cmp::Reverse(d.1), d.2));
-        defs.dedup_by_key(|d| d.2);
-        DefIndex { defs }
-    }
-}
-
 struct Writer<'a, 's> {
     data: &'a [u8],
     g: &'a Graph,
     cuts: &'a [Span],
-    idx: &'a DefIndex,
     out_key: HashMap<NodeId, u64>,
+    /// The definition spans `(start, end, node)` of every node in `out_key`, so the outermost
+    /// one starting at an offset is found in O(log n) (a linear scan made chains of nodes
+    /// sharing a start quadratic).
+    emitted: BTreeSet<(u64, u64, Reverse<NodeId>)>,
     next_key: u64,
     protocol: u8,
     /// The pickle stores with text PUT (protocol 0), so GETs are written as text too.
@@ -214,21 +198,24 @@ impl Writer<'_, '_> {
     /// The outermost already-emitted memoized node whose definition starts at `pos` and fits in
     /// the region (and is not the node being re-emitted).
     fn emitted_def_at(&self, pos: u64, region: &Region) -> Option<(NodeId, u64, u64)> {
-        let d = &self.idx.defs;
-        let mut i = d.partition_point(|x| x.0 < pos);
-        while let Some(&(s, e, n)) = d.get(i) {
-            if s != pos {
-                break;
-            }
-            if e <= region.end
-                && n != region.node
-                && let Some(&k) = self.out_key.get(&n)
-            {
-                return Some((n, k, e));
-            }
-            i += 1;
+        // Largest end first; among equal spans the smallest node id.
+        let lo = (pos, 0, Reverse(NodeId::MAX));
+        let hi = (pos, region.end, Reverse(0));
+        self.emitted
+            .range(lo..=hi)
+            .rev()
+            .find(|(_, _, Reverse(n))| *n != region.node)
+            .and_then(|&(_, e, Reverse(n))| self.out_key.get(&n).map(|&k| (n, k, e)))
+    }
+
+    /// Records that `n` is stored under output memo key `k`.
+    fn stored(&mut self, n: NodeId, k: u64) {
+        if self.out_key.insert(n, k).is_none()
+            && let Some(node) = self.g.get(n)
+        {
+            self.emitted
+                .insert((node.span.start, node.span.end, Reverse(n)));
         }
-        None
     }
 
     fn pickle(&mut self, span: Span) -> Result<(), RewriteError> {
@@ -246,7 +233,8 @@ impl Writer<'_, '_> {
             end: span.end,
             node: NO_NODE,
         }];
-        let mut emitting: Vec<NodeId> = Vec::new();
+        // Nodes whose definitions are being re-emitted (a set: chains of them can be deep).
+        let mut emitting: HashSet<NodeId> = HashSet::new();
         'regions: while let Some(mut r) = stack.pop() {
             while r.pos < r.end {
                 let pos = r.pos;
@@ -278,7 +266,7 @@ impl Writer<'_, '_> {
                         })?;
                         let k = self.next_key;
                         self.next_key += 1;
-                        self.out_key.insert(n, k);
+                        self.stored(n, k);
                         self.emit_put(op, k)?;
                     }
                     op if op.is_memo_get() => {
@@ -303,7 +291,7 @@ impl Writer<'_, '_> {
                                 });
                             };
                             let def = node.span;
-                            emitting.push(n);
+                            emitting.insert(n);
                             stack.push(r);
                             stack.push(Region {
                                 pos: def.start,
@@ -325,7 +313,7 @@ impl Writer<'_, '_> {
                 self.f.boundary()?;
             }
             if r.node != NO_NODE {
-                emitting.retain(|&x| x != r.node);
+                emitting.remove(&r.node);
             }
         }
         self.f.commit(true)?;
