@@ -129,7 +129,7 @@ fn random_rule_sets_on_random_graphs_remove_exactly_their_attributes() {
         for all in [false, true] {
             let chosen: BTreeSet<(String, String)> = groups
                 .iter()
-                .filter(|_| all || rng.next() % 2 == 0)
+                .filter(|_| all || rng.next().is_multiple_of(2))
                 .cloned()
                 .collect();
             if chosen.is_empty() {
