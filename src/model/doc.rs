@@ -131,6 +131,12 @@ impl Doc {
             // the save path detects through the file stamp.
             #[allow(unsafe_code)]
             let m = unsafe { Mmap::map(&file) }.map_err(io)?;
+            // Reads jump from opcode to opcode over large payloads: no read-ahead or
+            // fault-around, so blobs stay untouched (and out of our resident set).
+            #[cfg(unix)]
+            let _ = m.advise(memmap2::Advice::Random);
+            #[cfg(target_os = "linux")]
+            let _ = m.advise(memmap2::Advice::NoHugePage);
             Backing::Map(m)
         };
         let mut doc = Doc::from_backing(path.to_path_buf(), backing)?;
