@@ -192,11 +192,15 @@ pub fn bin() -> Command {
 // stub `find_class`, so a stream can be checked against CPython's own reading:
 //   None True False 12 1.5 "str" b"\x00" bytearray(b"..") <mod.name>
 //   (a, b) (a,) [a, b] {k: v} set(a, b) frozenset(a, b)   (set items sorted by their text)
-//   mod.name(arg, ..., **{k: v}) % state                    a call (REDUCE/NEWOBJ/OBJ/INST)
-// Lists, dicts, sets, bytearrays and call results that appear more than once get `#n=` at
-// their first appearance and `@n` afterwards (n counts from 1 in order of first appearance), so
-// sharing and cycles are part of the text. `full` adds the call kind (`R:`, `N:`, `X:`, `O:`,
-// `I:`) and renders EXT/PERSID/buffer nodes, which CPython resolves to other objects.
+//   mod.name(arg, ..., **{k: v}) + [appended] + {set: items} % state
+//                                  a call (REDUCE/NEWOBJ/OBJ/INST) and what was done to it
+//   call <callable>(args)          a call of something that is not a global
+//   <persid>("pid")                a persistent id
+// Lists, dicts, sets, bytearrays, call results and persistent ids that appear more than once
+// get `#n=` at their first appearance and `@n` afterwards (n counts from 1 in order of first
+// appearance), so sharing and cycles are part of the text. `full` adds the call kind (`R:`,
+// `N:`, `X:`, `O:`, `I:`); EXT codes and out-of-band buffers render as `ext(code)` and
+// `buffer(i[, ro])`, which CPython resolves to other objects (compare those by loading only).
 
 fn quote_str(s: &str, out: &mut String) {
     out.push('"');
