@@ -366,6 +366,8 @@ objs = [
     holder(small=list(range(5000)), transient=[big, bytearray(big[:70000])], keep=big[:65536],
            tail={'k%d' % i: float(i) for i in range(6000)}),
     holder(transient=big, keep=[b'x' * 65535, b'y' * 65536, 'z' * 70000], after=list(range(20000))),
+    # a large payload defined inside the cut and used later: re-emitted outside any frame
+    holder(small=list(range(3000)), transient={'big': big}, keep=[big, big], tail=list(range(9000))),
 ]
 "#,
         &[4, 5],
