@@ -623,6 +623,49 @@ fn memo_chains_are_rewritten_in_linear_time() {
     parse(&out).expect("output parses");
 }
 
+/// `depth` instances of distinct classes nested through `a`, every one memoized and fetched
+/// again from a list after the root: each class.attr group's span holds all the deeper ones.
+fn nested_distinct_classes(depth: usize) -> Vec<u8> {
+    let mut d = b"\x80\x02(".to_vec();
+    for i in 0..depth {
+        d.extend_from_slice(format!("c__main__\nC{i}\n").as_bytes());
+        d.extend_from_slice(b")\x81");
+        d.extend(put(i));
+        d.extend_from_slice(b"}(");
+        d.extend(binunicode("a"));
+    }
+    d.push(b'N');
+    d.extend(rep(b"ub", depth));
+    for i in 0..depth {
+        d.extend(get(i));
+    }
+    d.extend_from_slice(b"l.");
+    d
+}
+
+#[test]
+fn nested_groups_of_distinct_classes_are_sized_in_bounded_time() {
+    // Exact retained sizes for every group would be quadratic here (each group's span holds
+    // all deeper levels and their memo entries); the budget keeps it linear and says so.
+    let d = nested_distinct_classes(60_000);
+    let t = Instant::now();
+    let m = model(d);
+    let groups = m.groups();
+    assert_eq!(groups.groups.len(), 60_000);
+    assert!(groups.approximate);
+    for g in &groups.groups {
+        assert!(g.retained <= g.bytes);
+    }
+    let _ = picklescope::report::top_attrs(&m, 10);
+    assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+    // An ordinary file stays exact.
+    let (d, _) = nested_instances(1000);
+    assert!(!model(d).groups().approximate);
+    if let Some(b) = common::fixture_bytes("stage4_p5.pickle") {
+        assert!(!model(b).groups().approximate);
+    }
+}
+
 // ---- stack and mark underflow ---------------------------------------------------------------
 
 #[test]

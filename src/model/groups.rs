@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::pickle::{Kind, NO_NODE, NodeId, Span};
 
 use super::rows::{Label, Row, label_text, rows};
-use super::sizes::{merge_spans, retained};
+use super::sizes::{merge_spans, retained_within};
 use super::{Model, classes::class_of};
 
 /// One attribute of one instance.
@@ -38,7 +38,13 @@ pub const PASS_THROUGH: f64 = 0.9;
 pub struct Groups {
     pub groups: Vec<Group>,
     pub attrs: Vec<AttrInst>,
+    /// Some retained sizes are the inline size instead (the exact computation went over its
+    /// budget: see [`retained_within`]).
+    pub approximate: bool,
 }
+
+/// Steps every file may spend on exact retained sizes, beyond 16 per node and memo site.
+pub const RETAINED_BUDGET: u64 = 10_000_000;
 
 impl Groups {
     pub fn build(m: &Model) -> Groups {
@@ -80,12 +86,27 @@ impl Groups {
                 attrs.push(AttrInst { group: gi, row });
             }
         }
+        // Exact retained sizes within a budget linear in the file's memo traffic; past it (only
+        // pathological nesting gets there) a group's retained size is its merged inline size.
+        let mut budget = RETAINED_BUDGET
+            .saturating_add(16 * (g.nodes.len() + g.puts.len() + g.gets.len()) as u64);
+        let mut approximate = false;
         for (gi, s) in spans.into_iter().enumerate() {
             let merged = merge_spans(s);
-            groups[gi].retained = retained(g, &m.refs, &merged);
+            groups[gi].retained = match retained_within(g, &m.refs, &merged, &mut budget) {
+                Some(r) => r,
+                None => {
+                    approximate = true;
+                    merged.iter().map(Span::len).sum()
+                }
+            };
         }
         mark_pass_through(&mut groups, &attrs);
-        Groups { groups, attrs }
+        Groups {
+            groups,
+            attrs,
+            approximate,
+        }
     }
 
     /// Indices of groups, largest retained first.

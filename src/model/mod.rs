@@ -13,7 +13,7 @@ pub use classes::{ArraySummary, array_summary, class_of, short_name};
 pub use doc::{Doc, FileStamp, LoadError};
 pub use groups::{AttrInst, Group, Groups};
 pub use rows::{Label, Parents, Row, label_text, path_segment, rows};
-pub use sizes::{MemoRefs, merge_spans, retained};
+pub use sizes::{MemoRefs, merge_spans, retained, retained_within};
 
 use crate::pickle::{Graph, NodeId, Span};
 

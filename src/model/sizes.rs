@@ -77,9 +77,24 @@ fn within(spans: &[Span], s: Span) -> bool {
 /// Bytes that disappear when every span in `cut` (disjoint, sorted) is removed, keeping the
 /// definitions that code outside the cut still references (and what they reference in turn).
 pub fn retained(g: &Graph, refs: &MemoRefs, cut: &[Span]) -> u64 {
+    let mut unlimited = u64::MAX;
+    retained_within(g, refs, cut, &mut unlimited).unwrap_or_else(|| cut.iter().map(Span::len).sum())
+}
+
+/// Takes `n` steps from `budget`, or `None` when it is spent.
+fn spend(budget: &mut u64, n: usize) -> Option<()> {
+    *budget = budget.checked_sub(n as u64)?;
+    Some(())
+}
+
+/// [`retained`] with a step budget shared by many calls: `None` (and a spent budget) when the
+/// work would exceed it. Sizing every group of a hostile file (thousands of distinct classes
+/// nested thousands deep, each group's span holding all the deeper ones) is quadratic; a
+/// budget keeps it bounded, and callers fall back to the inline size.
+pub fn retained_within(g: &Graph, refs: &MemoRefs, cut: &[Span], budget: &mut u64) -> Option<u64> {
     let total: u64 = cut.iter().map(Span::len).sum();
     if g.gets.is_empty() {
-        return total;
+        return Some(total);
     }
     let defined_inside = |n: NodeId| -> Option<Span> {
         let d = g.get(n)?.span;
@@ -91,6 +106,7 @@ pub fn retained(g: &Graph, refs: &MemoRefs, cut: &[Span]) -> u64 {
     for s in cut {
         let a = g.puts.partition_point(|p| p.pos < s.start);
         let b = g.puts.partition_point(|p| p.pos < s.end);
+        spend(budget, b - a)?;
         for p in &g.puts[a..b] {
             if !refs.is_shared(p.node) {
                 continue;
@@ -98,6 +114,7 @@ pub fn retained(g: &Graph, refs: &MemoRefs, cut: &[Span]) -> u64 {
             let Some(d) = defined_inside(p.node) else {
                 continue;
             };
+            spend(budget, refs.refs(p.node).len())?;
             if refs.refs(p.node).iter().any(|&r| !inside(cut, r)) {
                 work.push(d);
             }
@@ -105,11 +122,13 @@ pub fn retained(g: &Graph, refs: &MemoRefs, cut: &[Span]) -> u64 {
     }
     // Close over what kept definitions reference in turn.
     while let Some(d) = work.pop() {
+        spend(budget, 1)?;
         if !keep(&mut kept, d) {
             continue;
         }
         let a = g.gets.partition_point(|x| x.pos < d.start);
         let b = g.gets.partition_point(|x| x.pos < d.end);
+        spend(budget, b - a)?;
         for x in &g.gets[a..b] {
             if let Some(d2) = defined_inside(x.node)
                 && !(d.start <= d2.start && d2.end <= d.end)
@@ -119,7 +138,7 @@ pub fn retained(g: &Graph, refs: &MemoRefs, cut: &[Span]) -> u64 {
         }
     }
     let kept_bytes: u64 = kept.iter().map(|(s, e)| e - s).sum();
-    total.saturating_sub(kept_bytes)
+    Some(total.saturating_sub(kept_bytes))
 }
 
 /// Adds `d` to the set of maximal kept spans; false if already covered.
