@@ -121,6 +121,13 @@ impl FilePart {
                     g.pickles.len()
                 ));
             }
+            if m.groups().approximate {
+                fr.warnings.push(
+                    "attributes nest too deeply to size every class.attr group exactly in \
+                     bounded time; some retained sizes are inline sizes"
+                        .into(),
+                );
+            }
             if let Some(rules) = rules {
                 fr.after_bytes = Some(
                     crate::slim::what_if(m, rules)

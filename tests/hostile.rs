@@ -658,6 +658,13 @@ fn nested_groups_of_distinct_classes_are_sized_in_bounded_time() {
     }
     let _ = picklescope::report::top_attrs(&m, 10);
     assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+    // `report` says so.
+    let dir = tempdir();
+    let f = dir.path().join("nested.pickle");
+    std::fs::write(&f, nested_distinct_classes(20_000)).expect("write");
+    let o = bin().arg("report").arg(&f).output().expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("some retained sizes are inline sizes"));
     // An ordinary file stays exact.
     let (d, _) = nested_instances(1000);
     assert!(!model(d).groups().approximate);
