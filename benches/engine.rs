@@ -136,7 +136,7 @@ fn engine(c: &mut Criterion) {
     grp.bench_function("retained_strategy_a_demo_stage4", |b| {
         b.iter(|| retained(m4.graph(), &m4.refs, black_box(&merged)))
     });
-    grp.bench_function("plan_strategy_a_demo_stage4", |b| {
+    grp.bench_function("plan_strategy_a_demo_stage4_groups_cached", |b| {
         b.iter(|| Plan::build(black_box(&m4), &rules))
     });
     grp.finish();
