@@ -103,21 +103,18 @@ impl Entry {
     }
 }
 
-/// Loads the files of `source` on every core and maps each to `f` as it finishes, dropping
-/// its model right after: memory holds about one model per worker, not the whole context.
-/// Results are in file order.
-pub fn map_entries<T: Send>(
+/// Maps every file of `source` to `f(index, file)` on every core; results in file order.
+pub fn map_files<T: Send>(
     source: &Source,
     progress: &(dyn Fn(usize, usize) + Sync),
-    f: impl Fn(Entry) -> T + Sync,
+    f: impl Fn(&SourceFile) -> T + Sync,
 ) -> Vec<T> {
     let total = source.files.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let out: std::sync::Mutex<Vec<Option<T>>> =
         std::sync::Mutex::new((0..total).map(|_| None).collect());
-    crate::context::load::load_all_with(&source.files, workers(), |i, r| {
-        let entry = Entry::from_result(source.files[i].clone(), Some(r));
-        let v = f(entry);
+    crate::context::load::par_each(&source.files, workers(), |i| {
+        let v = f(&source.files[i]);
         if let Ok(mut o) = out.lock() {
             o[i] = Some(v);
         }
@@ -129,4 +126,20 @@ pub fn map_entries<T: Send>(
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// Loads the files of `source` on every core and maps each to `f` as it finishes, dropping
+/// its model right after: memory holds about one model per worker, not the whole context.
+/// Results are in file order.
+pub fn map_entries<T: Send>(
+    source: &Source,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    f: impl Fn(Entry) -> T + Sync,
+) -> Vec<T> {
+    map_files(source, progress, |file| {
+        f(Entry::from_result(
+            file.clone(),
+            Some(Model::open(&file.path)),
+        ))
+    })
 }

@@ -5,9 +5,12 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use picklescope::context::SourceFile;
+use picklescope::model::{Model, RawFile};
 use picklescope::report::{pct, size};
+use picklescope::slim::prefilter::quick_scan;
 use picklescope::slim::{SaveOptions, save_in_place, what_if};
-use picklescope::workspace::{Entry, map_entries};
+use picklescope::workspace::{Entry, map_files};
 
 use super::{Failure, load_rules, progress, resolve_source};
 use crate::cli::args::RuleArgs;
@@ -66,8 +69,18 @@ pub fn run(
     };
     // Each file is loaded, planned, written and dropped by a worker: memory holds about one
     // model per core, and a failure in one file leaves the others as they are.
-    let results = map_entries(&source, &progress(), |e| {
-        slim_one(&e, &rules, dry_run, &opts, tty)
+    let results = map_files(&source, &progress(), |file| {
+        // Files no rule can reach are only scanned, never built into an object graph.
+        if let Ok(raw) = RawFile::open(&file.path) {
+            let quick = quick_scan(raw.data(), &rules);
+            if !quick.may_match {
+                return untouched(file, raw.data().len() as u64, quick.task);
+            }
+            let entry = Entry::from_result(file.clone(), Some(raw.parse().map(Model::new)));
+            return slim_one(&entry, &rules, dry_run, &opts, tty);
+        }
+        let entry = Entry::from_result(file.clone(), Some(Model::open(&file.path)));
+        slim_one(&entry, &rules, dry_run, &opts, tty)
     });
     if tty {
         eprint!("\r\x1b[K");
@@ -239,4 +252,21 @@ fn slim_one(
             (fo, Some(Failure::other(err.to_string())))
         }
     }
+}
+
+/// The outcome for a file no rule can reach: unchanged.
+fn untouched(file: &SourceFile, bytes: u64, task: Option<String>) -> (FileOut, Option<Failure>) {
+    let fo = FileOut {
+        path: file.path.display().to_string(),
+        stage: file.stage(),
+        task,
+        before_bytes: bytes,
+        after_bytes: bytes,
+        removed: Vec::new(),
+        not_removable: Vec::new(),
+        written: false,
+        backup: None,
+        error: None,
+    };
+    (fo, None)
 }

@@ -7,11 +7,11 @@ use crate::model::{LoadError, Model};
 
 use super::discover::SourceFile;
 
-/// Loads `files` with up to `workers` threads, handing each result to `done(index, result)`
-/// as it finishes (largest files first, so one huge stage does not start last).
-pub fn load_all_with<F>(files: &[SourceFile], workers: usize, done: F)
+/// Runs `f(index)` for every file on up to `workers` threads, largest files first (so one
+/// huge stage does not start last).
+pub fn par_each<F>(files: &[SourceFile], workers: usize, f: F)
 where
-    F: Fn(usize, Result<Model, LoadError>) + Sync,
+    F: Fn(usize) + Sync,
 {
     let mut order: Vec<usize> = (0..files.len()).collect();
     order.sort_by_key(|&i| {
@@ -29,11 +29,20 @@ where
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&i) = order.get(k) else { break };
-                    done(i, Model::open(&files[i].path));
+                    f(i);
                 }
             });
         }
     });
+}
+
+/// Loads `files` with up to `workers` threads, handing each result to `done(index, result)`
+/// as it finishes.
+pub fn load_all_with<F>(files: &[SourceFile], workers: usize, done: F)
+where
+    F: Fn(usize, Result<Model, LoadError>) + Sync,
+{
+    par_each(files, workers, |i| done(i, Model::open(&files[i].path)));
 }
 
 /// Loads every file; `progress(index)` after each. Results are in `files` order.

@@ -90,9 +90,16 @@ impl std::fmt::Debug for Doc {
     }
 }
 
-impl Doc {
-    /// Maps and parses a file. The map is read-only; nothing ever writes through it.
-    pub fn open(path: &Path) -> Result<Doc, LoadError> {
+/// A mapped file not parsed yet (a quick opcode pass can look at it first).
+pub struct RawFile {
+    pub path: PathBuf,
+    backing: Backing,
+    pub stamp: FileStamp,
+}
+
+impl RawFile {
+    /// Maps a regular file read-only. Nothing ever writes through the map.
+    pub fn open(path: &Path) -> Result<RawFile, LoadError> {
         let io = |source| LoadError::Io {
             path: path.to_path_buf(),
             source,
@@ -139,9 +146,33 @@ impl Doc {
             let _ = m.advise(memmap2::Advice::NoHugePage);
             Backing::Map(m)
         };
-        let mut doc = Doc::from_backing(path.to_path_buf(), backing)?;
-        doc.stamp = Some(stamp);
+        Ok(RawFile {
+            path: path.to_path_buf(),
+            backing,
+            stamp,
+        })
+    }
+
+    /// The file's bytes.
+    pub fn data(&self) -> &[u8] {
+        match &self.backing {
+            Backing::Map(m) => m,
+            Backing::Owned(v) => v,
+        }
+    }
+
+    /// Parses the file into a [`Doc`].
+    pub fn parse(self) -> Result<Doc, LoadError> {
+        let mut doc = Doc::from_backing(self.path, self.backing)?;
+        doc.stamp = Some(self.stamp);
         Ok(doc)
+    }
+}
+
+impl Doc {
+    /// Maps and parses a file. The map is read-only; nothing ever writes through it.
+    pub fn open(path: &Path) -> Result<Doc, LoadError> {
+        RawFile::open(path)?.parse()
     }
 
     /// Parses bytes held in memory (tests, generated files).

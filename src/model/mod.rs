@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 pub use classes::{ArraySummary, array_summary, class_of, short_name};
-pub use doc::{Doc, FileStamp, LoadError};
+pub use doc::{Doc, FileStamp, LoadError, RawFile};
 pub use groups::{AttrInst, Group, Groups};
 pub use rows::{Label, Parents, Row, label_text, path_segment, rows};
 pub use sizes::{MemoRefs, merge_spans, retained, retained_within};

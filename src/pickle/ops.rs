@@ -40,17 +40,29 @@ macro_rules! opcodes {
         pub enum Op { $( $name = $code, )* }
 
         impl Op {
-            /// The opcode for a code byte, if it is one.
+            /// The opcode for a code byte, if it is one (a table lookup: this is the hot path).
+            #[inline]
             pub fn from_byte(b: u8) -> Option<Op> {
-                match b { $( $code => Some(Op::$name), )* _ => None }
+                const TABLE: [Option<Op>; 256] = {
+                    let mut t = [None; 256];
+                    $( t[$code as usize] = Some(Op::$name); )*
+                    t
+                };
+                TABLE[b as usize]
             }
             /// The name pickletools uses.
             pub fn name(self) -> &'static str {
                 match self { $( Op::$name => stringify!($name), )* }
             }
             /// How the argument is encoded.
+            #[inline]
             pub fn arg_kind(self) -> ArgKind {
-                match self { $( Op::$name => ArgKind::$arg, )* }
+                const KINDS: [ArgKind; 256] = {
+                    let mut t = [ArgKind::None; 256];
+                    $( t[$code as usize] = ArgKind::$arg; )*
+                    t
+                };
+                KINDS[self as u8 as usize]
             }
             /// The protocol that introduced the opcode.
             pub fn protocol(self) -> u8 {

@@ -88,6 +88,7 @@ pub fn cut_list(mut spans: Vec<Span>) -> Vec<Span> {
 fn slots_only(m: &Model, rules: &Rules) -> Vec<NotRemovable> {
     let g = m.graph();
     let mut out: Vec<NotRemovable> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (id, n) in g.nodes.iter().enumerate() {
         if n.state == NO_NODE || !matches!(g.node(n.state).kind, Kind::Tuple) {
             continue;
@@ -103,12 +104,15 @@ fn slots_only(m: &Model, rules: &Rules) -> Vec<NotRemovable> {
         if !rules.class_matches(&class) {
             continue;
         }
-        match out.iter_mut().find(|x| x.class == class) {
-            Some(x) => x.instances += 1,
-            None => out.push(NotRemovable {
-                class,
-                instances: 1,
-            }),
+        match index.get(&class) {
+            Some(&i) => out[i].instances += 1,
+            None => {
+                index.insert(class.clone(), out.len());
+                out.push(NotRemovable {
+                    class,
+                    instances: 1,
+                });
+            }
         }
     }
     out
