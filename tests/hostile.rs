@@ -673,6 +673,51 @@ fn nested_groups_of_distinct_classes_are_sized_in_bounded_time() {
     }
 }
 
+#[test]
+fn thousands_of_hits_are_measured_in_bounded_time() {
+    // A rule on `*` and a file of 20 000 distinct classes that all have `view`: an exact
+    // per-hit saving costs a full counting pass each (this took minutes); the largest hits
+    // stay exact, the rest are estimated and flagged.
+    const N: usize = 20_000;
+    let mut d = b"\x80\x02(".to_vec();
+    for i in 0..N {
+        d.extend_from_slice(format!("c__main__\nC{i}\n").as_bytes());
+        d.extend_from_slice(b")\x81}(");
+        d.extend(binunicode("view"));
+        d.extend(binbytes8(i % 7, b'v'));
+        d.extend(binunicode("keep"));
+        d.extend_from_slice(b"K\x02ub");
+    }
+    d.extend_from_slice(b"l.");
+    let t = Instant::now();
+    let m = model(d);
+    let w = picklescope::slim::what_if(&m, &rules(&[("*", "view")])).expect("what-if");
+    assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+    assert_eq!(w.plan.hits.len(), N);
+    let exact = w.hit_estimated.iter().filter(|e| !**e).count();
+    assert!((64..N).contains(&exact), "{exact} exact");
+    // The largest hits are the exact ones.
+    let smallest_exact = (0..N)
+        .filter(|&i| !w.hit_estimated[i])
+        .map(|i| w.plan.hits[i].bytes)
+        .min();
+    let largest_estimated = (0..N)
+        .filter(|&i| w.hit_estimated[i])
+        .map(|i| w.plan.hits[i].bytes)
+        .max();
+    assert!(smallest_exact >= largest_estimated);
+    // The total is still exact: it is one rewrite.
+    let (predicted, out) = common::slim_bytes(&m, &rules(&[("*", "view")]));
+    assert_eq!((w.after, predicted), (out.len() as u64, out.len() as u64));
+    // A few hits: all exact.
+    let few = picklescope::slim::what_if(
+        &m,
+        &rules(&[("__main__.C1", "view"), ("__main__.C2", "view")]),
+    )
+    .expect("what-if");
+    assert_eq!(few.hit_estimated, [false, false]);
+}
+
 // ---- stack and mark underflow ---------------------------------------------------------------
 
 #[test]
