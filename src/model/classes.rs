@@ -46,6 +46,23 @@ fn is_numpy_array_ctor(f: &str) -> bool {
     )
 }
 
+/// True when `id` is a call of a numpy array or scalar constructor (no allocation: compares
+/// the callable's name bytes in place).
+pub fn is_numpy_array(g: &Graph, data: &[u8], id: NodeId) -> bool {
+    let Some(Kind::Call { callable, .. }) = g.get(id).map(|n| n.kind) else {
+        return false;
+    };
+    let Some(Kind::Global { module, name }) = g.get(callable).map(|n| n.kind) else {
+        return false;
+    };
+    let bytes = |t: crate::pickle::TextRef| {
+        data.get(t.start as usize..(t.start + t.len as u64) as usize)
+            .unwrap_or(&[])
+    };
+    bytes(module).starts_with(b"numpy")
+        && matches!(bytes(name), b"_reconstruct" | b"_frombuffer" | b"scalar")
+}
+
 /// What a numpy array (or numpy scalar) looks like, read from its pickled form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArraySummary {

@@ -3,7 +3,7 @@
 use crate::pickle::value::{scalar_preview, str_value};
 use crate::pickle::{Graph, Kind, NO_NODE, NodeId, STATE_KEY, Span};
 
-use super::classes::array_summary;
+use super::classes::{array_summary, is_numpy_array};
 
 /// How a child is named under its parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,16 +42,23 @@ impl Row {
 /// The children of `id`, in stream order.
 pub fn rows(g: &Graph, data: &[u8], id: NodeId) -> Vec<Row> {
     let mut out = Vec::new();
-    let Some(n) = g.get(id) else { return out };
+    rows_into(g, data, id, &mut out);
+    out
+}
+
+/// Like [`rows`], into a reused buffer (cleared first): walks over whole graphs allocate once.
+pub fn rows_into(g: &Graph, data: &[u8], id: NodeId, out: &mut Vec<Row>) {
+    out.clear();
+    let Some(n) = g.get(id) else { return };
     match n.kind {
         Kind::Call { args, .. } => {
-            if array_summary(g, data, id).is_some() {
-                return out;
+            if is_numpy_array(g, data, id) && array_summary(g, data, id).is_some() {
+                return;
             }
             if n.state != NO_NODE {
-                state_rows(g, id, n.state, &mut out);
+                state_rows(g, id, n.state, out);
             }
-            own_rows(g, id, &mut out);
+            own_rows(g, id, out);
             if out.is_empty() && args != NO_NODE {
                 for (i, e) in g.children(args).iter().enumerate() {
                     out.push(Row {
@@ -63,12 +70,9 @@ pub fn rows(g: &Graph, data: &[u8], id: NodeId) -> Vec<Row> {
                 }
             }
         }
-        Kind::Dict | Kind::List | Kind::Tuple | Kind::Set | Kind::FrozenSet => {
-            own_rows(g, id, &mut out)
-        }
+        Kind::Dict | Kind::List | Kind::Tuple | Kind::Set | Kind::FrozenSet => own_rows(g, id, out),
         _ => {}
     }
-    out
 }
 
 fn own_rows(g: &Graph, id: NodeId, out: &mut Vec<Row>) {
@@ -196,6 +200,7 @@ impl Parents {
                 queue.push_back(p.root);
             }
         }
+        let mut buf = Vec::new();
         while let Some(n) = queue.pop_front() {
             let has_children = g.get(n).is_some_and(|x| {
                 matches!(
@@ -211,7 +216,8 @@ impl Parents {
             if !has_children {
                 continue;
             }
-            for (i, r) in rows(g, data, n).iter().enumerate() {
+            rows_into(g, data, n, &mut buf);
+            for (i, r) in buf.iter().enumerate() {
                 let v = r.value as usize;
                 if v < seen.len() && !seen[v] {
                     seen[v] = true;
