@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::model::{Model, short_name};
 use crate::pickle::Kind;
-use crate::pickle::value::text;
+use crate::pickle::value::name_text;
 use crate::workspace::Workspace;
 
 /// One of the largest attribute instances.
@@ -258,8 +258,8 @@ pub fn globals_of(m: &Model) -> BTreeMap<(String, String), u64> {
     for n in &m.graph().nodes {
         if let Kind::Global { module, name } = n.kind {
             *out.entry((
-                text(data, module).into_owned(),
-                text(data, name).into_owned(),
+                name_text(data, module).into_owned(),
+                name_text(data, name).into_owned(),
             ))
             .or_insert(0) += 1;
         }

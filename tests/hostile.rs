@@ -718,6 +718,44 @@ fn thousands_of_hits_are_measured_in_bounded_time() {
     assert_eq!(few.hit_estimated, [false, false]);
 }
 
+#[test]
+fn megabyte_names_shared_through_the_memo_cost_nothing_per_object() {
+    // 200 000 instances whose class (STACK_GLOBAL of a memoized 1 MiB module string) and
+    // attribute name (a memoized 1 MiB key) are the same huge strings: decoding them for every
+    // object meant 400 GB of copying; names are cut at NAME_MAX bytes for grouping and display.
+    const N: usize = 200_000;
+    let huge = "m".repeat(1 << 20);
+    let mut d = cat(&[
+        b"\x80\x04",
+        &binunicode(&huge),
+        b"\x94",
+        &binunicode("C"),
+        b"\x94",
+        &binunicode(&huge),
+        b"\x94(",
+    ]);
+    d.extend(rep(b"h\x00h\x01\x93)\x81}h\x02K\x01sb", N));
+    d.extend_from_slice(b"l.");
+    let t = Instant::now();
+    let m = model(d);
+    let groups = m.groups();
+    assert_eq!(groups.groups.len(), 1);
+    let g = &groups.groups[0];
+    assert_eq!(g.instances, N as u64);
+    let max = picklescope::pickle::value::NAME_MAX as usize;
+    assert!(
+        g.class.ends_with("….C") && g.class.len() <= max + 8,
+        "{}",
+        g.class.len()
+    );
+    assert!(g.attr.ends_with('…') && g.attr.len() <= max + 3);
+    let _ = picklescope::report::top_attrs(&m, 10);
+    let _ = picklescope::report::globals_of(&m);
+    let w = picklescope::slim::what_if(&m, &rules(&[("*", &g.attr)])).expect("what-if");
+    assert_eq!(w.plan.hits.len(), 1);
+    assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+}
+
 // ---- stack and mark underflow ---------------------------------------------------------------
 
 #[test]

@@ -1,6 +1,6 @@
 //! The children of an object as a person sees them: attributes, items, entries — and paths.
 
-use crate::pickle::value::{scalar_preview, str_value};
+use crate::pickle::value::{name_value, scalar_preview};
 use crate::pickle::{Graph, Kind, NO_NODE, NodeId, STATE_KEY, Span};
 
 use super::classes::{array_summary, is_numpy_array};
@@ -154,7 +154,7 @@ fn state_rows(g: &Graph, inst: NodeId, state: NodeId, out: &mut Vec<Row>) {
 /// The attribute name of an `Attr` label (or a key preview for dict keys).
 pub fn label_text(g: &Graph, data: &[u8], label: Label) -> String {
     match label {
-        Label::Attr(k) => str_value(g, data, k)
+        Label::Attr(k) => name_value(g, data, k)
             .map(|s| s.into_owned())
             .unwrap_or_else(|| scalar_preview(g, data, k, 40).unwrap_or_else(|| "?".into())),
         Label::Key(k) => scalar_preview(g, data, k, 60).unwrap_or_else(|| "<key>".into()),
@@ -169,7 +169,7 @@ pub fn label_text(g: &Graph, data: &[u8], label: Label) -> String {
 pub fn path_segment(g: &Graph, data: &[u8], label: Label) -> String {
     match label {
         Label::Attr(_) => format!(".{}", label_text(g, data, label)),
-        Label::Key(k) => match str_value(g, data, k) {
+        Label::Key(k) => match name_value(g, data, k) {
             Some(s) => format!("[{s:?}]"),
             None => format!("[{}]", label_text(g, data, label)),
         },

@@ -18,6 +18,29 @@ pub fn text<'a>(data: &'a [u8], t: TextRef) -> Cow<'a, str> {
     }
 }
 
+/// Longest class, module or attribute name (in stream bytes) decoded for grouping and display.
+/// Real names are far shorter; a hostile file that hands one megabyte-long name to every object
+/// through the memo would otherwise cost a megabyte of decoding per object.
+pub const NAME_MAX: u32 = 1024;
+
+/// [`text`] of at most [`NAME_MAX`] stream bytes, ending in `…` when cut.
+pub fn name_text(data: &[u8], t: TextRef) -> Cow<'_, str> {
+    if t.len <= NAME_MAX {
+        return text(data, t);
+    }
+    let mut s = text(data, TextRef { len: NAME_MAX, ..t }).into_owned();
+    s.push('…');
+    Cow::Owned(s)
+}
+
+/// The string value of a node used as a name (an attribute), cut like [`name_text`].
+pub fn name_value<'a>(g: &Graph, data: &'a [u8], id: NodeId) -> Option<Cow<'a, str>> {
+    match g.get(id)?.kind {
+        Kind::Str(t) => Some(name_text(data, t)),
+        _ => None,
+    }
+}
+
 fn raw_unicode_escape(b: &[u8]) -> String {
     // CPython's codec: bytes stand for themselves (latin-1); `\u`/`\U` + hex digits is an
     // escape only after an odd run of backslashes (the last backslash of the run starts it).
@@ -144,9 +167,11 @@ pub fn str_value<'a>(g: &Graph, data: &'a [u8], id: NodeId) -> Option<Cow<'a, st
 /// `module.name` of a GLOBAL-like node.
 pub fn global_name(g: &Graph, data: &[u8], id: NodeId) -> Option<String> {
     match g.get(id)?.kind {
-        Kind::Global { module, name } => {
-            Some(format!("{}.{}", text(data, module), text(data, name)))
-        }
+        Kind::Global { module, name } => Some(format!(
+            "{}.{}",
+            name_text(data, module),
+            name_text(data, name)
+        )),
         _ => None,
     }
 }
@@ -162,10 +187,20 @@ pub fn scalar_preview(g: &Graph, data: &[u8], id: NodeId, max: usize) -> Option<
             .map(|f| format!("{f:?}"))
             .unwrap_or_default(),
         Kind::Str(t) => {
-            let s = text(data, t);
+            // Decode a prefix only (no character takes more than 10 stream bytes), so a
+            // preview costs the same for a megabyte-long string.
+            let limit = (max as u64 * 10 + 16).min(u32::MAX as u64) as u32;
+            let cut = t.len > limit;
+            let s = text(
+                data,
+                TextRef {
+                    len: t.len.min(limit),
+                    ..t
+                },
+            );
             let mut q = String::from("\"");
             q.push_str(&truncate(&s, max.saturating_sub(2)));
-            if s.chars().count() <= max.saturating_sub(2) {
+            if !cut && s.chars().count() <= max.saturating_sub(2) {
                 q.push('"');
             }
             q
