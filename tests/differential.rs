@@ -12,7 +12,10 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use common::{PY_RENDER, graph, py_run, render, render_skipping};
+use picklescope::model::Model;
 use picklescope::slim::Plan;
+use proptest::prelude::*;
+use proptest::test_runner::Config;
 
 const SEED: u64 = 20_261_125;
 const GRAPHS: usize = 150;
@@ -193,5 +196,64 @@ fn random_rule_sets_on_random_graphs_remove_exactly_their_attributes() {
             (Ok(a), Ok(b)) => assert!(a == b, "{name}: {}", common::first_diff(a, b)),
             (a, b) => panic!("{name}: canon failed: {a:?} / {b:?}"),
         }
+    }
+}
+
+/// The random graphs that have class.attr groups, with their models and groups.
+fn sliceable() -> &'static [(usize, Model, Vec<(String, String)>)] {
+    static S: OnceLock<Vec<(usize, Model, Vec<(String, String)>)>> = OnceLock::new();
+    S.get_or_init(|| {
+        let Some(cases) = cases() else {
+            return Vec::new();
+        };
+        cases
+            .iter()
+            .enumerate()
+            .filter_map(|(k, c)| {
+                let m = common::model("g.pickle", c.data.clone());
+                let groups: Vec<(String, String)> = m
+                    .groups()
+                    .groups
+                    .iter()
+                    .map(|g| (g.class.clone(), g.attr.clone()))
+                    .collect();
+                (!groups.is_empty()).then_some((k, m, groups))
+            })
+            .collect()
+    })
+}
+
+fn graph_and_rules() -> impl Strategy<Value = (usize, Vec<(String, String)>)> {
+    let n = sliceable().len().max(1);
+    (0..n).prop_flat_map(|i| {
+        let groups = sliceable().get(i).map(|s| s.2.clone()).unwrap_or_default();
+        let len = groups.len();
+        (Just(i), proptest::sample::subsequence(groups, 0..=len))
+    })
+}
+
+proptest! {
+    #![proptest_config(Config {
+        cases: 256,
+        failure_persistence: None,
+        ..Config::default()
+    })]
+
+    /// proptest over random graphs and random rule sets (shrinking to the smallest failing
+    /// rule set): predicted == written, and output = input minus the dropped attributes.
+    #[test]
+    fn proptest_random_graphs_random_rules((i, chosen) in graph_and_rules()) {
+        let Some((k, m, _)) = sliceable().get(i) else {
+            return Ok(());
+        };
+        let pairs: Vec<(&str, &str)> = chosen.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let (predicted, out) = common::slim_bytes(m, &common::rules(&pairs));
+        prop_assert_eq!(predicted, out.len() as u64);
+        let drops: BTreeSet<(String, String)> = chosen.iter().cloned().collect();
+        let skip = common::dropped_edges(m, &drops);
+        let want = render_skipping(m.graph(), m.data(), m.graph().root(), false, &skip);
+        let g2 = graph(&out);
+        let got = render(&g2, &out, g2.root(), false);
+        prop_assert!(got == want, "case {k}: {}", common::first_diff(&got, &want));
     }
 }
