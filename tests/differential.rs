@@ -199,9 +199,12 @@ fn random_rule_sets_on_random_graphs_remove_exactly_their_attributes() {
     }
 }
 
-/// The random graphs that have class.attr groups, with their models and groups.
-fn sliceable() -> &'static [(usize, Model, Vec<(String, String)>)] {
-    static S: OnceLock<Vec<(usize, Model, Vec<(String, String)>)>> = OnceLock::new();
+/// A random graph with class.attr groups: its index, model and groups.
+type Sliceable = (usize, Model, Vec<(String, String)>);
+
+/// The random graphs that have class.attr groups.
+fn sliceable() -> &'static [Sliceable] {
+    static S: OnceLock<Vec<Sliceable>> = OnceLock::new();
     S.get_or_init(|| {
         let Some(cases) = cases() else {
             return Vec::new();
