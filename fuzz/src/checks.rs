@@ -61,14 +61,16 @@ pub fn model(data: &[u8]) {
     let groups = m.groups();
     let _ = groups.by_size();
     for id in 0..n.min(2000) as NodeId {
-        for r in m.rows(id).iter().take(8) {
-            let _ = m.attr_path(r);
+        for (k, r) in m.rows(id).iter().take(8).enumerate() {
+            if k < 2 && id % 8 == 0 {
+                let _ = m.attr_path(r);
+            }
             let _ = picklescope::model::label_text(g, m.data(), r.label);
         }
         let _ = m.class_of(id);
         let _ = m.array(id).map(|a| a.describe());
         let _ = scalar_preview(g, m.data(), id, 40);
-        if id % 17 == 0 {
+        if id % 61 == 0 {
             let _ = m.path(id);
         }
     }
