@@ -179,18 +179,7 @@ fn slim_one(
     tty: bool,
 ) -> (FileOut, Option<Failure>) {
     let display = e.file.path.display().to_string();
-    let mut fo = FileOut {
-        path: display.clone(),
-        stage: e.stage(),
-        task: e.info.task.clone(),
-        before_bytes: e.bytes,
-        after_bytes: e.bytes,
-        removed: Vec::new(),
-        not_removable: Vec::new(),
-        written: false,
-        backup: None,
-        error: None,
-    };
+    let mut fo = FileOut::unchanged(&e.file.path, e.stage(), e.info.task.clone(), e.bytes);
     let Some(m) = &e.model else {
         let failure = e.error.as_ref().map(|err| {
             fo.error = Some(err.to_string());
@@ -256,17 +245,26 @@ fn slim_one(
 
 /// The outcome for a file no rule can reach: unchanged.
 fn untouched(file: &SourceFile, bytes: u64, task: Option<String>) -> (FileOut, Option<Failure>) {
-    let fo = FileOut {
-        path: file.path.display().to_string(),
-        stage: file.stage(),
-        task,
-        before_bytes: bytes,
-        after_bytes: bytes,
-        removed: Vec::new(),
-        not_removable: Vec::new(),
-        written: false,
-        backup: None,
-        error: None,
-    };
-    (fo, None)
+    (
+        FileOut::unchanged(&file.path, file.stage(), task, bytes),
+        None,
+    )
+}
+
+impl FileOut {
+    /// A file as it is: nothing removed, nothing written.
+    fn unchanged(path: &Path, stage: Option<u32>, task: Option<String>, bytes: u64) -> FileOut {
+        FileOut {
+            path: path.display().to_string(),
+            stage,
+            task,
+            before_bytes: bytes,
+            after_bytes: bytes,
+            removed: Vec::new(),
+            not_removable: Vec::new(),
+            written: false,
+            backup: None,
+            error: None,
+        }
+    }
 }
