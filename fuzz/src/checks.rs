@@ -117,6 +117,13 @@ pub fn rewrite_with_derived_rules(data: &[u8]) {
         rules.add("*", "*");
     }
     let plan = Plan::build(&m, &rules);
+    // The quick pass `slim` runs first must never rule out a file the plan would change.
+    if !plan.cuts.is_empty() {
+        assert!(
+            picklescope::slim::prefilter::quick_scan(data, &rules).may_match,
+            "the quick pass skips a file the rules slim"
+        );
+    }
     let mut c = Counter::default();
     let predicted = rewrite(data, g, &plan.cuts, &mut c);
     let mut out = Vec::new();

@@ -22,12 +22,22 @@ fn needles(rules: &Rules) -> Option<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     for r in &rules.transient {
         let last = r.class.rsplit('.').next().unwrap_or(&r.class);
-        if last.contains('*') {
+        // A wildcard, or a name the model makes up or decodes ("?" for a class it cannot
+        // name, non-ASCII text that latin-1 strings spell differently): nothing can be ruled
+        // out by comparing bytes.
+        if last.contains('*') || last == "?" || !last.is_ascii() || last.contains('…') {
             return None;
         }
         out.push(last.as_bytes().to_vec());
     }
     Some(out)
+}
+
+/// True when `name` (a class's qualified name, e.g. `Outer.Inner`) ends with one of the
+/// needles as its last dotted component.
+fn names_any(needles: &[Vec<u8>], name: &[u8]) -> bool {
+    let last = name.rsplit(|&b| b == b'.').next().unwrap_or(name);
+    needles.iter().any(|n| n.as_slice() == last)
 }
 
 /// Scans the opcodes of `data` (all pickles in it). Any problem reading the stream answers
@@ -55,7 +65,7 @@ pub fn quick_scan(data: &[u8], rules: &Rules) -> Quick {
         match i.op {
             Op::GLOBAL | Op::INST => {
                 let name = i.arg.rsplit(|&b| b == b'\n').next().unwrap_or(&[]);
-                if needles.iter().any(|n| n.as_slice() == name) {
+                if names_any(&needles, name) {
                     q.may_match = true;
                 }
             }
@@ -71,7 +81,11 @@ pub fn quick_scan(data: &[u8], rules: &Rules) -> Quick {
                 } else {
                     i.arg
                 };
-                if needles.iter().any(|n| n.as_slice() == s) {
+                // Escaped text (protocol 0) decodes to something else than its bytes.
+                if matches!(i.op, Op::UNICODE | Op::STRING) && s.contains(&b'\\') {
+                    q.may_match = true;
+                }
+                if names_any(&needles, s) {
                     q.may_match = true;
                 }
                 if after_task_key && q.task.is_none() {
@@ -117,6 +131,18 @@ mod tests {
         assert!(!quick_scan(p4, &rules("pipeline.x.Other")).may_match);
         // a wildcard in the last component rules nothing out
         assert!(quick_scan(p4, &rules("*Results*")).may_match);
+    }
+
+    #[test]
+    fn names_the_model_derives_are_not_ruled_out() {
+        // A nested class: GLOBAL names `Outer.Inner`, the model calls it `m.Outer.Inner`.
+        let nested = b"\x80\x02cm\nOuter.Inner\n)\x81}X\x01\x00\x00\x00aK\x01sb.";
+        assert!(quick_scan(nested, &rules("*.Inner")).may_match);
+        assert!(quick_scan(nested, &rules("m.Outer.Inner")).may_match);
+        // A class the model cannot name ("?", e.g. from an EXT code) is never in the stream.
+        assert!(quick_scan(b"\x80\x02\x82\x01)\x81.", &rules("?")).may_match);
+        // Escaped protocol 0 text decodes to something else than its bytes.
+        assert!(quick_scan(b"V\\u0041\n.", &rules("*.A")).may_match);
     }
 
     #[test]
