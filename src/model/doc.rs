@@ -185,25 +185,10 @@ impl Doc {
             Backing::Map(m) => m,
             Backing::Owned(v) => v,
         };
-        let release = |start: usize, len: usize| {
-            if let Backing::Map(m) = &backing {
-                // SAFETY: the mapping is a read-only shared map of a regular file: dropping
-                // its page-table entries only makes later reads fault the same bytes back in
-                // from the page cache
-                // (the bytes seen through `data` stay the same; the reader has stepped over the
-                // payload and only keeps offsets into it).
-                #[cfg(unix)]
-                #[allow(unsafe_code)]
-                let _ = unsafe {
-                    m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, len)
-                };
-            }
-        };
-        let (graph, warnings) =
-            pickle::parse_with_release(data, &release).map_err(|source| LoadError::Pickle {
-                path: path.clone(),
-                source,
-            })?;
+        let (graph, warnings) = pickle::parse(data).map_err(|source| LoadError::Pickle {
+            path: path.clone(),
+            source,
+        })?;
         Ok(Doc {
             path,
             backing,

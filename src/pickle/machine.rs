@@ -62,25 +62,12 @@ impl Memo {
 
 /// Parses a whole file: one pickle, or several back to back, plus any trailing bytes.
 pub fn parse(data: &[u8]) -> Result<(Graph, Vec<Warning>), PickleError> {
-    parse_with_release(data, &|_, _| {})
-}
-
-/// Payloads at least this large are announced to the `release` hook once skipped.
-pub const RELEASE_MIN: usize = 1 << 20;
-
-/// Like [`parse`], calling `release(offset, len)` for every payload of [`RELEASE_MIN`] bytes or
-/// more as the reader steps over it: a memory-mapped caller can drop those pages from its
-/// resident set (the kernel may have mapped them whole when a header next to them was read).
-pub fn parse_with_release(
-    data: &[u8],
-    release: &dyn Fn(usize, usize),
-) -> Result<(Graph, Vec<Warning>), PickleError> {
     if data.is_empty() {
         return Err(PickleError::new(0, ErrorKind::Empty));
     }
-    let mut m = Machine::new(data, release);
+    let mut m = Machine::new(data);
     // A quick pre-scan sizes the arena exactly, so it never copies while growing.
-    let (ops, puts) = count_ops(data, release);
+    let (ops, puts) = count_ops(data);
     m.graph.nodes.reserve(ops);
     m.raw.reserve(ops);
     m.graph.puts.reserve(puts);
@@ -127,7 +114,6 @@ struct Checkpoint {
 
 struct Machine<'a> {
     data: &'a [u8],
-    release: &'a dyn Fn(usize, usize),
     graph: Graph,
     raw: Vec<(NodeId, Edge)>,
     stack: Vec<Item>,
@@ -142,10 +128,9 @@ fn err(pos: usize, kind: ErrorKind) -> PickleError {
 }
 
 impl<'a> Machine<'a> {
-    fn new(data: &'a [u8], release: &'a dyn Fn(usize, usize)) -> Self {
+    fn new(data: &'a [u8]) -> Self {
         Machine {
             data,
-            release,
             graph: Graph::default(),
             raw: Vec::new(),
             stack: Vec::new(),
@@ -373,9 +358,6 @@ impl<'a> Machine<'a> {
             let i = read_instr(self.data, pos)?;
             pos = i.end;
             self.graph.op_count += 1;
-            if i.arg.len() >= RELEASE_MIN {
-                (self.release)(i.arg_pos(), i.arg.len());
-            }
             let p = i.pos;
             match i.op {
                 Op::PROTO => {
@@ -1016,12 +998,9 @@ pub fn valid_utf8_surrogatepass(mut b: &[u8]) -> bool {
 }
 
 /// Counts the opcodes and memo stores of the first pickle (stops at STOP or the first error).
-fn count_ops(data: &[u8], release: &dyn Fn(usize, usize)) -> (usize, usize) {
+fn count_ops(data: &[u8]) -> (usize, usize) {
     let (mut ops, mut puts, mut pos) = (0usize, 0usize, 0usize);
     while let Ok(i) = read_instr(data, pos) {
-        if i.arg.len() >= RELEASE_MIN {
-            release(i.arg_pos(), i.arg.len());
-        }
         ops += 1;
         puts += usize::from(i.op.is_memo_put());
         pos = i.end;

@@ -9,5 +9,5 @@ pub mod value;
 
 pub use error::{ErrorKind, PickleError};
 pub use graph::*;
-pub use machine::{RELEASE_MIN, Warning, parse, parse_with_release};
+pub use machine::{Warning, parse};
 pub use ops::Op;
