@@ -90,15 +90,9 @@ pub fn type_text(m: &Model, id: NodeId, full: bool) -> String {
     match n.kind {
         Kind::Call { .. } => {
             let c = m.class_of(id).map(cname).unwrap_or_else(|| "object".into());
-            let items = m.rows(id);
-            let own = items
-                .iter()
-                .filter(|r| matches!(r.label, Label::Key(_) | Label::Index(_)))
-                .count();
-            if own > 0 {
-                format!("{c}[{}]", elems(m, &items))
-            } else {
-                c
+            match elems(m, id) {
+                Some(e) => format!("{c}[{e}]"),
+                None => c,
             }
         }
         Kind::Dict | Kind::List | Kind::Tuple | Kind::Set | Kind::FrozenSet => {
@@ -109,12 +103,7 @@ pub fn type_text(m: &Model, id: NodeId, full: bool) -> String {
                 Kind::Set => "set",
                 _ => "frozenset",
             };
-            let items = m.rows(id);
-            if items.is_empty() {
-                format!("{name}[]")
-            } else {
-                format!("{name}[{}]", elems(m, &items))
-            }
+            format!("{name}[{}]", elems(m, id).unwrap_or_default())
         }
         Kind::Str(_) => format!(
             "str {}",
@@ -149,21 +138,25 @@ pub fn type_text(m: &Model, id: NodeId, full: bool) -> String {
     }
 }
 
-fn elems(m: &Model, items: &[crate::model::Row]) -> String {
-    let items: Vec<&crate::model::Row> = items
-        .iter()
-        .filter(|r| matches!(r.label, Label::Key(_) | Label::Index(_)))
-        .collect();
-    let n = items.len();
-    let kinds: Vec<String> = items
-        .iter()
-        .take(50)
-        .map(|r| elem_kind(m, r.value))
-        .collect();
-    match kinds.first() {
+/// `"8 list"` / `"12 items"`: how many items an object holds itself (not its attributes) and
+/// their common kind, judged from the first 50. Reads edges directly, so a million-item list
+/// costs nothing per frame.
+fn elems(m: &Model, id: NodeId) -> Option<String> {
+    let own = || {
+        m.graph()
+            .children(id)
+            .iter()
+            .filter(|e| e.key != crate::pickle::STATE_KEY)
+    };
+    let n = own().count();
+    if n == 0 {
+        return None;
+    }
+    let kinds: Vec<String> = own().take(50).map(|e| elem_kind(m, e.value)).collect();
+    Some(match kinds.first() {
         Some(k) if kinds.iter().all(|x| x == k) => format!("{n} {k}"),
         _ => format!("{n} items"),
-    }
+    })
 }
 
 fn elem_kind(m: &Model, id: NodeId) -> String {
