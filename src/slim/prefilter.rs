@@ -23,9 +23,9 @@ fn needles(rules: &Rules) -> Option<Vec<Vec<u8>>> {
     for r in &rules.transient {
         let last = r.class.rsplit('.').next().unwrap_or(&r.class);
         // A wildcard, or a name the model makes up or decodes ("?" for a class it cannot
-        // name, non-ASCII text that latin-1 strings spell differently): nothing can be ruled
-        // out by comparing bytes.
-        if last.contains('*') || last == "?" || !last.is_ascii() || last.contains('…') {
+        // name, "ndarray" for numpy's array constructors, non-ASCII text that latin-1 strings
+        // spell differently): nothing can be ruled out by comparing bytes.
+        if last.contains('*') || matches!(last, "?" | "ndarray") || !last.is_ascii() {
             return None;
         }
         out.push(last.as_bytes().to_vec());
@@ -143,6 +143,9 @@ mod tests {
         assert!(quick_scan(b"\x80\x02\x82\x01)\x81.", &rules("?")).may_match);
         // Escaped protocol 0 text decodes to something else than its bytes.
         assert!(quick_scan(b"V\\u0041\n.", &rules("*.A")).may_match);
+        // numpy's constructors are named `numpy.ndarray` by the model (found by fuzzing).
+        let p5 = b"\x80\x05cnumpy.core.numeric\n_frombuffer\n).";
+        assert!(quick_scan(p5, &rules("numpy.ndarray")).may_match);
     }
 
     #[test]
