@@ -138,12 +138,13 @@ impl RawFile {
             // the save path detects through the file stamp.
             #[allow(unsafe_code)]
             let m = unsafe { Mmap::map(&file) }.map_err(io)?;
-            // Reads jump from opcode to opcode over large payloads: no read-ahead or
-            // fault-around, so blobs stay untouched (and out of our resident set).
+            // Reads jump from opcode to opcode over large payloads: no read-ahead, so blobs
+            // on disk stay unread. Huge pages are left at the kernel's default on purpose: a
+            // page-cache folio of 2 MiB is then mapped by one PMD entry instead of 512 PTEs,
+            // which made a warm 1 GB report 40% faster (4.1 -> 2.5 ms) and changes nothing
+            // when the file is not cached (the same 592 KiB are read).
             #[cfg(unix)]
             let _ = m.advise(memmap2::Advice::Random);
-            #[cfg(target_os = "linux")]
-            let _ = m.advise(memmap2::Advice::NoHugePage);
             Backing::Map(m)
         };
         Ok(RawFile {

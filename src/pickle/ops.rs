@@ -31,6 +31,25 @@ pub enum ArgKind {
     TwoLines,
 }
 
+/// [`Op::shape`]: a one-byte length, then that many bytes.
+pub const SHAPE_LEN1: u8 = 0x80;
+/// [`Op::shape`]: decoded by the general path (long lengths, text lines, unknown bytes).
+pub const SHAPE_SLOW: u8 = 0xFF;
+
+impl ArgKind {
+    const fn shape(self) -> u8 {
+        match self {
+            ArgKind::None => 0,
+            ArgKind::U1 => 1,
+            ArgKind::U2 => 2,
+            ArgKind::I4 | ArgKind::U4 => 4,
+            ArgKind::U8 | ArgKind::F8 => 8,
+            ArgKind::Len1 => SHAPE_LEN1,
+            _ => SHAPE_SLOW,
+        }
+    }
+}
+
 macro_rules! opcodes {
     ($( $name:ident = $code:expr, $arg:ident, $proto:expr; )*) => {
         /// A pickle opcode.
@@ -49,6 +68,18 @@ macro_rules! opcodes {
                     t
                 };
                 TABLE[b as usize]
+            }
+            /// The instruction's shape, for the scanner's fast path: the argument width in
+            /// bytes for fixed-width and argument-less opcodes, [`SHAPE_LEN1`] for a one-byte
+            /// length prefix, [`SHAPE_SLOW`] for everything else and for unknown bytes.
+            #[inline(always)]
+            pub fn shape(b: u8) -> u8 {
+                const SHAPES: [u8; 256] = {
+                    let mut t = [SHAPE_SLOW; 256];
+                    $( t[$code as usize] = ArgKind::$arg.shape(); )*
+                    t
+                };
+                SHAPES[b as usize]
             }
             /// The name pickletools uses.
             pub fn name(self) -> &'static str {

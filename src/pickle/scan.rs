@@ -1,7 +1,7 @@
 //! Zero-copy scanner: turns a byte slice into opcodes with their offsets and argument slices.
 
 use super::error::{ErrorKind, PickleError};
-use super::ops::{ArgKind, Op};
+use super::ops::{ArgKind, Op, SHAPE_LEN1, SHAPE_SLOW};
 
 /// One decoded instruction: the opcode, where it starts and ends, and its raw argument bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +46,38 @@ impl<'a> Instr<'a> {
 }
 
 /// Decodes the instruction starting at `pos`.
+#[inline(always)]
 pub fn read_instr(data: &[u8], pos: usize) -> Result<Instr<'_>, PickleError> {
+    match read_fast(data, pos) {
+        Some(i) => Ok(i),
+        None => read_general(data, pos),
+    }
+}
+
+/// The common instructions — no argument, a fixed-width one, or a one-byte length prefix —
+/// when they lie whole inside `data`; `None` sends everything else to [`read_general`].
+#[inline(always)]
+fn read_fast(data: &[u8], pos: usize) -> Option<Instr<'_>> {
+    let code = *data.get(pos)?;
+    let shape = Op::shape(code);
+    let op = Op::from_byte(code)?;
+    if shape == SHAPE_SLOW {
+        return None;
+    }
+    // Branch-free between the two shapes: opcode streams mix them unpredictably.
+    let at = pos + 1;
+    let len1 = usize::from(shape == SHAPE_LEN1);
+    let prefix = data.get(at).copied().unwrap_or(0) as usize;
+    let n = if len1 == 1 { prefix } else { shape as usize };
+    let s = at + len1;
+    let end = s + n;
+    let arg = data.get(s..end)?;
+    Some(Instr { op, pos, end, arg })
+}
+
+#[cold]
+#[inline(never)]
+fn read_general(data: &[u8], pos: usize) -> Result<Instr<'_>, PickleError> {
     let Some(&code) = data.get(pos) else {
         return Err(PickleError::new(pos, ErrorKind::NoStop));
     };
