@@ -6,6 +6,8 @@ use std::time::SystemTime;
 
 use memmap2::Mmap;
 
+use super::sparse::SparseMap;
+
 use crate::pickle::{self, Graph, PickleError, Warning};
 
 /// Why a file could not be opened as a pickle.
@@ -34,7 +36,18 @@ impl LoadError {
 
 enum Backing {
     Map(Mmap),
+    Sparse(SparseMap),
     Owned(Vec<u8>),
+}
+
+impl Backing {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Backing::Map(m) => m,
+            Backing::Sparse(s) => s.as_slice(),
+            Backing::Owned(v) => v,
+        }
+    }
 }
 
 /// Size, modification time and file identity, to notice a file changed since it was read.
@@ -92,6 +105,8 @@ impl std::fmt::Debug for Doc {
 
 /// Files at least this large are mapped for random access (no read-ahead over payloads).
 const RANDOM_ACCESS_FROM: u64 = 64 << 20;
+/// Files at least this large get a sparse map when they hold large payloads.
+const SPARSE_FROM: u64 = 16 << 20;
 
 /// A mapped file not parsed yet (a quick opcode pass can look at it first).
 pub struct RawFile {
@@ -134,6 +149,15 @@ impl RawFile {
         let meta = opened;
         let backing = if meta.len() == 0 {
             Backing::Owned(Vec::new())
+        } else if let Some(s) = (meta.len() >= SPARSE_FROM)
+            .then(|| SparseMap::open(&file, meta.len()))
+            .transpose()
+            .map_err(io)?
+            .flatten()
+        {
+            // A large file with large payloads: its opcode regions are copied in, its blobs
+            // stay in the file, untouched and outside our resident set (see model::sparse).
+            Backing::Sparse(s)
         } else {
             // SAFETY: the map is read-only and private to this process; picklescope never
             // writes to a file it has mapped (saves go to a new file renamed over the old
@@ -142,12 +166,8 @@ impl RawFile {
             #[allow(unsafe_code)]
             let m = unsafe { Mmap::map(&file) }.map_err(io)?;
             // In a large file, reads jump from opcode to opcode over large payloads: no
-            // read-ahead, so blobs on disk stay unread (a cold 1 GB numpy-heavy report reads
-            // 592 KiB; with the kernel's read-ahead it read 519 MiB). A small file is read
-            // whole anyway, and read-ahead makes that 4x faster from a cold cache. Huge pages
-            // are left at the kernel's default on purpose: a page-cache folio of 2 MiB is then
-            // mapped by one PMD entry instead of 512 PTEs, which made a warm 1 GB report 40%
-            // faster (4.1 -> 2.5 ms) and changes nothing when the file is not cached.
+            // read-ahead, so blobs on disk stay unread. A small file is read whole anyway, and
+            // read-ahead makes that 4x faster from a cold cache.
             #[cfg(unix)]
             let _ = m.advise(if meta.len() >= RANDOM_ACCESS_FROM {
                 memmap2::Advice::Random
@@ -165,10 +185,7 @@ impl RawFile {
 
     /// The file's bytes.
     pub fn data(&self) -> &[u8] {
-        match &self.backing {
-            Backing::Map(m) => m,
-            Backing::Owned(v) => v,
-        }
+        self.backing.bytes()
     }
 
     /// Parses the file into a [`Doc`].
@@ -191,10 +208,7 @@ impl Doc {
     }
 
     fn from_backing(path: PathBuf, backing: Backing) -> Result<Doc, LoadError> {
-        let data: &[u8] = match &backing {
-            Backing::Map(m) => m,
-            Backing::Owned(v) => v,
-        };
+        let data: &[u8] = backing.bytes();
         let (graph, warnings) = pickle::parse(data).map_err(|source| LoadError::Pickle {
             path: path.clone(),
             source,
@@ -210,9 +224,15 @@ impl Doc {
 
     /// The file's bytes.
     pub fn data(&self) -> &[u8] {
+        self.backing.bytes()
+    }
+
+    /// For a large file mapped sparsely (see [`super::sparse`]), the bytes held as private
+    /// copies; `None` for a plain map or bytes in memory.
+    pub fn copied_bytes(&self) -> Option<u64> {
         match &self.backing {
-            Backing::Map(m) => m,
-            Backing::Owned(v) => v,
+            Backing::Sparse(s) => Some(s.copied()),
+            _ => None,
         }
     }
 

@@ -5,6 +5,7 @@ pub mod doc;
 pub mod groups;
 pub mod rows;
 pub mod sizes;
+pub mod sparse;
 
 use std::path::Path;
 use std::sync::OnceLock;

@@ -1,0 +1,353 @@
+//! A read-only map of a large pickle in which only the bytes between large payloads are
+//! private copies (read with `pread` into the private map, page by page) and every large
+//! payload stays mapped from the file, untouched — so neither the page cache's 2 MiB folios
+//! around an array header nor the arrays themselves count in our resident set.
+
+use std::fs::File;
+
+use crate::pickle::Op;
+use crate::pickle::ops::ArgKind;
+
+/// Payloads at least this long stay in the file's map and are never read while scanning.
+pub const LARGE_PAYLOAD: u64 = 64 << 10;
+
+/// Give up (the caller maps the file plainly) once this much would be copied.
+const MAX_COPIED: u64 = 64 << 20;
+
+/// The bytes of a file, one contiguous slice: copied pages where opcodes are, the file's
+/// map where large payloads are.
+pub struct SparseMap {
+    ptr: *mut u8,
+    len: usize,
+    copied: u64,
+}
+
+// SAFETY: the mapping is private to this value, read-only once `open` returns (it is
+// `mprotect`ed to PROT_READ) and unmapped only by `Drop`; sharing `&[u8]` views of
+// it between threads is as safe as sharing a `memmap2::Mmap`.
+#[allow(unsafe_code)]
+unsafe impl Send for SparseMap {}
+#[allow(unsafe_code)]
+unsafe impl Sync for SparseMap {}
+
+impl std::fmt::Debug for SparseMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SparseMap")
+            .field("len", &self.len)
+            .field("copied", &self.copied)
+            .finish()
+    }
+}
+
+impl SparseMap {
+    /// Maps `file` (of `len` bytes) and copies the opcode regions in. `Ok(None)` when the file
+    /// is not worth it or not readable this way (no large payloads, too much to copy, bytes
+    /// that are not opcodes): the caller then maps it plainly and the parser judges it.
+    #[cfg(target_os = "linux")]
+    pub fn open(file: &File, len: u64) -> std::io::Result<Option<SparseMap>> {
+        let Ok(size) = usize::try_from(len) else {
+            return Ok(None);
+        };
+        if size == 0 {
+            return Ok(None);
+        }
+        let map = Self::map_file(file, size)?;
+        // Our own reads jump too: no read-ahead on this descriptor.
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: advice on an open descriptor; it never changes the file.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM);
+            }
+        }
+        let mut b = Builder {
+            map,
+            file,
+            page: page_size(),
+            covered: 0,
+            run: 0,
+            copied: 0,
+        };
+        match b.scan() {
+            Ok(true) => {
+                b.seal()?;
+                let mut map = std::mem::replace(&mut b.map, SparseMap::empty());
+                map.copied = b.copied as u64;
+                Ok(Some(map))
+            }
+            // Dropping the builder unmaps everything.
+            Ok(false) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Elsewhere the file is always mapped plainly.
+    #[cfg(not(target_os = "linux"))]
+    pub fn open(_file: &File, _len: u64) -> std::io::Result<Option<SparseMap>> {
+        Ok(None)
+    }
+
+    /// The file's bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        if self.ptr.is_null() {
+            return &[];
+        }
+        // SAFETY: `ptr` is a live mapping of `len` readable bytes owned by `self` (every page
+        // is either the file's or a copy of it), never written after `open` and unmapped only
+        // in `Drop`, which cannot run while this borrow lives.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::slice::from_raw_parts(self.ptr, self.len)
+        }
+    }
+
+    /// Bytes held as private copies (the rest is the file's map).
+    pub fn copied(&self) -> u64 {
+        self.copied
+    }
+
+    fn empty() -> SparseMap {
+        SparseMap {
+            ptr: std::ptr::null_mut(),
+            len: 0,
+            copied: 0,
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn map_file(file: &File, size: usize) -> std::io::Result<SparseMap> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a fresh private mapping chosen by the kernel; nothing else refers to that
+        // address range. It is writable only while `open` copies opcode regions into it (a
+        // private mapping: the file never changes) and sealed read-only before it is shared.
+        // MAP_NORESERVE: only the pages actually copied cost memory, so no commit charge for
+        // the whole file. The result is checked before use.
+        #[allow(unsafe_code)]
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_NORESERVE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        let map = SparseMap {
+            ptr: p.cast(),
+            len: size,
+            copied: 0,
+        };
+        // Payload pages, if something reads them later, are read where touched, without
+        // read-ahead over neighbouring blobs.
+        // SAFETY: advice over the mapping just made; it never changes its contents.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::madvise(p, size, libc::MADV_RANDOM);
+        }
+        Ok(map)
+    }
+}
+
+impl Drop for SparseMap {
+    fn drop(&mut self) {
+        if self.ptr.is_null() {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        // SAFETY: `ptr..ptr+len` is the whole mapping this value owns (the overlays lie inside
+        // it); no borrow of it can outlive `self`.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::munmap(self.ptr.cast(), self.len);
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn page_size() -> usize {
+    // SAFETY: sysconf only reads a system setting.
+    #[allow(unsafe_code)]
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(p)
+        .ok()
+        .filter(|p| *p >= 4096)
+        .unwrap_or(4096)
+}
+
+/// Walks the opcodes from the start of the file, copying pages in as the walk needs them.
+#[cfg(target_os = "linux")]
+struct Builder<'f> {
+    map: SparseMap,
+    file: &'f File,
+    page: usize,
+    /// Everything below this offset that the walk needed is copied (page-aligned).
+    covered: usize,
+    /// Size of the next copy while a region keeps growing (doubles up to 1 MiB).
+    run: usize,
+    /// Bytes copied so far.
+    copied: usize,
+}
+
+#[cfg(target_os = "linux")]
+impl Builder<'_> {
+    /// True when the whole file was walked; false to give up (not an error).
+    fn scan(&mut self) -> std::io::Result<bool> {
+        let len = self.map.len;
+        let mut pos = 0usize;
+        let mut large = 0u32;
+        while pos < len {
+            if !self.cover(pos, pos + 9)? {
+                return Ok(false);
+            }
+            let bytes = self.map.as_slice();
+            let Some(op) = Op::from_byte(bytes[pos]) else {
+                return Ok(false);
+            };
+            let at = pos + 1;
+            let prefix = match op.arg_kind() {
+                ArgKind::Len1 => 1,
+                ArgKind::Len4 | ArgKind::Len4Signed => 4,
+                ArgKind::Len8 => 8,
+                _ => 0,
+            };
+            if at + prefix > len {
+                return Ok(false);
+            }
+            let (start, n) = match op.arg_kind() {
+                ArgKind::None => (at, 0),
+                ArgKind::U1 => (at, 1),
+                ArgKind::U2 => (at, 2),
+                ArgKind::I4 | ArgKind::U4 => (at, 4),
+                ArgKind::U8 | ArgKind::F8 => (at, 8),
+                ArgKind::Len1 => (at + 1, u64::from(byte(bytes, at))),
+                ArgKind::Len4 | ArgKind::Len4Signed => {
+                    let v = u32::from_le_bytes(array(bytes, at));
+                    if op.arg_kind() == ArgKind::Len4Signed && v > i32::MAX as u32 {
+                        return Ok(false);
+                    }
+                    (at + 4, u64::from(v))
+                }
+                ArgKind::Len8 => (at + 8, u64::from_le_bytes(array(bytes, at))),
+                ArgKind::Line | ArgKind::TwoLines => {
+                    let lines = if op.arg_kind() == ArgKind::Line { 1 } else { 2 };
+                    match self.find_lines(at, lines)? {
+                        Some(end) => {
+                            pos = end;
+                            continue;
+                        }
+                        None => return Ok(false),
+                    }
+                }
+            };
+            let Some(end) = (start as u64).checked_add(n).filter(|e| *e <= len as u64) else {
+                return Ok(false);
+            };
+            let end = end as usize;
+            if n >= LARGE_PAYLOAD {
+                large += 1;
+            } else if !self.cover(pos, end)? {
+                return Ok(false);
+            }
+            pos = end;
+        }
+        // Without a large payload there is nothing to leave out: a plain map is cheaper.
+        Ok(large > 0)
+    }
+
+    /// Offset just past the `lines`-th newline from `at`, copying pages in as it looks.
+    fn find_lines(&mut self, at: usize, lines: usize) -> std::io::Result<Option<usize>> {
+        let len = self.map.len;
+        let mut from = at;
+        let mut left = lines;
+        while from < len {
+            let to = (from + 256).min(len);
+            if !self.cover(from, to)? {
+                return Ok(None);
+            }
+            let bytes = &self.map.as_slice()[from..to];
+            for (k, b) in bytes.iter().enumerate() {
+                if *b == b'\n' {
+                    left -= 1;
+                    if left == 0 {
+                        return Ok(Some(from + k + 1));
+                    }
+                }
+            }
+            from = to;
+        }
+        Ok(None)
+    }
+
+    /// Makes sure `[from, to)` (clipped to the file) is copied in. False when the copy budget
+    /// is spent.
+    fn cover(&mut self, from: usize, to: usize) -> std::io::Result<bool> {
+        let len = self.map.len;
+        let to = to.min(len);
+        if to <= self.covered {
+            return Ok(true);
+        }
+        let page = self.page;
+        let first = (from / page) * page;
+        let start = if first < self.covered {
+            // Continues the last region: copies grow while the walk stays dense.
+            self.run = (self.run * 2).clamp(page, 1 << 20);
+            self.covered
+        } else {
+            self.run = page;
+            first
+        };
+        let want = to.next_multiple_of(page).max(start + self.run);
+        let map_end = len.next_multiple_of(page);
+        let end = want.min(map_end);
+        if (self.copied + end - start) as u64 > MAX_COPIED {
+            return Ok(false);
+        }
+        self.overlay(start, end)?;
+        self.copied += end - start;
+        self.covered = end;
+        Ok(true)
+    }
+
+    /// Reads the file's bytes over `[start, end)` of the map. The map is private and
+    /// writable until sealed, so the kernel gives each written page a private copy (copying
+    /// from the page cache, never mapping its folio) and `pread` fills it.
+    fn overlay(&mut self, start: usize, end: usize) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let file_end = end.min(self.map.len);
+        // SAFETY: `[start, file_end)` lies inside the mapping this builder owns, which is
+        // writable until `seal`; no reference into these bytes is alive (the walk re-borrows
+        // the slice after every call).
+        #[allow(unsafe_code)]
+        let dst =
+            unsafe { std::slice::from_raw_parts_mut(self.map.ptr.add(start), file_end - start) };
+        self.file.read_exact_at(dst, start as u64)
+    }
+
+    /// Makes the whole map read-only.
+    fn seal(&self) -> std::io::Result<()> {
+        // SAFETY: the whole mapping this builder owns; only its protection changes.
+        #[allow(unsafe_code)]
+        let r = unsafe { libc::mprotect(self.map.ptr.cast(), self.map.len, libc::PROT_READ) };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+fn byte(b: &[u8], at: usize) -> u8 {
+    b.get(at).copied().unwrap_or(0)
+}
+
+fn array<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    let mut a = [0u8; N];
+    if let Some(s) = b.get(at..at + N) {
+        a.copy_from_slice(s);
+    }
+    a
+}

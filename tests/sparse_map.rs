@@ -1,0 +1,180 @@
+//! The sparse map of large files: its bytes are the file's bytes, whatever the file holds, and
+//! a parsed document over it is the same as one over the bytes in memory.
+
+use std::io::Write;
+
+use picklescope::model::Doc;
+use picklescope::model::sparse::{LARGE_PAYLOAD, SparseMap};
+use proptest::prelude::*;
+
+/// One piece of a generated protocol-4 stream (inside a list: MARK ... APPENDS).
+#[derive(Debug, Clone)]
+enum Piece {
+    Int(u8),
+    Str(usize),
+    /// BINBYTES8 of this many bytes (large ones stay in the file).
+    Bytes8(usize),
+    /// BINBYTES of this many bytes.
+    Bytes4(usize),
+    /// A GLOBAL with text lines of these lengths.
+    Global(usize, usize),
+}
+
+fn encode(pieces: &[Piece]) -> Vec<u8> {
+    let mut b = vec![0x80, 4, b']', b'('];
+    for (k, p) in pieces.iter().enumerate() {
+        let fill = b'a' + (k % 26) as u8;
+        match p {
+            Piece::Int(v) => b.extend_from_slice(&[b'K', *v]),
+            Piece::Str(n) => {
+                let n = (*n).min(255);
+                b.extend_from_slice(&[0x8c, n as u8]);
+                b.extend(std::iter::repeat_n(fill, n));
+            }
+            Piece::Bytes8(n) => {
+                b.push(0x8e);
+                b.extend_from_slice(&(*n as u64).to_le_bytes());
+                b.extend(std::iter::repeat_n(fill, *n));
+            }
+            Piece::Bytes4(n) => {
+                b.push(b'B');
+                b.extend_from_slice(&(*n as u32).to_le_bytes());
+                b.extend(std::iter::repeat_n(fill, *n));
+            }
+            Piece::Global(m, n) => {
+                b.push(b'c');
+                b.extend(std::iter::repeat_n(b'm', (*m).max(1)));
+                b.push(b'\n');
+                b.extend(std::iter::repeat_n(b'n', (*n).max(1)));
+                b.push(b'\n');
+            }
+        }
+    }
+    b.extend_from_slice(b"e.");
+    b
+}
+
+fn temp_with(bytes: &[u8]) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().expect("temp file");
+    f.write_all(bytes).expect("write");
+    f.flush().expect("flush");
+    f
+}
+
+fn sparse_of(bytes: &[u8]) -> Option<SparseMap> {
+    let f = temp_with(bytes);
+    let file = std::fs::File::open(f.path()).expect("open");
+    SparseMap::open(&file, bytes.len() as u64).expect("sparse map")
+}
+
+fn piece() -> impl Strategy<Value = Piece> {
+    prop_oneof![
+        any::<u8>().prop_map(Piece::Int),
+        (0usize..300).prop_map(Piece::Str),
+        (0usize..200).prop_map(Piece::Bytes4),
+        (60_000usize..300_000).prop_map(Piece::Bytes8),
+        (0usize..9000, 0usize..50).prop_map(|(m, n)| Piece::Global(m, n)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The map's bytes are the file's bytes; it is used only when a payload can be left out.
+    #[test]
+    fn bytes_are_the_files(pieces in prop::collection::vec(piece(), 0..40)) {
+        let bytes = encode(&pieces);
+        let large = pieces.iter().any(|p| matches!(p, Piece::Bytes8(n) if *n as u64 >= LARGE_PAYLOAD));
+        let m = sparse_of(&bytes);
+        prop_assert_eq!(m.is_some(), large);
+        if let Some(m) = m {
+            prop_assert!(m.as_slice() == bytes.as_slice());
+            prop_assert!(m.copied() <= bytes.len().next_multiple_of(4096) as u64);
+        }
+    }
+
+    /// Arbitrary bytes: either no sparse map or exactly the file's bytes; never a panic.
+    #[test]
+    fn arbitrary_bytes(prefix in prop::collection::vec(any::<u8>(), 0..64), big in 0usize..2) {
+        let mut bytes = prefix;
+        if big == 1 {
+            bytes.push(0x8e);
+            bytes.extend_from_slice(&(100_000u64).to_le_bytes());
+            bytes.extend(std::iter::repeat_n(7u8, 100_000));
+            bytes.push(b'.');
+        }
+        if let Some(m) = sparse_of(&bytes) {
+            prop_assert!(m.as_slice() == bytes.as_slice());
+        }
+    }
+}
+
+#[test]
+fn large_payloads_are_not_copied() {
+    // 40 arrays of 1 MiB with small headers between them: a few pages are copied.
+    let pieces: Vec<Piece> = (0..40)
+        .flat_map(|k| [Piece::Str(20), Piece::Int(k as u8), Piece::Bytes8(1 << 20)])
+        .collect();
+    let bytes = encode(&pieces);
+    let m = sparse_of(&bytes).expect("large payloads: a sparse map");
+    assert!(m.as_slice() == bytes.as_slice());
+    assert!(
+        m.copied() <= 41 * 2 * 4096,
+        "copied {} of {} bytes",
+        m.copied(),
+        bytes.len()
+    );
+}
+
+#[test]
+fn no_large_payload_means_a_plain_map() {
+    let pieces: Vec<Piece> = (0..5000).map(|k| Piece::Int(k as u8)).collect();
+    assert!(sparse_of(&encode(&pieces)).is_none());
+}
+
+#[test]
+fn damaged_files_fall_back() {
+    let pieces = vec![Piece::Str(3), Piece::Bytes8(200_000), Piece::Int(1)];
+    let good = encode(&pieces);
+    // an unknown opcode after the payload
+    let mut bad = good.clone();
+    let at = bad.len() - 4;
+    bad[at] = 0xff;
+    assert!(sparse_of(&bad).is_none());
+    // a length prefix running past the end of the file
+    let mut cut = good[..good.len() - 100_010].to_vec();
+    cut.truncate(cut.len().min(20));
+    assert!(sparse_of(&cut).is_none());
+    // a text line without its newline
+    let mut line = encode(&[Piece::Bytes8(100_000)]);
+    line.truncate(line.len() - 2);
+    line.extend_from_slice(b"cmodule");
+    assert!(sparse_of(&line).is_none());
+}
+
+#[test]
+fn documents_over_a_sparse_map_parse_the_same() {
+    // Big enough for `Doc::open` to map it sparsely.
+    let pieces: Vec<Piece> = (0..24)
+        .flat_map(|k| {
+            [
+                Piece::Global(30, 12),
+                Piece::Str(40),
+                Piece::Int(k as u8),
+                Piece::Bytes8(1 << 20),
+            ]
+        })
+        .collect();
+    let bytes = encode(&pieces);
+    assert!(bytes.len() > 20 << 20);
+    let f = temp_with(&bytes);
+    let mapped = Doc::open(f.path()).expect("open");
+    let copied = mapped.copied_bytes().expect("a sparse map");
+    assert!(copied < 1 << 20, "copied {copied} bytes");
+    let memory = Doc::from_bytes("memory", bytes.clone()).expect("parse");
+    assert!(mapped.data() == bytes.as_slice());
+    assert_eq!(mapped.graph.nodes, memory.graph.nodes);
+    assert_eq!(mapped.graph.edges, memory.graph.edges);
+    assert_eq!(mapped.graph.offsets, memory.graph.offsets);
+    assert_eq!(mapped.graph.puts, memory.graph.puts);
+}
