@@ -136,8 +136,62 @@ pub fn le_twos_complement(b: &[u8]) -> String {
         buf[..b.len()].copy_from_slice(b);
         return i128::from_le_bytes(buf).to_string();
     }
-    format!("<{}-byte int>", b.len())
+    if b.len() > MAX_DECIMAL_INT_BYTES {
+        // Like CPython (sys.int_info.str_digits_check_threshold), no decimal conversion of
+        // huge ints: it is quadratic. The size says enough.
+        let digits = (b.len() as f64 * 8.0 * std::f64::consts::LOG10_2).ceil() as u64;
+        return format!("<{}-byte int, about {digits} digits>", b.len());
+    }
+    let neg = b[b.len() - 1] & 0x80 != 0;
+    // The magnitude as little-endian u32 limbs (two's complement negated when negative).
+    let mut limbs: Vec<u32> = b
+        .chunks(4)
+        .map(|c| {
+            let mut w = [if neg { 0xff } else { 0 }; 4];
+            w[..c.len()].copy_from_slice(c);
+            u32::from_le_bytes(w)
+        })
+        .collect();
+    if neg {
+        let mut carry = 1u64;
+        for l in &mut limbs {
+            let v = u64::from(!*l) + carry;
+            *l = v as u32;
+            carry = v >> 32;
+        }
+    }
+    // Repeated division by 10^9, most significant limb first.
+    let mut chunks: Vec<u32> = Vec::new();
+    while limbs.iter().any(|&l| l != 0) {
+        let mut rem = 0u64;
+        for l in limbs.iter_mut().rev() {
+            let cur = (rem << 32) | u64::from(*l);
+            *l = (cur / 1_000_000_000) as u32;
+            rem = cur % 1_000_000_000;
+        }
+        chunks.push(rem as u32);
+        while limbs.last() == Some(&0) {
+            limbs.pop();
+        }
+    }
+    let mut out = String::with_capacity(chunks.len() * 9 + 1);
+    if neg {
+        out.push('-');
+    }
+    let mut rest = chunks.iter().rev();
+    if let Some(first) = rest.next() {
+        out.push_str(&first.to_string());
+    } else {
+        out.push('0');
+    }
+    for c in rest {
+        out.push_str(&format!("{c:09}"));
+    }
+    out
 }
+
+/// Longest integer payload shown in decimal (CPython's default limit is 4300 digits).
+const MAX_DECIMAL_INT_BYTES: usize = 1786;
 
 /// The value of an integer node if it fits in i64.
 pub fn int_value(data: &[u8], op: Op, payload: Span) -> Option<i64> {
@@ -232,4 +286,54 @@ pub fn truncate(s: &str, max: usize) -> String {
     let mut out: String = clean.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_ints_of_any_length_in_decimal() {
+        // Expected values from CPython: v.to_bytes(n, 'little', signed=True).hex() and str(v).
+        let cases = [
+            (
+                "0000000000000000000000000000000000000000000000000001",
+                "1606938044258990275541962092341162602522202993782792835301376",
+            ),
+            (
+                "00000000000000000000000000000000000000000000000000ff",
+                "-1606938044258990275541962092341162602522202993782792835301376",
+            ),
+            (
+                "0000000000000000000000000000000001",
+                "340282366920938463463374607431768211456",
+            ),
+            (
+                "ffffffffffffffffffffffffffffff7fff",
+                "-170141183460469231731687303715884105729",
+            ),
+            (
+                "ffffffffff60f5b9abbfa45cc3f129631d",
+                "9999999999999999999999999999999999999999",
+            ),
+            (
+                "00000000009f0a4654405ba33c0ed69ce2",
+                "-10000000000000000000000000000000000000000",
+            ),
+            ("", "0"),
+            ("ff", "-1"),
+        ];
+        for (hex, want) in cases {
+            let b: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0))
+                .collect();
+            assert_eq!(le_twos_complement(&b), want, "{hex}");
+        }
+        let huge = vec![0x11u8; 4000];
+        assert_eq!(
+            le_twos_complement(&huge),
+            "<4000-byte int, about 9633 digits>"
+        );
+    }
 }
