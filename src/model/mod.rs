@@ -84,4 +84,70 @@ impl Model {
     pub fn attr_path(&self, row: &Row) -> String {
         self.parents().attr_path(self.graph(), self.data(), row)
     }
+
+    /// The paths of up to `limit` places that hold `id` (its definition and the memo
+    /// references to it), in stream order. One pass over the edges: for the detail view, not
+    /// for loops.
+    pub fn holder_paths(&self, id: NodeId, limit: usize) -> Vec<String> {
+        let g = self.graph();
+        let data = self.data();
+        let parents = self.parents();
+        let mut holders: Vec<(u64, NodeId)> = Vec::new();
+        for (k, e) in g.edges.iter().enumerate() {
+            if e.value != id && e.key != id {
+                continue;
+            }
+            // The node whose edge range holds edge k.
+            let p = g
+                .offsets
+                .partition_point(|&o| o <= k as u64)
+                .saturating_sub(1) as NodeId;
+            holders.push((e.span.start, p));
+        }
+        // An instance shows its state's items as its own rows (attributes): one pass over the
+        // nodes finds the instances whose state holds it.
+        let states: std::collections::HashSet<NodeId> = holders.iter().map(|h| h.1).collect();
+        let owner: std::collections::HashMap<NodeId, NodeId> = g
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| states.contains(&n.state))
+            .map(|(i, n)| (n.state, i as NodeId))
+            .collect();
+        for h in &mut holders {
+            if let Some(&o) = owner.get(&h.1) {
+                h.1 = o;
+            }
+        }
+        holders.sort_unstable();
+        let mut out: Vec<String> = Vec::new();
+        let mut done: Vec<NodeId> = Vec::new();
+        for (_, h) in holders {
+            if out.len() >= limit {
+                break;
+            }
+            if done.contains(&h) {
+                continue;
+            }
+            done.push(h);
+            for r in rows(g, data, h).iter().filter(|r| r.value == id) {
+                let base = if r.is_attr() {
+                    parents.path(g, data, r.instance)
+                } else {
+                    parents.path(g, data, h)
+                };
+                let seg = path_segment(g, data, r.label);
+                let p = if base.is_empty() {
+                    seg.strip_prefix('.').map(str::to_string).unwrap_or(seg)
+                } else {
+                    base + &seg
+                };
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        out.truncate(limit);
+        out
+    }
 }

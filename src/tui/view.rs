@@ -893,6 +893,13 @@ pub fn detail_lines(app: &App) -> Vec<String> {
             shown.join(", "),
             if refs.len() > 6 { ", …" } else { "" }
         ));
+        let held = m.holder_paths(id, HOLDERS_SHOWN + 1);
+        for p in held.iter().take(HOLDERS_SHOWN) {
+            out.push(format!("  held at {}", truncate(p, 200)));
+        }
+        if held.len() > HOLDERS_SHOWN {
+            out.push("  held at …".into());
+        }
     }
     out.push(String::new());
     out.push("first opcodes:".into());
@@ -924,6 +931,9 @@ pub fn detail_lines(app: &App) -> Vec<String> {
     }
     out
 }
+
+/// Places holding a shared object listed in the detail view.
+const HOLDERS_SHOWN: usize = 5;
 
 fn draw_detail(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
     let lines = detail_lines(app);
