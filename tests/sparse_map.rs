@@ -178,3 +178,24 @@ fn documents_over_a_sparse_map_parse_the_same() {
     assert_eq!(mapped.graph.offsets, memory.graph.offsets);
     assert_eq!(mapped.graph.puts, memory.graph.puts);
 }
+
+#[test]
+fn mostly_small_objects_get_a_plain_map() {
+    // 6 MiB of small strings before a 1 MiB payload: copying would not pay.
+    let mut pieces: Vec<Piece> = (0..24_000).map(|_| Piece::Str(250)).collect();
+    pieces.push(Piece::Bytes8(1 << 20));
+    assert!(sparse_of(&encode(&pieces)).is_none());
+    // The same strings between payloads ten times their size: a sparse map.
+    let pieces: Vec<Piece> = (0..24_000)
+        .flat_map(|k| {
+            if k % 400 == 0 {
+                vec![Piece::Str(250), Piece::Bytes8(1 << 20)]
+            } else {
+                vec![Piece::Str(250)]
+            }
+        })
+        .collect();
+    let bytes = encode(&pieces);
+    let m = sparse_of(&bytes).expect("payloads dominate: a sparse map");
+    assert!(m.as_slice() == bytes.as_slice());
+}

@@ -14,6 +14,13 @@ pub const LARGE_PAYLOAD: u64 = 64 << 10;
 /// Give up (the caller maps the file plainly) once this much would be copied.
 const MAX_COPIED: u64 = 64 << 20;
 
+/// Largest single copy: no more than this is read ahead of the walk, so a large payload
+/// right after dense opcodes is mostly left in the file.
+const MAX_RUN: usize = LARGE_PAYLOAD as usize;
+
+/// Copies past which the payloads left in the file must be at least four times larger.
+const WORTH_CHECKING_FROM: usize = 4 << 20;
+
 /// The bytes of a file, one contiguous slice: copied pages where opcodes are, the file's
 /// map where large payloads are.
 pub struct SparseMap {
@@ -68,6 +75,7 @@ impl SparseMap {
             covered: 0,
             run: 0,
             copied: 0,
+            skipped: 0,
         };
         match b.scan() {
             Ok(true) => {
@@ -187,10 +195,12 @@ struct Builder<'f> {
     page: usize,
     /// Everything below this offset that the walk needed is copied (page-aligned).
     covered: usize,
-    /// Size of the next copy while a region keeps growing (doubles up to 1 MiB).
+    /// Size of the next copy while a region keeps growing (doubles up to [`MAX_RUN`]).
     run: usize,
     /// Bytes copied so far.
     copied: usize,
+    /// Bytes of large payloads left in the file so far.
+    skipped: u64,
 }
 
 #[cfg(target_os = "linux")]
@@ -250,7 +260,13 @@ impl Builder<'_> {
             let end = end as usize;
             if n >= LARGE_PAYLOAD {
                 large += 1;
+                self.skipped += n;
             } else if !self.cover(pos, end)? {
+                return Ok(false);
+            }
+            // Worth it only where payloads dominate: past a few MiB of copies, the bytes left
+            // in the file must outweigh the copied ones (else a plain map is cheaper).
+            if self.copied > WORTH_CHECKING_FROM && self.skipped < 4 * self.copied as u64 {
                 return Ok(false);
             }
             pos = end;
@@ -295,7 +311,7 @@ impl Builder<'_> {
         let first = (from / page) * page;
         let start = if first < self.covered {
             // Continues the last region: copies grow while the walk stays dense.
-            self.run = (self.run * 2).clamp(page, 1 << 20);
+            self.run = (self.run * 2).clamp(page, MAX_RUN);
             self.covered
         } else {
             self.run = page;
