@@ -60,6 +60,7 @@ fn injected_write_failures_keep_the_original() {
                 &SaveOptions {
                     backup,
                     fail_after: Some(n),
+                    ..SaveOptions::default()
                 },
             );
             match r {
@@ -85,6 +86,7 @@ fn injected_write_failures_keep_the_original() {
         &SaveOptions {
             backup: false,
             fail_after: Some(total),
+            ..SaveOptions::default()
         },
     )
     .expect("save with a budget of exactly the output size");
@@ -175,7 +177,7 @@ fn backup_is_created_and_an_existing_one_is_refused() {
         ws.after,
         &SaveOptions {
             backup: true,
-            fail_after: None,
+            ..SaveOptions::default()
         },
     );
     assert!(matches!(r, Err(SaveError::BackupExists { .. })), "{r:?}");

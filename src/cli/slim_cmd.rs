@@ -9,7 +9,7 @@ use picklescope::context::SourceFile;
 use picklescope::model::{Model, RawFile};
 use picklescope::report::{pct, size};
 use picklescope::slim::prefilter::quick_scan;
-use picklescope::slim::{SaveOptions, save_in_place, what_if};
+use picklescope::slim::{SaveOptions, save_in_place, sync_dirs, what_if};
 use picklescope::workspace::{Entry, map_files};
 
 use super::{Failure, load_rules, progress, resolve_source};
@@ -69,7 +69,10 @@ pub fn run(
         fail_after: std::env::var("PICKLESCOPE_FAIL_AFTER_BYTES")
             .ok()
             .and_then(|v| v.parse().ok()),
+        // Every file's data is synced before its rename; the directories once, at the end.
+        defer_dir_sync: true,
     };
+    let dirs = std::sync::Mutex::new(Vec::new());
     // Each file is loaded, planned, written and dropped by a worker: memory holds about one
     // model per core, and a failure in one file leaves the others as they are.
     //
@@ -91,12 +94,13 @@ pub fn run(
             }
             Err(_) => Entry::from_result(file.clone(), Some(Model::open(&file.path))),
         };
-        let out = slim_one(&entry, &rules, dry_run, &opts, tty);
+        let out = slim_one(&entry, &rules, dry_run, &opts, tty, &dirs);
         if out.0.written && entry.bytes >= REAP_FROM {
             let _ = reap.clone().send(entry);
         }
         out
     });
+    sync_dirs(&dirs.into_inner().unwrap_or_default());
     drop(reap);
     let _ = reaper.join();
     if tty {
@@ -194,6 +198,7 @@ fn slim_one(
     dry_run: bool,
     opts: &SaveOptions,
     tty: bool,
+    dirs: &std::sync::Mutex<Vec<std::path::PathBuf>>,
 ) -> (FileOut, Option<Failure>) {
     let display = e.file.path.display().to_string();
     let mut fo = FileOut::unchanged(&e.file.path, e.stage(), e.info.task.clone(), e.bytes);
@@ -248,6 +253,9 @@ fn slim_one(
     }
     match save_in_place(&m.doc, &w.plan.cuts, w.after, opts) {
         Ok(s) => {
+            if let Ok(mut d) = dirs.lock() {
+                d.push(s.dir.clone());
+            }
             fo.written = true;
             fo.backup = s.backup.map(|b| b.display().to_string());
             (fo, None)

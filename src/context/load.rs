@@ -14,7 +14,7 @@ where
     F: Fn(usize) + Sync,
 {
     let mut order: Vec<usize> = (0..files.len()).collect();
-    order.sort_by_key(|&i| {
+    order.sort_by_cached_key(|&i| {
         std::cmp::Reverse(
             std::fs::metadata(&files[i].path)
                 .map(|m| m.len())

@@ -8,7 +8,7 @@ pub mod write;
 
 pub use plan::{Hit, NotRemovable, Plan, cut_list};
 pub use rules::{PROTECTED, Rule, Rules, RulesError, glob_match};
-pub use save::{SaveError, SaveOptions, Saved, save_in_place};
+pub use save::{SaveError, SaveOptions, Saved, save_in_place, sync_dirs};
 pub use write::{Counter, RewriteError, rewrite};
 
 use crate::model::Model;

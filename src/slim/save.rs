@@ -16,6 +16,10 @@ pub struct SaveOptions {
     pub backup: bool,
     /// Test hook: fail with an I/O error after this many bytes were written.
     pub fail_after: Option<u64>,
+    /// Leave the directory's fsync (which makes the rename durable) to the caller, who saves
+    /// several files and syncs each directory once with [`sync_dirs`]. Until then a crash can
+    /// only bring back the original file, whole.
+    pub defer_dir_sync: bool,
 }
 
 /// Why a save did not happen. The original file is unchanged in every case.
@@ -42,6 +46,8 @@ pub struct Saved {
     pub path: PathBuf,
     pub bytes: u64,
     pub backup: Option<PathBuf>,
+    /// The directory that holds the new file.
+    pub dir: PathBuf,
 }
 
 struct FailAfter<W: Write> {
@@ -150,13 +156,14 @@ pub fn save_in_place(
         }
     }
     tmp.persist(&dir, &name, &target).map_err(io)?;
-    if let Ok(d) = File::open(&dir) {
-        let _ = d.sync_all();
+    if !opts.defer_dir_sync {
+        sync_dirs(std::slice::from_ref(&dir));
     }
     Ok(Saved {
         path: doc.path.clone(),
         bytes: expected,
         backup,
+        dir,
     })
 }
 
@@ -280,6 +287,20 @@ fn check_unchanged(doc: &Doc, target: &Path) -> Result<(), SaveError> {
             path: doc.path.clone(),
         }),
         None => Ok(()),
+    }
+}
+
+/// Makes renames into these directories durable (fsync of each distinct directory).
+pub fn sync_dirs(dirs: &[PathBuf]) {
+    let mut seen: Vec<&PathBuf> = Vec::new();
+    for d in dirs {
+        if seen.contains(&d) {
+            continue;
+        }
+        seen.push(d);
+        if let Ok(f) = File::open(d) {
+            let _ = f.sync_all();
+        }
     }
 }
 

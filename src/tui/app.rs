@@ -776,7 +776,7 @@ impl App {
                         w.after,
                         &SaveOptions {
                             backup: self.backup,
-                            fail_after: None,
+                            ..SaveOptions::default()
                         },
                     )
                     .map_err(|e| e.to_string())
