@@ -585,7 +585,7 @@ def main():
     notes.append('Peak RSS is the child\'s ru_maxrss. It counts the pages of a mapped input '
                  'that are touched (on recent kernels the page cache maps whole folios of up to '
                  '2 MiB per fault), which is why files of 16 MiB or more that hold payloads of '
-                 '64 KiB or more are mapped sparsely: only the pages holding opcodes are copied '
+                 '16 KiB or more are mapped sparsely: only the pages holding opcodes are copied '
                  'in, the payloads are never touched. It cannot be lower than the peak of the '
                  'spawning process: `true` reports %s here.' % fmt_mib(floor))
     doc += ['- ' + n for n in notes]

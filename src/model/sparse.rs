@@ -9,7 +9,7 @@ use crate::pickle::Op;
 use crate::pickle::ops::ArgKind;
 
 /// Payloads at least this long stay in the file's map and are never read while scanning.
-pub const LARGE_PAYLOAD: u64 = 64 << 10;
+pub const LARGE_PAYLOAD: u64 = 16 << 10;
 
 /// Give up (the caller maps the file plainly) once this much would be copied.
 const MAX_COPIED: u64 = 64 << 20;
