@@ -78,7 +78,7 @@ fn piece() -> impl Strategy<Value = Piece> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     /// The map's bytes are the file's bytes; it is used only when a payload can be left out.
     #[test]
@@ -198,4 +198,17 @@ fn mostly_small_objects_get_a_plain_map() {
     let bytes = encode(&pieces);
     let m = sparse_of(&bytes).expect("payloads dominate: a sparse map");
     assert!(m.as_slice() == bytes.as_slice());
+}
+
+#[test]
+fn a_file_ending_inside_a_payload_is_still_the_files_bytes() {
+    // No STOP after the last payload (the parser will say so): the page holding the payload's
+    // end must still be the file's, whether the file ends on a page boundary or not.
+    for n in [100_000usize, 4096 * 30 - 11, 4096 * 30 - 10, 4096 * 31 - 12] {
+        let mut bytes = vec![0x80, 4, 0x8e];
+        bytes.extend_from_slice(&(n as u64).to_le_bytes());
+        bytes.extend((0..n).map(|k| (k % 251) as u8));
+        let m = sparse_of(&bytes).expect("a large payload: a sparse map");
+        assert!(m.as_slice() == bytes.as_slice(), "payload of {n} bytes");
+    }
 }

@@ -1,7 +1,8 @@
-//! A read-only map of a large pickle in which only the bytes between large payloads are
-//! private copies (read with `pread` into the private map, page by page) and every large
-//! payload stays mapped from the file, untouched — so neither the page cache's 2 MiB folios
-//! around an array header nor the arrays themselves count in our resident set.
+//! A read-only view of a large pickle, one contiguous slice: the pages holding opcodes are
+//! private copies (read with `pread` into anonymous memory) and the inside of every large
+//! payload is the file, mapped read-only and never touched while scanning — so neither the
+//! page cache's 2 MiB folios around an array header nor the arrays themselves count in our
+//! resident set. Nothing is ever written into a mapping of the file.
 
 use std::fs::File;
 
@@ -29,8 +30,9 @@ pub struct SparseMap {
     copied: u64,
 }
 
-// SAFETY: the mapping is private to this value, read-only once `open` returns (it is
-// `mprotect`ed to PROT_READ) and unmapped only by `Drop`; sharing `&[u8]` views of
+// SAFETY: the mapping (anonymous pages and read-only maps of the file) is private to this
+// value, read-only once `open` returns (it is `mprotect`ed to PROT_READ) and unmapped only by
+// `Drop`; sharing `&[u8]` views of
 // it between threads is as safe as sharing a `memmap2::Mmap`.
 #[allow(unsafe_code)]
 unsafe impl Send for SparseMap {}
@@ -58,7 +60,7 @@ impl SparseMap {
         if size == 0 {
             return Ok(None);
         }
-        let map = Self::map_file(file, size)?;
+        let map = Self::reserve(size)?;
         // Our own reads jump too: no read-ahead on this descriptor.
         {
             use std::os::fd::AsRawFd;
@@ -123,41 +125,31 @@ impl SparseMap {
         }
     }
 
+    /// Reserves `size` bytes of anonymous, private, writable memory (no commit charge: only
+    /// the pages copied into cost memory).
     #[cfg(target_os = "linux")]
-    fn map_file(file: &File, size: usize) -> std::io::Result<SparseMap> {
-        use std::os::fd::AsRawFd;
-        // SAFETY: a fresh private mapping chosen by the kernel; nothing else refers to that
-        // address range. It is writable only while `open` copies opcode regions into it (a
-        // private mapping: the file never changes) and sealed read-only before it is shared.
-        // MAP_NORESERVE: only the pages actually copied cost memory, so no commit charge for
-        // the whole file. The result is checked before use.
+    fn reserve(size: usize) -> std::io::Result<SparseMap> {
+        // SAFETY: a fresh anonymous mapping chosen by the kernel; nothing else refers to that
+        // address range. The result is checked before use.
         #[allow(unsafe_code)]
         let p = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 size,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_NORESERVE,
-                file.as_raw_fd(),
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
                 0,
             )
         };
         if p == libc::MAP_FAILED {
             return Err(std::io::Error::last_os_error());
         }
-        let map = SparseMap {
+        Ok(SparseMap {
             ptr: p.cast(),
             len: size,
             copied: 0,
-        };
-        // Payload pages, if something reads them later, are read where touched, without
-        // read-ahead over neighbouring blobs.
-        // SAFETY: advice over the mapping just made; it never changes its contents.
-        #[allow(unsafe_code)]
-        unsafe {
-            libc::madvise(p, size, libc::MADV_RANDOM);
-        }
-        Ok(map)
+        })
     }
 }
 
@@ -261,6 +253,12 @@ impl Builder<'_> {
             if n >= LARGE_PAYLOAD {
                 large += 1;
                 self.skipped += n;
+                self.map_payload(start, end)?;
+                if end == len && !end.is_multiple_of(self.page) && !self.cover(end - 1, end)? {
+                    // The file ends inside a payload page (no opcode after it to copy that
+                    // page in): copy it too.
+                    return Ok(false);
+                }
             } else if !self.cover(pos, end)? {
                 return Ok(false);
             }
@@ -329,15 +327,52 @@ impl Builder<'_> {
         Ok(true)
     }
 
-    /// Reads the file's bytes over `[start, end)` of the map. The map is private and
-    /// writable until sealed, so the kernel gives each written page a private copy (copying
-    /// from the page cache, never mapping its folio) and `pread` fills it.
+    /// Maps the file, read-only, over the whole pages inside the payload `[start, end)`. The
+    /// partial pages at its ends hold opcodes too and are copied by the walk. Pages the walk
+    /// already copied keep their (identical) copies.
+    fn map_payload(&mut self, start: usize, end: usize) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let page = self.page;
+        let from = start.next_multiple_of(page).max(self.covered);
+        let to = (end / page) * page;
+        if to <= from {
+            return Ok(());
+        }
+        // SAFETY: `[from, to)` is page-aligned and inside the reservation this builder owns;
+        // MAP_FIXED replaces those pages of our own reservation only, with a read-only private
+        // map of the file at the same offset. No reference into them is alive.
+        #[allow(unsafe_code)]
+        let p = unsafe {
+            libc::mmap(
+                self.map.ptr.add(from).cast(),
+                to - from,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE | libc::MAP_FIXED,
+                self.file.as_raw_fd(),
+                from as libc::off_t,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        // Payload pages, if something reads them later, are read where touched, without
+        // read-ahead over neighbouring blobs.
+        // SAFETY: advice over the mapping just made; it never changes its contents.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::madvise(p, to - from, libc::MADV_RANDOM);
+        }
+        Ok(())
+    }
+
+    /// Reads the file's bytes over `[start, end)` of the anonymous reservation.
     fn overlay(&mut self, start: usize, end: usize) -> std::io::Result<()> {
         use std::os::unix::fs::FileExt;
         let file_end = end.min(self.map.len);
-        // SAFETY: `[start, file_end)` lies inside the mapping this builder owns, which is
-        // writable until `seal`; no reference into these bytes is alive (the walk re-borrows
-        // the slice after every call).
+        // SAFETY: `[start, file_end)` lies inside the anonymous reservation this builder owns
+        // (writable until `seal`), at or after `covered`, where no payload has been mapped yet
+        // (payloads are mapped only below the walk's position); no reference into these bytes
+        // is alive (the walk re-borrows the slice after every call).
         #[allow(unsafe_code)]
         let dst =
             unsafe { std::slice::from_raw_parts_mut(self.map.ptr.add(start), file_end - start) };
