@@ -19,6 +19,9 @@ const MAX_COPIED: u64 = 64 << 20;
 /// right after dense opcodes is mostly left in the file.
 const MAX_RUN: usize = LARGE_PAYLOAD as usize;
 
+/// Most payloads mapped from the file; a file with more gets a plain map.
+const MAX_PAYLOAD_MAPS: u32 = 16_384;
+
 /// Copies past which the payloads left in the file must be at least four times larger.
 const WORTH_CHECKING_FROM: usize = 4 << 20;
 
@@ -253,7 +256,11 @@ impl Builder<'_> {
             if n >= LARGE_PAYLOAD {
                 large += 1;
                 self.skipped += n;
-                self.map_payload(start, end)?;
+                // Each mapped payload is a memory area of its own; stay far below the
+                // kernel's per-process limit (vm.max_map_count, 65530 by default).
+                if large > MAX_PAYLOAD_MAPS || !self.map_payload(start, end) {
+                    return Ok(false);
+                }
                 if end == len && !end.is_multiple_of(self.page) && !self.cover(end - 1, end)? {
                     // The file ends inside a payload page (no opcode after it to copy that
                     // page in): copy it too.
@@ -330,13 +337,14 @@ impl Builder<'_> {
     /// Maps the file, read-only, over the whole pages inside the payload `[start, end)`. The
     /// partial pages at its ends hold opcodes too and are copied by the walk. Pages the walk
     /// already copied keep their (identical) copies.
-    fn map_payload(&mut self, start: usize, end: usize) -> std::io::Result<()> {
+    /// False when the kernel refuses the map (the caller then maps the file plainly).
+    fn map_payload(&mut self, start: usize, end: usize) -> bool {
         use std::os::fd::AsRawFd;
         let page = self.page;
         let from = start.next_multiple_of(page).max(self.covered);
         let to = (end / page) * page;
         if to <= from {
-            return Ok(());
+            return true;
         }
         // SAFETY: `[from, to)` is page-aligned and inside the reservation this builder owns;
         // MAP_FIXED replaces those pages of our own reservation only, with a read-only private
@@ -353,7 +361,7 @@ impl Builder<'_> {
             )
         };
         if p == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error());
+            return false;
         }
         // Payload pages, if something reads them later, are read where touched, without
         // read-ahead over neighbouring blobs.
@@ -362,7 +370,7 @@ impl Builder<'_> {
         unsafe {
             libc::madvise(p, to - from, libc::MADV_RANDOM);
         }
-        Ok(())
+        true
     }
 
     /// Reads the file's bytes over `[start, end)` of the anonymous reservation.
