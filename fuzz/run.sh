@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs fuzz targets one after another, niced, each for SECONDS (default 900).
-#   fuzz/run.sh [SECONDS] [TARGET...]     (default targets: scan model rewrite)
+#   fuzz/run.sh [SECONDS] [TARGET...]     (default targets: scan model rewrite sparse)
 # Seeds come from fuzz/seeds/; the corpus and crash artifacts stay in fuzz/corpus and
 # fuzz/artifacts (git-ignored). Needs cargo-fuzz; RUSTC_BOOTSTRAP lets a stable toolchain
 # pass libFuzzer's nightly flags.
@@ -8,7 +8,7 @@ set -u
 cd "$(dirname "$0")"
 secs=${1:-900}
 [ $# -gt 0 ] && shift
-targets=${*:-scan model rewrite}
+targets=${*:-scan model rewrite sparse}
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/target-fuzz}
 for t in $targets; do

@@ -32,6 +32,7 @@ fn all_checks(name: &str, data: &[u8]) {
         checks::scan(data);
         checks::model(data);
         checks::rewrite_with_derived_rules(data);
+        checks::sparse(data);
     });
     if r.is_err() {
         let keep = std::env::temp_dir().join(format!("picklescope-fuzz-smoke-{name}.bin"));

@@ -145,3 +145,28 @@ pub fn rewrite_with_derived_rules(data: &[u8]) {
         (p, w) => panic!("dry-run and write disagree: {p:?} vs {w:?}"),
     }
 }
+
+/// The sparse map of `data` written to a file: either none (the caller maps it plainly) or
+/// exactly the file's bytes, never a crash. Exercises the page-copying walk and the read-only
+/// payload maps over arbitrary streams.
+pub fn sparse(data: &[u8]) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "picklescope-sparse-{}-{}.bin",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    if std::fs::write(&path, data).is_err() {
+        return;
+    }
+    let file = std::fs::File::open(&path);
+    let _ = std::fs::remove_file(&path);
+    let Ok(file) = file else { return };
+    if let Ok(Some(m)) = picklescope::model::sparse::SparseMap::open(&file, data.len() as u64) {
+        assert!(
+            m.as_slice() == data,
+            "sparse map bytes differ from the file's"
+        );
+    }
+}
