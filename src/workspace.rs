@@ -103,7 +103,8 @@ impl Entry {
     }
 }
 
-/// Maps every file of `source` to `f(index, file)` on every core; results in file order.
+/// Maps every file of `source` to `f(file)` on every core (largest first); results in file
+/// order.
 pub fn map_files<T: Send>(
     source: &Source,
     progress: &(dyn Fn(usize, usize) + Sync),

@@ -119,12 +119,7 @@ fn random_rule_sets_on_random_graphs_remove_exactly_their_attributes() {
     let mut slimmed = 0;
     for c in cases {
         let m = common::model("g.pickle", c.data.clone());
-        let groups: Vec<(String, String)> = m
-            .groups()
-            .groups
-            .iter()
-            .map(|g| (g.class.clone(), g.attr.clone()))
-            .collect();
+        let groups = common::group_pairs(&m);
         if groups.is_empty() {
             continue;
         }
@@ -214,12 +209,7 @@ fn sliceable() -> &'static [Sliceable] {
             .enumerate()
             .filter_map(|(k, c)| {
                 let m = common::model("g.pickle", c.data.clone());
-                let groups: Vec<(String, String)> = m
-                    .groups()
-                    .groups
-                    .iter()
-                    .map(|g| (g.class.clone(), g.attr.clone()))
-                    .collect();
+                let groups = common::group_pairs(&m);
                 (!groups.is_empty()).then_some((k, m, groups))
             })
             .collect()

@@ -96,7 +96,7 @@ pub fn run(
         };
         let out = slim_one(&entry, &rules, dry_run, &opts, tty, &dirs);
         if out.0.written && entry.bytes >= REAP_FROM {
-            let _ = reap.clone().send(entry);
+            let _ = reap.send(entry);
         }
         out
     });

@@ -121,27 +121,16 @@ impl Model {
         }
         holders.sort_unstable();
         let mut out: Vec<String> = Vec::new();
-        let mut done: Vec<NodeId> = Vec::new();
+        let mut done = std::collections::HashSet::new();
         for (_, h) in holders {
             if out.len() >= limit {
                 break;
             }
-            if done.contains(&h) {
+            if !done.insert(h) {
                 continue;
             }
-            done.push(h);
             for r in rows(g, data, h).iter().filter(|r| r.value == id) {
-                let base = if r.is_attr() {
-                    parents.path(g, data, r.instance)
-                } else {
-                    parents.path(g, data, h)
-                };
-                let seg = path_segment(g, data, r.label);
-                let p = if base.is_empty() {
-                    seg.strip_prefix('.').map(str::to_string).unwrap_or(seg)
-                } else {
-                    base + &seg
-                };
+                let p = parents.row_path(g, data, h, r);
                 if !out.contains(&p) {
                     out.push(p);
                 }

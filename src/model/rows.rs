@@ -251,7 +251,13 @@ impl Parents {
 
     /// The path of an attribute row of `instance`.
     pub fn attr_path(&self, g: &Graph, data: &[u8], row: &Row) -> String {
-        let base = self.path(g, data, row.instance);
+        self.row_path(g, data, row.instance, row)
+    }
+
+    /// The path of a row of `parent` (an attribute row hangs off its instance instead).
+    pub fn row_path(&self, g: &Graph, data: &[u8], parent: NodeId, row: &Row) -> String {
+        let owner = if row.is_attr() { row.instance } else { parent };
+        let base = self.path(g, data, owner);
         let seg = path_segment(g, data, row.label);
         if base.is_empty() {
             seg.strip_prefix('.').map(str::to_string).unwrap_or(seg)

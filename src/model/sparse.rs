@@ -10,6 +10,7 @@ use std::fs::File;
 
 use crate::pickle::Op;
 use crate::pickle::ops::ArgKind;
+use crate::pickle::scan::read_instr;
 
 /// Payloads at least this long stay in the file's map and are never read while scanning.
 pub const LARGE_PAYLOAD: u64 = 16 << 10;
@@ -221,46 +222,28 @@ impl Builder<'_> {
             let Some(op) = Op::from_byte(bytes[pos]) else {
                 return Ok(false);
             };
-            let at = pos + 1;
-            let prefix = match op.arg_kind() {
-                ArgKind::Len1 => 1,
-                ArgKind::Len4 | ArgKind::Len4Signed => 4,
-                ArgKind::Len8 => 8,
+            let lines = match op.arg_kind() {
+                ArgKind::Line => 1,
+                ArgKind::TwoLines => 2,
                 _ => 0,
             };
-            if at + prefix > len {
-                return Ok(false);
+            if lines > 0 {
+                // The scanner would look for the newline in pages not copied in yet.
+                match self.find_lines(pos + 1, lines)? {
+                    Some(end) => {
+                        pos = end;
+                        continue;
+                    }
+                    None => return Ok(false),
+                }
             }
-            let (start, n) = match op.arg_kind() {
-                ArgKind::None => (at, 0),
-                ArgKind::U1 => (at, 1),
-                ArgKind::U2 => (at, 2),
-                ArgKind::I4 | ArgKind::U4 => (at, 4),
-                ArgKind::U8 | ArgKind::F8 => (at, 8),
-                ArgKind::Len1 => (at + 1, u64::from(byte(bytes, at))),
-                ArgKind::Len4 | ArgKind::Len4Signed => {
-                    let v = u32::from_le_bytes(array(bytes, at));
-                    if op.arg_kind() == ArgKind::Len4Signed && v > i32::MAX as u32 {
-                        return Ok(false);
-                    }
-                    (at + 4, u64::from(v))
-                }
-                ArgKind::Len8 => (at + 8, u64::from_le_bytes(array(bytes, at))),
-                ArgKind::Line | ArgKind::TwoLines => {
-                    let lines = if op.arg_kind() == ArgKind::Line { 1 } else { 2 };
-                    match self.find_lines(at, lines)? {
-                        Some(end) => {
-                            pos = end;
-                            continue;
-                        }
-                        None => return Ok(false),
-                    }
-                }
-            };
-            let Some(end) = (start as u64).checked_add(n).filter(|e| *e <= len as u64) else {
+            // Any other instruction is decoded from its first 9 bytes (copied in above): the
+            // scanner reads the opcode and length prefix and only slices the payload.
+            let Ok(i) = read_instr(bytes, pos) else {
                 return Ok(false);
             };
-            let end = end as usize;
+            let n = i.arg.len() as u64;
+            let end = i.end;
             if n >= LARGE_PAYLOAD {
                 large += 1;
                 self.skipped += n;
@@ -357,16 +340,4 @@ impl Builder<'_> {
         }
         Ok(())
     }
-}
-
-fn byte(b: &[u8], at: usize) -> u8 {
-    b.get(at).copied().unwrap_or(0)
-}
-
-fn array<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
-    let mut a = [0u8; N];
-    if let Some(s) = b.get(at..at + N) {
-        a.copy_from_slice(s);
-    }
-    a
 }

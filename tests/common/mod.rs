@@ -172,6 +172,15 @@ pub fn group_set(m: &Model) -> std::collections::BTreeMap<(String, String), u64>
         .collect()
 }
 
+/// The `class.attr` groups our reader sees, in its order (largest first).
+pub fn group_pairs(m: &Model) -> Vec<(String, String)> {
+    m.groups()
+        .groups
+        .iter()
+        .map(|g| (g.class.clone(), g.attr.clone()))
+        .collect()
+}
+
 /// A scratch directory under the target directory (removed on drop).
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new()
