@@ -1,6 +1,7 @@
 //! picklescope: explore and slim large Python pickles without executing them.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod alloc;
 pub mod analysis;
 pub mod context;
 pub mod model;

@@ -10,6 +10,9 @@ use cli::args::{Cli, Command, Emit, Shell};
 use cli::{Failure, load_rules};
 use picklescope::report::Report;
 
+#[global_allocator]
+static ALLOC: picklescope::alloc::HugeBlocks = picklescope::alloc::HugeBlocks;
+
 fn main() -> ExitCode {
     let _ = color_eyre::install();
     let cli = Cli::parse();

@@ -7,12 +7,22 @@ use crate::model::{LoadError, Model};
 
 use super::discover::SourceFile;
 
-/// Runs `f(index)` for every file on up to `workers` threads, largest files first (so one
-/// huge stage does not start last).
+/// Runs `f(index)` for every file on up to `workers` threads ([`EVERY_CORE`]: one per core),
+/// largest files first (so one huge stage does not start last). A lone file runs on the
+/// calling thread: no thread, no probe of the core count.
 pub fn par_each<F>(files: &[SourceFile], workers: usize, f: F)
 where
     F: Fn(usize) + Sync,
 {
+    if files.len() <= 1 {
+        (0..files.len()).for_each(f);
+        return;
+    }
+    let workers = if workers == EVERY_CORE {
+        cores()
+    } else {
+        workers
+    };
     let mut order: Vec<usize> = (0..files.len()).collect();
     order.sort_by_cached_key(|&i| {
         std::cmp::Reverse(
@@ -65,8 +75,15 @@ where
     out.into_inner().unwrap_or_default()
 }
 
+/// Worker count meaning "one per core", resolved only when there is more than one file.
+pub const EVERY_CORE: usize = 0;
+
 /// Worker count: every core.
 pub fn workers() -> usize {
+    EVERY_CORE
+}
+
+fn cores() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)

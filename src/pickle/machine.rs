@@ -71,9 +71,6 @@ pub fn parse(data: &[u8]) -> Result<(Graph, Vec<Warning>), PickleError> {
     m.graph.nodes.reserve(ops);
     m.raw.reserve(ops);
     m.graph.puts.reserve(puts);
-    advise_huge(&m.graph.nodes);
-    advise_huge(&m.raw);
-    advise_huge(&m.graph.puts);
     let mut warnings = Vec::new();
     let mut pos = 0;
     // The first pickle must parse; later ones are tried, and kept only if they parse whole.
@@ -1009,25 +1006,4 @@ fn count_ops(data: &[u8]) -> (usize, usize) {
         }
     }
     (ops, puts)
-}
-
-/// Asks the kernel for transparent huge pages over a large, freshly reserved arena (fewer page
-/// faults while it fills). Purely advisory: ignored where THP is off or unsupported.
-fn advise_huge<T>(v: &Vec<T>) {
-    let bytes = v.capacity() * std::mem::size_of::<T>();
-    if bytes < (64 << 20) {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    // SAFETY: madvise only changes paging advice for memory this Vec owns; it never reads,
-    // writes or frees it, and MADV_HUGEPAGE is a hint with no effect on contents.
-    #[allow(unsafe_code)]
-    unsafe {
-        let page = 4096usize;
-        let start = (v.as_ptr() as usize).next_multiple_of(page);
-        let end = (v.as_ptr() as usize + bytes) & !(page - 1);
-        if end > start {
-            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-        }
-    }
 }
