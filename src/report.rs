@@ -255,14 +255,12 @@ pub fn is_dangerous(module: &str, name: &str) -> bool {
 pub fn globals_of(m: &Model) -> BTreeMap<(String, String), u64> {
     let mut out = BTreeMap::new();
     let data = m.data();
-    for n in &m.graph().nodes {
-        if let Kind::Global { module, name } = n.kind {
-            *out.entry((
-                name_text(data, module).into_owned(),
-                name_text(data, name).into_owned(),
-            ))
-            .or_insert(0) += 1;
-        }
+    for (module, name) in m.graph().nodes.globals() {
+        *out.entry((
+            name_text(data, module).into_owned(),
+            name_text(data, name).into_owned(),
+        ))
+        .or_insert(0) += 1;
     }
     out
 }

@@ -48,7 +48,7 @@ pub fn model(data: &[u8]) {
     let g = m.graph();
     let n = g.nodes.len();
     assert_eq!(g.offsets.len(), n + 1);
-    for node in &g.nodes {
+    for node in g.nodes.iter() {
         assert!(node.span.start <= node.span.end && node.span.end <= data.len() as u64);
     }
     for e in &g.edges {

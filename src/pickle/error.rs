@@ -35,6 +35,8 @@ pub enum ErrorKind {
     Type { op: &'static str, why: &'static str },
     #[error("too many objects ({0}); the arena is limited to 4 billion nodes")]
     TooManyNodes(u64),
+    #[error("file of {0} bytes is beyond the 256 TiB the arena can address")]
+    TooLarge(u64),
 }
 
 /// An invalid pickle: what is wrong and the byte offset (from the start of the file).

@@ -65,6 +65,9 @@ pub fn parse(data: &[u8]) -> Result<(Graph, Vec<Warning>), PickleError> {
     if data.is_empty() {
         return Err(PickleError::new(0, ErrorKind::Empty));
     }
+    if data.len() as u64 > MAX_OFFSET {
+        return Err(PickleError::new(0, ErrorKind::TooLarge(data.len() as u64)));
+    }
     let mut m = Machine::new(data);
     // A quick pre-scan sizes the arena exactly, so it never copies while growing.
     let (ops, puts) = count_ops(data);
@@ -214,10 +217,8 @@ impl<'a> Machine<'a> {
     }
 
     fn close(&mut self, item: Item, end: usize) {
-        if item.def
-            && let Some(n) = self.graph.nodes.get_mut(item.node as usize)
-        {
-            n.span.end = end as u64;
+        if item.def {
+            self.graph.nodes.set_end(item.node as usize, end as u64);
         }
     }
 
@@ -523,10 +524,11 @@ impl<'a> Machine<'a> {
                 }
                 Op::READONLY_BUFFER => {
                     let t = self.top(&i)?;
-                    if let Some(n) = self.graph.nodes.get_mut(t.node as usize)
+                    if let Some(mut n) = self.graph.nodes.get(t.node as usize)
                         && let Kind::Buffer { readonly, .. } = &mut n.kind
                     {
                         *readonly = true;
+                        self.graph.nodes.set(t.node as usize, n);
                     }
                 }
                 Op::EMPTY_LIST => {
@@ -728,9 +730,7 @@ impl<'a> Machine<'a> {
                 Op::BUILD => {
                     let st = self.pop(&i)?;
                     let t = self.top(&i)?;
-                    if let Some(n) = self.graph.nodes.get_mut(t.node as usize) {
-                        n.state = st.node;
-                    }
+                    self.graph.nodes.set_state(t.node as usize, st.node);
                     self.raw.push((
                         t.node,
                         Edge {
@@ -744,14 +744,13 @@ impl<'a> Machine<'a> {
                     let (module, name) = two_lines(&i)?;
                     let mpos = self.pop_mark(&i)?;
                     let cls = self.new_node(Kind::Global { module, name }, i.op, p)?;
-                    if let Some(n) = self.graph.nodes.get_mut(cls as usize) {
+                    if let Some(mut n) = self.graph.nodes.get(cls as usize) {
                         n.span = Span::new(p, i.end);
+                        self.graph.nodes.set(cls as usize, n);
                     }
                     let args = self.new_node(Kind::Tuple, i.op, mpos)?;
                     self.item_edges(args, p);
-                    if let Some(n) = self.graph.nodes.get_mut(args as usize) {
-                        n.span.end = p as u64;
-                    }
+                    self.graph.nodes.set_end(args as usize, p as u64);
                     let f = Item {
                         node: cls,
                         start: mpos,
@@ -768,9 +767,7 @@ impl<'a> Machine<'a> {
                     let astart = self.scratch.first().map(|s| s.start).unwrap_or(p);
                     let args = self.new_node(Kind::Tuple, i.op, astart)?;
                     self.item_edges(args, p);
-                    if let Some(n) = self.graph.nodes.get_mut(args as usize) {
-                        n.span.end = p as u64;
-                    }
+                    self.graph.nodes.set_end(args as usize, p as u64);
                     let f = Item {
                         node: cls.node,
                         start: mpos,
