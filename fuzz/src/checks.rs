@@ -47,7 +47,10 @@ pub fn model(data: &[u8]) {
     let m = Model::new(doc);
     let g = m.graph();
     let n = g.nodes.len();
-    assert_eq!(g.offsets.len(), n + 1);
+    assert_eq!(g.ranges.len(), n);
+    for r in &g.ranges {
+        assert!(r.start as usize + r.len as usize <= g.edges.len());
+    }
     for node in g.nodes.iter() {
         assert!(node.span.start <= node.span.end && node.span.end <= data.len() as u64);
     }

@@ -93,16 +93,12 @@ impl Model {
         let data = self.data();
         let parents = self.parents();
         let mut holders: Vec<(u64, NodeId)> = Vec::new();
-        for (k, e) in g.edges.iter().enumerate() {
-            if e.value != id && e.key != id {
-                continue;
+        for p in 0..g.nodes.len() as NodeId {
+            for e in g.children(p) {
+                if e.value == id || e.key == id {
+                    holders.push((e.span.start, p));
+                }
             }
-            // The node whose edge range holds edge k.
-            let p = g
-                .offsets
-                .partition_point(|&o| o <= k as u64)
-                .saturating_sub(1) as NodeId;
-            holders.push((e.span.start, p));
         }
         // An instance shows its state's items as its own rows (attributes): one pass over the
         // nodes finds the instances whose state holds it.

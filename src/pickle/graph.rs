@@ -406,12 +406,22 @@ pub struct PickleInfo {
     pub root: NodeId,
 }
 
+/// Where a node's edges are: `edges[start..start + len]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EdgeRange {
+    pub start: u32,
+    pub len: u32,
+}
+
 /// The arena of a whole file.
 #[derive(Debug, Default)]
 pub struct Graph {
     pub nodes: Nodes,
-    /// CSR layout: the edges of node `n` are `edges[offsets[n]..offsets[n + 1]]`.
-    pub offsets: Vec<u64>,
+    /// Per node, where its edges are in `edges`.
+    pub ranges: Vec<EdgeRange>,
+    /// The edges in the order the machine made them, each node's contiguous and in stream
+    /// order. A node whose edges arrived in separate batches with others' in between has them
+    /// gathered at the end; the slots they left are referenced by no range.
     pub edges: Vec<Edge>,
     /// Every memo GET, in stream order, with the node it yields.
     pub gets: Vec<MemoSite>,
@@ -439,11 +449,13 @@ impl Graph {
     }
     /// The edges (children) of a node, in stream order.
     pub fn children(&self, id: NodeId) -> &[Edge] {
-        let i = id as usize;
-        match (self.offsets.get(i), self.offsets.get(i + 1)) {
-            (Some(&a), Some(&b)) => &self.edges[a as usize..b as usize],
-            _ => &[],
-        }
+        self.ranges
+            .get(id as usize)
+            .and_then(|r| {
+                let a = r.start as usize;
+                self.edges.get(a..a + r.len as usize)
+            })
+            .unwrap_or(&[])
     }
     /// The root object of the first pickle.
     pub fn root(&self) -> NodeId {

@@ -72,7 +72,8 @@ pub fn parse(data: &[u8]) -> Result<(Graph, Vec<Warning>), PickleError> {
     // A quick pre-scan sizes the arena exactly, so it never copies while growing.
     let (ops, puts) = count_ops(data);
     m.graph.nodes.reserve(ops);
-    m.raw.reserve(ops);
+    m.graph.edges.reserve(ops);
+    m.graph.ranges.reserve(ops);
     m.graph.puts.reserve(puts);
     let mut warnings = Vec::new();
     let mut pos = 0;
@@ -105,7 +106,8 @@ pub fn parse(data: &[u8]) -> Result<(Graph, Vec<Warning>), PickleError> {
 
 struct Checkpoint {
     nodes: usize,
-    raw: usize,
+    edges: usize,
+    pieces: usize,
     gets: usize,
     puts: usize,
     pickles: usize,
@@ -115,7 +117,9 @@ struct Checkpoint {
 struct Machine<'a> {
     data: &'a [u8],
     graph: Graph,
-    raw: Vec<(NodeId, Edge)>,
+    /// Earlier edge batches of nodes whose edges arrived with others' in between:
+    /// `(node, start, len)`, gathered by `finish`.
+    pieces: Vec<(NodeId, u32, u32)>,
     stack: Vec<Item>,
     marks: Vec<(usize, usize)>,
     memo: Memo,
@@ -132,7 +136,7 @@ impl<'a> Machine<'a> {
         Machine {
             data,
             graph: Graph::default(),
-            raw: Vec::new(),
+            pieces: Vec::new(),
             stack: Vec::new(),
             marks: Vec::new(),
             memo: Memo::default(),
@@ -144,7 +148,8 @@ impl<'a> Machine<'a> {
     fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
             nodes: self.graph.nodes.len(),
-            raw: self.raw.len(),
+            edges: self.graph.edges.len(),
+            pieces: self.pieces.len(),
             gets: self.graph.gets.len(),
             puts: self.graph.puts.len(),
             pickles: self.graph.pickles.len(),
@@ -154,38 +159,79 @@ impl<'a> Machine<'a> {
 
     fn rollback(&mut self, c: Checkpoint) {
         self.graph.nodes.truncate(c.nodes);
-        self.raw.truncate(c.raw);
+        self.graph.ranges.truncate(c.nodes);
+        self.graph.edges.truncate(c.edges);
+        self.pieces.truncate(c.pieces);
         self.graph.gets.truncate(c.gets);
         self.graph.puts.truncate(c.puts);
         self.graph.pickles.truncate(c.pickles);
         self.graph.op_count = c.ops;
     }
 
-    /// Lays the collected edges out per parent (stable counting sort).
+    /// Gathers the edges of every node whose batches were interleaved with others' at the end,
+    /// in stream order.
     fn finish(mut self) -> Graph {
-        let n = self.graph.nodes.len();
-        let mut offsets = vec![0u64; n + 1];
-        for (p, _) in &self.raw {
-            offsets[*p as usize + 1] += 1;
+        // Stable: a node's pieces stay in stream order.
+        self.pieces.sort_by_key(|p| p.0);
+        let g = &mut self.graph;
+        let mut k = 0;
+        while k < self.pieces.len() {
+            let node = self.pieces[k].0;
+            let start = g.edges.len();
+            while let Some(&(n, a, len)) = self.pieces.get(k)
+                && n == node
+            {
+                g.edges
+                    .extend_from_within(a as usize..a as usize + len as usize);
+                k += 1;
+            }
+            if let Some(r) = g.ranges.get_mut(node as usize) {
+                let (a, len) = (r.start as usize, r.len as usize);
+                g.edges.extend_from_within(a..a + len);
+                *r = EdgeRange {
+                    start: start as u32,
+                    len: (g.edges.len() - start) as u32,
+                };
+            }
         }
-        for i in 0..n {
-            offsets[i + 1] += offsets[i];
-        }
-        let mut fill = offsets.clone();
-        let placeholder = Edge {
-            key: NO_NODE,
-            value: NO_NODE,
-            span: Span::default(),
-        };
-        let mut edges = vec![placeholder; self.raw.len()];
-        for (p, e) in self.raw.drain(..) {
-            let slot = &mut fill[p as usize];
-            edges[*slot as usize] = e;
-            *slot += 1;
-        }
-        self.graph.offsets = offsets;
-        self.graph.edges = edges;
         self.graph
+    }
+
+    /// Makes `parent`'s edge range end where the next edge goes, so edges can be appended
+    /// to it; fails when the edge count would overflow the 32-bit ranges.
+    fn open_range(&mut self, parent: NodeId, adding: usize, at: usize) -> Result<(), PickleError> {
+        let end = self.graph.edges.len();
+        if end + adding >= u32::MAX as usize {
+            return Err(err(at, ErrorKind::TooManyNodes(end as u64)));
+        }
+        let Some(r) = self.graph.ranges.get_mut(parent as usize) else {
+            return Ok(());
+        };
+        if r.len == 0 {
+            r.start = end as u32;
+        } else if (r.start + r.len) as usize != end {
+            self.pieces.push((parent, r.start, r.len));
+            *r = EdgeRange {
+                start: end as u32,
+                len: 0,
+            };
+        }
+        Ok(())
+    }
+
+    /// Appends one edge to `parent` (after `open_range`).
+    fn push_edge(&mut self, parent: NodeId, e: Edge) {
+        if let Some(r) = self.graph.ranges.get_mut(parent as usize) {
+            r.len += 1;
+            self.graph.edges.push(e);
+        }
+    }
+
+    /// One edge to `parent`.
+    fn edge(&mut self, parent: NodeId, e: Edge, at: usize) -> Result<(), PickleError> {
+        self.open_range(parent, 1, at)?;
+        self.push_edge(parent, e);
+        Ok(())
     }
 
     fn fence(&self) -> usize {
@@ -203,6 +249,7 @@ impl<'a> Machine<'a> {
             span: Span::new(start, start),
             state: NO_NODE,
         });
+        self.graph.ranges.push(EdgeRange::default());
         Ok(id as NodeId)
     }
 
@@ -272,8 +319,9 @@ impl<'a> Machine<'a> {
     }
 
     /// Edges from scratch items to `parent`, one per item, spans as in the stream.
-    fn item_edges(&mut self, parent: NodeId, end: usize) {
+    fn item_edges(&mut self, i: &Instr, parent: NodeId, end: usize) -> Result<(), PickleError> {
         let n = self.scratch.len();
+        self.open_range(parent, n, i.pos)?;
         for k in 0..n {
             let it = self.scratch[k];
             let e = if k + 1 < n {
@@ -281,15 +329,16 @@ impl<'a> Machine<'a> {
             } else {
                 end
             };
-            self.raw.push((
+            self.push_edge(
                 parent,
                 Edge {
                     key: NO_NODE,
                     value: it.node,
                     span: Span::new(it.start, e),
                 },
-            ));
+            );
         }
+        Ok(())
     }
 
     /// Edges for key/value pairs in scratch.
@@ -298,6 +347,7 @@ impl<'a> Machine<'a> {
         if !n.is_multiple_of(2) {
             return Err(err(i.pos, ErrorKind::OddItems { op: i.op.name() }));
         }
+        self.open_range(parent, n / 2, i.pos)?;
         let mut k = 0;
         while k < n {
             let key = self.scratch[k];
@@ -307,14 +357,14 @@ impl<'a> Machine<'a> {
             } else {
                 end
             };
-            self.raw.push((
+            self.push_edge(
                 parent,
                 Edge {
                     key: key.node,
                     value: val.node,
                     span: Span::new(key.start, e),
                 },
-            ));
+            );
             k += 2;
         }
         Ok(())
@@ -551,7 +601,7 @@ impl<'a> Machine<'a> {
                         _ => Kind::FrozenSet,
                     };
                     let id = self.new_node(kind, i.op, mpos)?;
-                    self.item_edges(id, p);
+                    self.item_edges(&i, id, p)?;
                     self.stack.push(Item {
                         node: id,
                         start: mpos,
@@ -577,7 +627,7 @@ impl<'a> Machine<'a> {
                     self.pop_n(&i, n)?;
                     let start = self.scratch[0].start;
                     let id = self.new_node(Kind::Tuple, i.op, start)?;
-                    self.item_edges(id, p);
+                    self.item_edges(&i, id, p)?;
                     self.stack.push(Item {
                         node: id,
                         start,
@@ -587,32 +637,34 @@ impl<'a> Machine<'a> {
                 Op::APPEND => {
                     let v = self.pop(&i)?;
                     let t = self.top(&i)?;
-                    self.raw.push((
+                    self.edge(
                         t.node,
                         Edge {
                             key: NO_NODE,
                             value: v.node,
                             span: Span::new(v.start, i.end),
                         },
-                    ));
+                        i.pos,
+                    )?;
                 }
                 Op::APPENDS | Op::ADDITEMS => {
                     self.pop_mark(&i)?;
                     let t = self.top(&i)?;
-                    self.item_edges(t.node, p);
+                    self.item_edges(&i, t.node, p)?;
                 }
                 Op::SETITEM => {
                     self.pop_n(&i, 2)?;
                     let (k, v) = (self.scratch[0], self.scratch[1]);
                     let t = self.top(&i)?;
-                    self.raw.push((
+                    self.edge(
                         t.node,
                         Edge {
                             key: k.node,
                             value: v.node,
                             span: Span::new(k.start, i.end),
                         },
-                    ));
+                        i.pos,
+                    )?;
                 }
                 Op::SETITEMS => {
                     self.pop_mark(&i)?;
@@ -731,14 +783,15 @@ impl<'a> Machine<'a> {
                     let st = self.pop(&i)?;
                     let t = self.top(&i)?;
                     self.graph.nodes.set_state(t.node as usize, st.node);
-                    self.raw.push((
+                    self.edge(
                         t.node,
                         Edge {
                             key: STATE_KEY,
                             value: st.node,
                             span: Span::new(st.start, i.end),
                         },
-                    ));
+                        i.pos,
+                    )?;
                 }
                 Op::INST => {
                     let (module, name) = two_lines(&i)?;
@@ -749,7 +802,7 @@ impl<'a> Machine<'a> {
                         self.graph.nodes.set(cls as usize, n);
                     }
                     let args = self.new_node(Kind::Tuple, i.op, mpos)?;
-                    self.item_edges(args, p);
+                    self.item_edges(&i, args, p)?;
                     self.graph.nodes.set_end(args as usize, p as u64);
                     let f = Item {
                         node: cls,
@@ -766,7 +819,7 @@ impl<'a> Machine<'a> {
                     let cls = self.scratch.remove(0);
                     let astart = self.scratch.first().map(|s| s.start).unwrap_or(p);
                     let args = self.new_node(Kind::Tuple, i.op, astart)?;
-                    self.item_edges(args, p);
+                    self.item_edges(&i, args, p)?;
                     self.graph.nodes.set_end(args as usize, p as u64);
                     let f = Item {
                         node: cls.node,
