@@ -189,40 +189,50 @@ pub struct Parents {
 
 impl Parents {
     pub fn build(g: &Graph, data: &[u8]) -> Parents {
-        let mut of = vec![(NO_NODE, 0u32); g.nodes.len()];
-        let mut seen = vec![false; g.nodes.len()];
-        let mut queue = std::collections::VecDeque::new();
+        let n = g.nodes.len();
+        let mut of = vec![(NO_NODE, 0u32); n];
+        let mut seen = vec![0u64; n.div_ceil(64)];
+        let mut first_sight = |v: NodeId| {
+            let v = v as usize;
+            match seen.get_mut(v / 64) {
+                Some(w) if *w & (1 << (v % 64)) == 0 => {
+                    *w |= 1 << (v % 64);
+                    true
+                }
+                _ => false,
+            }
+        };
+        // Breadth first: a FIFO of nodes that can have rows (scalars get a parent, no visit).
+        let mut queue: Vec<NodeId> = Vec::new();
         for p in &g.pickles {
-            if let Some(s) = seen.get_mut(p.root as usize)
-                && !*s
-            {
-                *s = true;
-                queue.push_back(p.root);
+            if first_sight(p.root) && g.nodes.may_have_children(p.root as usize) {
+                queue.push(p.root);
             }
         }
         let mut buf = Vec::new();
-        while let Some(n) = queue.pop_front() {
-            let has_children = g.get(n).is_some_and(|x| {
-                matches!(
-                    x.kind,
-                    Kind::Call { .. }
-                        | Kind::Dict
-                        | Kind::List
-                        | Kind::Tuple
-                        | Kind::Set
-                        | Kind::FrozenSet
-                )
-            });
-            if !has_children {
-                continue;
-            }
-            rows_into(g, data, n, &mut buf);
-            for (i, r) in buf.iter().enumerate() {
-                let v = r.value as usize;
-                if v < seen.len() && !seen[v] {
-                    seen[v] = true;
-                    of[v] = (n, i as u32);
-                    queue.push_back(r.value);
+        let mut head = 0;
+        while let Some(&p) = queue.get(head) {
+            head += 1;
+            let mut visit = |i: usize, v: NodeId| {
+                if first_sight(v) {
+                    if let Some(o) = of.get_mut(v as usize) {
+                        *o = (p, i as u32);
+                    }
+                    if g.nodes.may_have_children(v as usize) {
+                        queue.push(v);
+                    }
+                }
+            };
+            if g.nodes.is_container(p as usize) {
+                // A container's rows are its items and entries, in order (as `own_rows`).
+                let items = g.children(p).iter().filter(|e| e.key != STATE_KEY);
+                for (i, e) in items.enumerate() {
+                    visit(i, e.value);
+                }
+            } else {
+                rows_into(g, data, p, &mut buf);
+                for (i, r) in buf.iter().enumerate() {
+                    visit(i, r.value);
                 }
             }
         }

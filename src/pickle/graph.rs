@@ -216,6 +216,25 @@ impl Nodes {
             .get(id)
             .and_then(|p| Op::from_byte((p.head >> 48) as u8))
     }
+    /// True when the node at `id` can have rows: a container, or a side-table kind (calls;
+    /// also globals and persistent ids, which have none). Reads the tag only.
+    pub fn may_have_children(&self, id: usize) -> bool {
+        self.packed.get(id).is_some_and(|p| {
+            matches!(
+                (p.head >> 56) as u8,
+                tag::TUPLE | tag::LIST | tag::DICT | tag::SET | tag::FROZENSET | tag::OTHER
+            )
+        })
+    }
+    /// True when the node at `id` is a tuple, list, dict, set or frozenset.
+    pub fn is_container(&self, id: usize) -> bool {
+        self.packed.get(id).is_some_and(|p| {
+            matches!(
+                (p.head >> 56) as u8,
+                tag::TUPLE | tag::LIST | tag::DICT | tag::SET | tag::FROZENSET
+            )
+        })
+    }
     /// The module and name of every global node (GLOBAL, STACK_GLOBAL, INST), in id order,
     /// without visiting the other nodes.
     pub fn globals(&self) -> impl Iterator<Item = (TextRef, TextRef)> + '_ {
