@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use picklescope::model::Doc;
-use picklescope::model::sparse::{LARGE_PAYLOAD, SparseMap};
+use picklescope::model::sparse::{Fill, LARGE_PAYLOAD, SparseMap};
 use proptest::prelude::*;
 
 /// One piece of a generated protocol-4 stream (inside a list: MARK ... APPENDS).
@@ -61,10 +61,17 @@ fn temp_with(bytes: &[u8]) -> tempfile::NamedTempFile {
     f
 }
 
+/// The sparse map of `bytes`, made both ways regions can be copied in (which must agree).
 fn sparse_of(bytes: &[u8]) -> Option<SparseMap> {
     let f = temp_with(bytes);
     let file = std::fs::File::open(f.path()).expect("open");
-    SparseMap::open(&file, bytes.len() as u64).expect("sparse map")
+    let open = |fill| SparseMap::open_filled(&file, bytes.len() as u64, fill).expect("sparse map");
+    let (populated, read) = (open(Fill::Populate), open(Fill::Pread));
+    assert_eq!(
+        populated.as_ref().map(|m| (m.as_slice(), m.copied())),
+        read.as_ref().map(|m| (m.as_slice(), m.copied()))
+    );
+    populated
 }
 
 fn piece() -> impl Strategy<Value = Piece> {
