@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::error::{ErrorKind, PickleError};
 use super::graph::*;
 use super::ops::Op;
-use super::scan::{Instr, read_instr};
+use super::scan::{Instr, read_fast, read_general};
 
 /// Something worth telling the user that does not stop the file from loading.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -403,7 +403,12 @@ impl<'a> Machine<'a> {
         let mut warned_ext = false;
         let mut warned_buf = false;
         loop {
-            let i = read_instr(self.data, pos)?;
+            // Not `read_instr(..)?`: matching the Option keeps the common path free of a large
+            // Result moved through the stack (a store-forwarding stall on every opcode).
+            let i = match read_fast(self.data, pos) {
+                Some(i) => i,
+                None => read_general(self.data, pos)?,
+            };
             pos = i.end;
             self.graph.op_count += 1;
             let p = i.pos;
@@ -1047,7 +1052,7 @@ pub fn valid_utf8_surrogatepass(mut b: &[u8]) -> bool {
 /// Counts the opcodes and memo stores of the first pickle (stops at STOP or the first error).
 fn count_ops(data: &[u8]) -> (usize, usize) {
     let (mut ops, mut puts, mut pos) = (0usize, 0usize, 0usize);
-    while let Ok(i) = read_instr(data, pos) {
+    while let Some(i) = read_fast(data, pos).or_else(|| read_general(data, pos).ok()) {
         ops += 1;
         puts += usize::from(i.op.is_memo_put());
         pos = i.end;
