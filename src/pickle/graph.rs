@@ -134,15 +134,30 @@ pub struct Node {
 /// File offsets are stored in 48 bits (256 TiB, beyond any mappable file).
 pub const MAX_OFFSET: u64 = (1 << 48) - 1;
 
-/// One node in 24 bytes. `head`: span start (48 bits), opcode, tag. `tail`: span end
-/// (48 bits) and the distance from the span start to the payload (16 bits). `x`: the payload
-/// length, a small value, or an index into the side table of kinds that do not fit.
+/// One node in 16 bytes. `head`: span start (48 bits), opcode, tag. `body`: span length (low
+/// 32 bits) and `x` (high 32 bits): a payload's length (the payload starts
+/// [`payload_offset`] bytes after the span start), a small value (extension code, buffer
+/// index), a container's BUILD state, or for tag `FULL` the index of the whole node in the
+/// side table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Packed {
     head: u64,
-    tail: u64,
-    state: u32,
-    x: u32,
+    body: u64,
+}
+
+impl Packed {
+    fn tag(&self) -> u8 {
+        (self.head >> 56) as u8
+    }
+    fn start(&self) -> u64 {
+        self.head & LOW48
+    }
+    fn len(&self) -> u64 {
+        self.body & 0xffff_ffff
+    }
+    fn x(&self) -> u32 {
+        (self.body >> 32) as u32
+    }
 }
 
 mod tag {
@@ -166,20 +181,42 @@ mod tag {
     pub const EXT: u8 = 17;
     pub const BUFFER: u8 = 18;
     pub const BUFFER_RO: u8 = 19;
-    /// The kind is `other[x]`.
-    pub const OTHER: u8 = 20;
+    /// The whole node is `full[x]`.
+    pub const FULL: u8 = 20;
 }
 
-/// The node arena: [`Node`]s packed into 24 bytes each (an object-heavy pickle has millions,
-/// most of them scalars whose payload is a byte range next to their opcode). Kinds that do not
-/// fit (globals, calls, persistent ids, payloads of 4 GiB or more) live in a side table.
+/// Where the payload of a scalar made by `op` starts, from the opcode byte: past the opcode
+/// and its length prefix (and the opening quote of STRING).
+fn payload_offset(op: Op) -> u64 {
+    match op {
+        Op::STRING
+        | Op::LONG1
+        | Op::SHORT_BINSTRING
+        | Op::SHORT_BINUNICODE
+        | Op::SHORT_BINBYTES => 2,
+        Op::LONG4 | Op::BINSTRING | Op::BINUNICODE | Op::BINBYTES => 5,
+        Op::BINUNICODE8 | Op::BINBYTES8 | Op::BYTEARRAY8 => 9,
+        _ => 1,
+    }
+}
+
+/// The node arena: [`Node`]s packed into 16 bytes each (an object-heavy pickle has millions,
+/// most of them scalars whose payload sits right after their opcode). Nodes that do not fit —
+/// globals, calls, persistent ids, a BUILD state on anything but a container, spans or
+/// payloads of 4 GiB or more — are kept whole in a side table.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Nodes {
     packed: Vec<Packed>,
-    other: Vec<Kind>,
+    full: Vec<Node>,
 }
 
 const LOW48: u64 = MAX_OFFSET;
+const FREED: Node = Node {
+    kind: Kind::None,
+    op: Op::NONE,
+    span: Span { start: 0, end: 0 },
+    state: NO_NODE,
+};
 
 impl Nodes {
     pub fn len(&self) -> usize {
@@ -193,14 +230,16 @@ impl Nodes {
     }
     pub fn truncate(&mut self, n: usize) {
         self.packed.truncate(n);
-        // Side entries are made in node order, so those of the nodes kept come first.
+        // The machine rolls back only nodes made after every node it keeps, so their side
+        // entries come after those of the nodes kept.
         let keep = self
             .packed
             .iter()
-            .rev()
-            .find(|p| (p.head >> 56) as u8 == tag::OTHER)
-            .map_or(0, |p| p.x as usize + 1);
-        self.other.truncate(keep);
+            .filter(|p| p.tag() == tag::FULL)
+            .map(|p| p.x() as usize + 1)
+            .max()
+            .unwrap_or(0);
+        self.full.truncate(keep);
     }
     /// The node at `id`, decoded.
     pub fn get(&self, id: usize) -> Option<Node> {
@@ -216,13 +255,13 @@ impl Nodes {
             .get(id)
             .and_then(|p| Op::from_byte((p.head >> 48) as u8))
     }
-    /// True when the node at `id` can have rows: a container, or a side-table kind (calls;
+    /// True when the node at `id` can have rows: a container, or a side-table node (calls;
     /// also globals and persistent ids, which have none). Reads the tag only.
     pub fn may_have_children(&self, id: usize) -> bool {
         self.packed.get(id).is_some_and(|p| {
             matches!(
-                (p.head >> 56) as u8,
-                tag::TUPLE | tag::LIST | tag::DICT | tag::SET | tag::FROZENSET | tag::OTHER
+                p.tag(),
+                tag::TUPLE | tag::LIST | tag::DICT | tag::SET | tag::FROZENSET | tag::FULL
             )
         })
     }
@@ -230,7 +269,7 @@ impl Nodes {
     pub fn is_container(&self, id: usize) -> bool {
         self.packed.get(id).is_some_and(|p| {
             matches!(
-                (p.head >> 56) as u8,
+                p.tag(),
                 tag::TUPLE | tag::LIST | tag::DICT | tag::SET | tag::FROZENSET
             )
         })
@@ -238,163 +277,204 @@ impl Nodes {
     /// The module and name of every global node (GLOBAL, STACK_GLOBAL, INST), in id order,
     /// without visiting the other nodes.
     pub fn globals(&self) -> impl Iterator<Item = (TextRef, TextRef)> + '_ {
-        self.other.iter().filter_map(|k| match *k {
+        self.full.iter().filter_map(|n| match n.kind {
             Kind::Global { module, name } => Some((module, name)),
             _ => None,
         })
     }
 
-    /// Appends a node; its span start and end must be at most [`MAX_OFFSET`].
+    /// Appends a node; its span must lie within [`MAX_OFFSET`].
     pub fn push(&mut self, n: Node) {
-        let p = self.encode(&n);
+        let p = self.pack(&n).unwrap_or_else(|| self.put_full(n));
         self.packed.push(p);
     }
-    /// Replaces the node at `id` (the machine's rare rewrites of a whole node); a side-table
-    /// kind keeps its slot.
+    /// Replaces the node at `id` (the machine's rare rewrites of a whole node); a node kept
+    /// whole keeps its side-table slot.
     pub fn set(&mut self, id: usize, n: Node) {
         let Some(&old) = self.packed.get(id) else {
             return;
         };
-        let side = (old.head >> 56) as u8 == tag::OTHER;
-        let mut p = self.encode(&n);
-        if side && (p.head >> 56) as u8 == tag::OTHER && (p.x as usize) + 1 == self.other.len() {
-            // Put the new side entry in the old slot.
-            if let Some(k) = self.other.pop() {
-                self.other[old.x as usize] = k;
-                p.x = old.x;
+        let p = match self.pack(&n) {
+            Some(p) => {
+                if old.tag() == tag::FULL
+                    && let Some(slot) = self.full.get_mut(old.x() as usize)
+                {
+                    // No longer a global (or anything else) in the side table.
+                    *slot = FREED;
+                }
+                p
             }
-        }
+            None if old.tag() == tag::FULL => match self.full.get_mut(old.x() as usize) {
+                Some(slot) => {
+                    *slot = n;
+                    old
+                }
+                None => self.put_full(n),
+            },
+            None => self.put_full(n),
+        };
         self.packed[id] = p;
     }
+    /// Sets the end of `id`'s span (the hot path: one per stack item closed).
     pub fn set_end(&mut self, id: usize, end: u64) {
-        if let Some(p) = self.packed.get_mut(id) {
-            p.tail = (p.tail & !LOW48) | (end & LOW48);
+        let Some(p) = self.packed.get_mut(id) else {
+            return;
+        };
+        if p.tag() == tag::FULL {
+            if let Some(f) = self.full.get_mut(p.x() as usize) {
+                f.span.end = end;
+            }
+            return;
+        }
+        match end.checked_sub(p.start()) {
+            Some(len) if len <= 0xffff_ffff => p.body = (p.body & !0xffff_ffff) | len,
+            _ => {
+                if let Some(mut n) = self.get(id) {
+                    n.span.end = end;
+                    self.set(id, n);
+                }
+            }
         }
     }
     pub fn set_state(&mut self, id: usize, state: NodeId) {
-        if let Some(p) = self.packed.get_mut(id) {
-            p.state = state;
+        if let Some(mut n) = self.get(id) {
+            n.state = state;
+            self.set(id, n);
         }
     }
 
-    fn encode(&mut self, n: &Node) -> Packed {
-        let start = n.span.start & LOW48;
-        let (t, delta, x) = match n.kind {
-            Kind::None => (tag::NONE, 0, 0),
-            Kind::Bool(false) => (tag::FALSE, 0, 0),
-            Kind::Bool(true) => (tag::TRUE, 0, 0),
-            Kind::Tuple => (tag::TUPLE, 0, 0),
-            Kind::List => (tag::LIST, 0, 0),
-            Kind::Dict => (tag::DICT, 0, 0),
-            Kind::Set => (tag::SET, 0, 0),
-            Kind::FrozenSet => (tag::FROZENSET, 0, 0),
-            Kind::Ext(code) => (tag::EXT, 0, code),
-            Kind::Buffer { index, readonly } => (
+    fn put_full(&mut self, n: Node) -> Packed {
+        self.full.push(n);
+        let x = (self.full.len() - 1) as u64;
+        Packed {
+            head: (n.span.start & LOW48)
+                | (u64::from(n.op as u8) << 48)
+                | (u64::from(tag::FULL) << 56),
+            body: x << 32,
+        }
+    }
+
+    /// The 16-byte form of `n`, or `None` when it must be kept whole.
+    fn pack(&self, n: &Node) -> Option<Packed> {
+        let start = n.span.start;
+        let len = n
+            .span
+            .end
+            .checked_sub(start)
+            .filter(|l| *l <= 0xffff_ffff)?;
+        if start > LOW48 {
+            return None;
+        }
+        let stateless = n.state == NO_NODE;
+        let plain = |t: u8, x: u32| stateless.then_some((t, x));
+        let payload = |t: u8, p: u64, l: u64| {
+            (stateless && p.checked_sub(start) == Some(payload_offset(n.op)))
+                .then(|| u32::try_from(l).ok().map(|l| (t, l)))
+                .flatten()
+        };
+        let (t, x) = match n.kind {
+            Kind::None => plain(tag::NONE, 0)?,
+            Kind::Bool(false) => plain(tag::FALSE, 0)?,
+            Kind::Bool(true) => plain(tag::TRUE, 0)?,
+            Kind::Tuple => (tag::TUPLE, n.state),
+            Kind::List => (tag::LIST, n.state),
+            Kind::Dict => (tag::DICT, n.state),
+            Kind::Set => (tag::SET, n.state),
+            Kind::FrozenSet => (tag::FROZENSET, n.state),
+            Kind::Ext(code) => plain(tag::EXT, code)?,
+            Kind::Buffer { index, readonly } => plain(
                 if readonly {
                     tag::BUFFER_RO
                 } else {
                     tag::BUFFER
                 },
-                0,
                 index,
-            ),
-            Kind::Int { payload } => near(tag::INT, start, payload.start, payload.len()),
-            Kind::Float { payload } => near(tag::FLOAT, start, payload.start, payload.len()),
-            Kind::Bytes { payload } => near(tag::BYTES, start, payload.start, payload.len()),
-            Kind::ByteArray { payload } => {
-                near(tag::BYTEARRAY, start, payload.start, payload.len())
-            }
-            Kind::Str(t) => {
-                let tg = match t.enc {
+            )?,
+            Kind::Int { payload: p } => payload(tag::INT, p.start, p.len())?,
+            Kind::Float { payload: p } => payload(tag::FLOAT, p.start, p.len())?,
+            Kind::Bytes { payload: p } => payload(tag::BYTES, p.start, p.len())?,
+            Kind::ByteArray { payload: p } => payload(tag::BYTEARRAY, p.start, p.len())?,
+            Kind::Str(s) => {
+                let t = match s.enc {
                     StrEnc::Utf8 => tag::STR_UTF8,
                     StrEnc::RawUnicodeEscape => tag::STR_RAW,
                     StrEnc::Quoted => tag::STR_QUOTED,
                     StrEnc::Latin1 => tag::STR_LATIN1,
                     StrEnc::Line => tag::STR_LINE,
                 };
-                near(tg, start, t.start, t.len as u64)
+                payload(t, s.start, u64::from(s.len))?
             }
-            Kind::Global { .. } | Kind::Call { .. } | Kind::PersId { .. } => {
-                (tag::OTHER, 0, u32::MAX)
-            }
+            Kind::Global { .. } | Kind::Call { .. } | Kind::PersId { .. } => return None,
         };
-        let (t, delta, x) = if t == tag::OTHER {
-            self.other.push(n.kind);
-            (tag::OTHER, 0, (self.other.len() - 1) as u32)
-        } else {
-            (t, delta, x)
-        };
-        Packed {
+        Some(Packed {
             head: start | (u64::from(n.op as u8) << 48) | (u64::from(t) << 56),
-            tail: (n.span.end & LOW48) | (delta << 48),
-            state: n.state,
-            x,
-        }
+            body: len | (u64::from(x) << 32),
+        })
     }
 
     fn decode(&self, p: &Packed) -> Node {
-        let start = p.head & LOW48;
+        let t = p.tag();
+        if t == tag::FULL {
+            return self.full.get(p.x() as usize).copied().unwrap_or(FREED);
+        }
+        let start = p.start();
         let op = Op::from_byte((p.head >> 48) as u8).unwrap_or(Op::STOP);
-        let t = (p.head >> 56) as u8;
-        let payload = || {
-            let s = start + (p.tail >> 48);
-            Span {
-                start: s,
-                end: s + u64::from(p.x),
-            }
+        let x = p.x();
+        let at = start + payload_offset(op);
+        let payload = Span {
+            start: at,
+            end: at + u64::from(x),
         };
-        let text = |enc| TextRef {
-            start: start + (p.tail >> 48),
-            len: p.x,
-            enc,
+        let text = |enc| {
+            Kind::Str(TextRef {
+                start: at,
+                len: x,
+                enc,
+            })
         };
+        let mut state = NO_NODE;
         let kind = match t {
             tag::NONE => Kind::None,
             tag::FALSE => Kind::Bool(false),
             tag::TRUE => Kind::Bool(true),
-            tag::INT => Kind::Int { payload: payload() },
-            tag::FLOAT => Kind::Float { payload: payload() },
-            tag::STR_UTF8 => Kind::Str(text(StrEnc::Utf8)),
-            tag::STR_RAW => Kind::Str(text(StrEnc::RawUnicodeEscape)),
-            tag::STR_QUOTED => Kind::Str(text(StrEnc::Quoted)),
-            tag::STR_LATIN1 => Kind::Str(text(StrEnc::Latin1)),
-            tag::STR_LINE => Kind::Str(text(StrEnc::Line)),
-            tag::BYTES => Kind::Bytes { payload: payload() },
-            tag::BYTEARRAY => Kind::ByteArray { payload: payload() },
-            tag::TUPLE => Kind::Tuple,
-            tag::LIST => Kind::List,
-            tag::DICT => Kind::Dict,
-            tag::SET => Kind::Set,
-            tag::FROZENSET => Kind::FrozenSet,
-            tag::EXT => Kind::Ext(p.x),
+            tag::INT => Kind::Int { payload },
+            tag::FLOAT => Kind::Float { payload },
+            tag::STR_UTF8 => text(StrEnc::Utf8),
+            tag::STR_RAW => text(StrEnc::RawUnicodeEscape),
+            tag::STR_QUOTED => text(StrEnc::Quoted),
+            tag::STR_LATIN1 => text(StrEnc::Latin1),
+            tag::STR_LINE => text(StrEnc::Line),
+            tag::BYTES => Kind::Bytes { payload },
+            tag::BYTEARRAY => Kind::ByteArray { payload },
+            tag::EXT => Kind::Ext(x),
             tag::BUFFER => Kind::Buffer {
-                index: p.x,
+                index: x,
                 readonly: false,
             },
             tag::BUFFER_RO => Kind::Buffer {
-                index: p.x,
+                index: x,
                 readonly: true,
             },
-            _ => self.other.get(p.x as usize).copied().unwrap_or(Kind::None),
+            container => {
+                state = x;
+                match container {
+                    tag::TUPLE => Kind::Tuple,
+                    tag::LIST => Kind::List,
+                    tag::DICT => Kind::Dict,
+                    tag::SET => Kind::Set,
+                    _ => Kind::FrozenSet,
+                }
+            }
         };
         Node {
             kind,
             op,
             span: Span {
                 start,
-                end: p.tail & LOW48,
+                end: start + p.len(),
             },
-            state: p.state,
+            state,
         }
-    }
-}
-
-/// Tag, payload distance and length for a payload stored next to the span start, or the side
-/// table when it is not (a payload of 4 GiB or more, or one far from its opcode).
-fn near(t: u8, start: u64, payload: u64, len: u64) -> (u8, u64, u32) {
-    match (payload.checked_sub(start), u32::try_from(len)) {
-        (Some(d), Ok(l)) if d < (1 << 16) => (t, d, l),
-        _ => (tag::OTHER, 0, 0),
     }
 }
 
@@ -486,70 +566,117 @@ impl Graph {
 mod tests {
     use super::*;
 
-    fn node(kind: Kind, start: u64, end: u64) -> Node {
+    fn node(kind: Kind, op: Op, start: u64, end: u64, state: NodeId) -> Node {
         Node {
             kind,
-            op: Op::BININT1,
+            op,
             span: Span { start, end },
-            state: 7,
+            state,
         }
     }
 
-    fn every_kind(at: u64) -> Vec<Kind> {
+    /// Every kind, as the machine makes it (payloads right after their opcode) and not.
+    fn every_kind(at: u64) -> Vec<(Kind, Op)> {
         let t = |start, len, enc| TextRef { start, len, enc };
         let p = |start, end| Span { start, end };
         vec![
-            Kind::None,
-            Kind::Bool(false),
-            Kind::Bool(true),
-            Kind::Int {
-                payload: p(at + 1, at + 2),
-            },
-            Kind::Float {
-                payload: p(at + 1, at + 9),
-            },
-            Kind::Str(t(at + 2, 5, StrEnc::Utf8)),
-            Kind::Str(t(at + 1, 3, StrEnc::RawUnicodeEscape)),
-            Kind::Str(t(at + 2, 0, StrEnc::Quoted)),
-            Kind::Str(t(at + 5, 9, StrEnc::Latin1)),
-            Kind::Str(t(at + 1, 4, StrEnc::Line)),
-            Kind::Bytes {
-                payload: p(at + 9, at + 9 + (5 << 32)),
-            },
-            Kind::Bytes {
-                payload: p(at + 100_000, at + 100_001),
-            },
-            Kind::ByteArray {
-                payload: p(at + 9, at + 20),
-            },
-            Kind::Tuple,
-            Kind::List,
-            Kind::Dict,
-            Kind::Set,
-            Kind::FrozenSet,
-            Kind::Global {
-                module: t(at + 1, 3, StrEnc::Line),
-                name: t(at + 5, 2, StrEnc::Line),
-            },
-            Kind::Call {
-                how: CallKind::NewObjEx,
-                callable: 1,
-                args: 2,
-                kwargs: 3,
-            },
-            Kind::PersId {
-                pid: NO_NODE,
-                line: Some(p(at + 1, at + 4)),
-            },
-            Kind::Ext(65535),
-            Kind::Buffer {
-                index: 4,
-                readonly: true,
-            },
-            Kind::Buffer {
-                index: 5,
-                readonly: false,
-            },
+            (Kind::None, Op::NONE),
+            (Kind::Bool(false), Op::NEWFALSE),
+            (Kind::Bool(true), Op::NEWTRUE),
+            (
+                Kind::Int {
+                    payload: p(at + 1, at + 2),
+                },
+                Op::BININT1,
+            ),
+            (
+                Kind::Int {
+                    payload: p(at + 5, at + 6),
+                },
+                Op::LONG4,
+            ),
+            (
+                Kind::Int {
+                    payload: p(at + 2, at + 3),
+                },
+                Op::BININT1,
+            ),
+            (
+                Kind::Float {
+                    payload: p(at + 1, at + 9),
+                },
+                Op::BINFLOAT,
+            ),
+            (Kind::Str(t(at + 2, 5, StrEnc::Utf8)), Op::SHORT_BINUNICODE),
+            (Kind::Str(t(at + 9, 5, StrEnc::Utf8)), Op::BINUNICODE8),
+            (
+                Kind::Str(t(at + 1, 3, StrEnc::RawUnicodeEscape)),
+                Op::UNICODE,
+            ),
+            (Kind::Str(t(at + 2, 0, StrEnc::Quoted)), Op::STRING),
+            (Kind::Str(t(at + 5, 9, StrEnc::Latin1)), Op::BINSTRING),
+            (Kind::Str(t(at + 1, 4, StrEnc::Line)), Op::GLOBAL),
+            (
+                Kind::Bytes {
+                    payload: p(at + 9, at + 9 + (5 << 32)),
+                },
+                Op::BINBYTES8,
+            ),
+            (
+                Kind::Bytes {
+                    payload: p(at + 100_000, at + 100_001),
+                },
+                Op::BINBYTES,
+            ),
+            (
+                Kind::ByteArray {
+                    payload: p(at + 9, at + 20),
+                },
+                Op::BYTEARRAY8,
+            ),
+            (Kind::Tuple, Op::TUPLE),
+            (Kind::List, Op::EMPTY_LIST),
+            (Kind::Dict, Op::EMPTY_DICT),
+            (Kind::Set, Op::EMPTY_SET),
+            (Kind::FrozenSet, Op::FROZENSET),
+            (
+                Kind::Global {
+                    module: t(at + 1, 3, StrEnc::Line),
+                    name: t(at + 5, 2, StrEnc::Line),
+                },
+                Op::GLOBAL,
+            ),
+            (
+                Kind::Call {
+                    how: CallKind::NewObjEx,
+                    callable: 1,
+                    args: 2,
+                    kwargs: 3,
+                },
+                Op::NEWOBJ_EX,
+            ),
+            (
+                Kind::PersId {
+                    pid: NO_NODE,
+                    line: Some(p(at + 1, at + 4)),
+                },
+                Op::PERSID,
+            ),
+            (Kind::Ext(65535), Op::EXT2),
+            (
+                Kind::Buffer {
+                    index: 4,
+                    readonly: true,
+                },
+                Op::NEXT_BUFFER,
+            ),
+            (
+                Kind::Buffer {
+                    index: 5,
+                    readonly: false,
+                },
+                Op::NEXT_BUFFER,
+            ),
         ]
     }
 
@@ -558,24 +685,54 @@ mod tests {
         let mut nodes = Nodes::default();
         let mut want = Vec::new();
         for at in [0, 1000, MAX_OFFSET - (1 << 40)] {
-            for k in every_kind(at) {
-                let n = node(k, at, at + 30);
-                nodes.push(n);
-                want.push(n);
+            for (len, state) in [(30, NO_NODE), (7, 3), (6 << 30, NO_NODE)] {
+                for (k, op) in every_kind(at) {
+                    let n = node(k, op, at, at + len, state);
+                    nodes.push(n);
+                    want.push(n);
+                }
             }
         }
         assert_eq!(nodes.iter().collect::<Vec<_>>(), want);
-        let globals: Vec<_> = nodes.globals().collect();
-        assert_eq!(globals.len(), 3);
+        assert_eq!(nodes.globals().count(), 9);
+        // Only what cannot be packed takes a side entry.
+        let fits = |n: &Node| {
+            let payload = match n.kind {
+                Kind::Int { payload }
+                | Kind::Float { payload }
+                | Kind::Bytes { payload }
+                | Kind::ByteArray { payload } => Some((payload.start, payload.len())),
+                Kind::Str(t) => Some((t.start, u64::from(t.len))),
+                _ => None,
+            };
+            let container = matches!(
+                n.kind,
+                Kind::Tuple | Kind::List | Kind::Dict | Kind::Set | Kind::FrozenSet
+            );
+            let whole = matches!(
+                n.kind,
+                Kind::Global { .. } | Kind::Call { .. } | Kind::PersId { .. }
+            );
+            n.span.len() <= u64::from(u32::MAX)
+                && (container
+                    || (!whole
+                        && n.state == NO_NODE
+                        && payload.is_none_or(|(at, len)| {
+                            at == n.span.start + payload_offset(n.op) && len <= u64::from(u32::MAX)
+                        })))
+        };
+        let packed = want.iter().filter(|n| fits(n)).count();
+        assert_eq!(nodes.full.len(), want.len() - packed);
+        // Per offset: 21 plain kinds of the first group, 5 containers of the second.
+        assert_eq!(packed, 3 * (21 + 5));
     }
 
     #[test]
-    fn set_end_state_and_whole_node_keep_the_rest() {
+    fn end_state_and_whole_node_updates_keep_the_rest() {
         let mut nodes = Nodes::default();
-        for k in every_kind(50) {
-            nodes.push(node(k, 50, 60));
+        for (k, op) in every_kind(50) {
+            nodes.push(node(k, op, 50, 60, NO_NODE));
         }
-        let side = nodes.other.len();
         for id in 0..nodes.len() {
             let before = nodes.get(id);
             nodes.set_end(id, 99);
@@ -586,18 +743,21 @@ mod tests {
                 before.map(|n| (n.kind, n.op, n.span.start))
             );
             assert_eq!(after.map(|n| (n.span.end, n.state)), Some((99, 3)));
-            // A whole-node rewrite (moved span, same kind) reuses a side-table slot.
-            if let Some(mut n) = after {
+            // Past 4 GiB the span still holds.
+            nodes.set_end(id, 50 + (5 << 32));
+            assert_eq!(nodes.get(id).map(|n| n.span.end), Some(50 + (5 << 32)));
+            // A whole-node rewrite (moved span, same kind).
+            if let Some(mut n) = nodes.get(id) {
                 n.span = Span { start: 40, end: 61 };
+                n.state = NO_NODE;
                 nodes.set(id, n);
                 assert_eq!(nodes.get(id), Some(n));
             }
         }
-        assert_eq!(nodes.other.len(), side);
-        // Rolling back drops the side entries of the nodes dropped.
-        nodes.truncate(19);
-        assert_eq!(nodes.len(), 19);
         assert_eq!(nodes.globals().count(), 1);
-        assert!(nodes.other.len() < side);
+        // Rolling back drops the side entries of the nodes dropped, keeps the others.
+        let kept: Vec<Node> = nodes.iter().take(19).collect();
+        nodes.truncate(19);
+        assert_eq!(nodes.iter().collect::<Vec<_>>(), kept);
     }
 }
