@@ -182,7 +182,6 @@ fn documents_over_a_sparse_map_parse_the_same() {
     assert!(mapped.data() == bytes.as_slice());
     assert_eq!(mapped.graph.nodes, memory.graph.nodes);
     assert_eq!(mapped.graph.edges, memory.graph.edges);
-    assert_eq!(mapped.graph.ranges, memory.graph.ranges);
     assert_eq!(mapped.graph.puts, memory.graph.puts);
 }
 

@@ -47,8 +47,8 @@ pub fn model(data: &[u8]) {
     let m = Model::new(doc);
     let g = m.graph();
     let n = g.nodes.len();
-    assert_eq!(g.ranges.len(), n);
-    for r in &g.ranges {
+    for id in 0..n {
+        let r = g.nodes.range(id);
         assert!(r.start as usize + r.len as usize <= g.edges.len());
     }
     for node in g.nodes.iter() {

@@ -200,6 +200,20 @@ fn payload_offset(op: Op) -> u64 {
     }
 }
 
+fn is_container_tag(t: u8) -> bool {
+    matches!(
+        t,
+        tag::TUPLE | tag::LIST | tag::DICT | tag::SET | tag::FROZENSET
+    )
+}
+
+fn is_container_kind(k: &Kind) -> bool {
+    matches!(
+        k,
+        Kind::Tuple | Kind::List | Kind::Dict | Kind::Set | Kind::FrozenSet
+    )
+}
+
 /// The node arena: [`Node`]s packed into 16 bytes each (an object-heavy pickle has millions,
 /// most of them scalars whose payload sits right after their opcode). Nodes that do not fit —
 /// globals, calls, persistent ids, a BUILD state on anything but a container, spans or
@@ -208,7 +222,21 @@ fn payload_offset(op: Op) -> u64 {
 pub struct Nodes {
     packed: Vec<Packed>,
     full: Vec<Node>,
+    /// Per side-table node, its edge slot or [`NO_SLOT`].
+    full_slot: Vec<u32>,
+    /// Edge ranges (and, for containers, the BUILD state) of the nodes that have edges:
+    /// every container (its `x`), and side-table nodes given some (calls, by BUILD). A scalar
+    /// given items by a hostile stream is moved to the side table first.
+    slots: Vec<Slot>,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    range: EdgeRange,
+    state: NodeId,
+}
+
+const NO_SLOT: u32 = u32::MAX;
 
 const LOW48: u64 = MAX_OFFSET;
 const FREED: Node = Node {
@@ -232,14 +260,73 @@ impl Nodes {
         self.packed.truncate(n);
         // The machine rolls back only nodes made after every node it keeps, so their side
         // entries come after those of the nodes kept.
-        let keep = self
-            .packed
-            .iter()
-            .filter(|p| p.tag() == tag::FULL)
-            .map(|p| p.x() as usize + 1)
-            .max()
-            .unwrap_or(0);
-        self.full.truncate(keep);
+        let (mut full, mut slots) = (0, 0);
+        for p in &self.packed {
+            match p.tag() {
+                tag::FULL => full = full.max(p.x() as usize + 1),
+                t if is_container_tag(t) => slots = slots.max(p.x() as usize + 1),
+                _ => {}
+            }
+        }
+        self.full.truncate(full);
+        self.full_slot.truncate(full);
+        let held = self.full_slot.iter().filter(|s| **s != NO_SLOT);
+        slots = held.fold(slots, |m, s| m.max(*s as usize + 1));
+        self.slots.truncate(slots);
+    }
+
+    /// Where `id`'s edges are (empty for a node without any).
+    #[inline]
+    pub fn range(&self, id: usize) -> EdgeRange {
+        self.slot(id)
+            .and_then(|s| self.slots.get(s as usize))
+            .map_or(EdgeRange::default(), |s| s.range)
+    }
+
+    /// The edge slot of `id`, if it has one.
+    fn slot(&self, id: usize) -> Option<u32> {
+        let p = self.packed.get(id)?;
+        match p.tag() {
+            tag::FULL => self
+                .full_slot
+                .get(p.x() as usize)
+                .copied()
+                .filter(|s| *s != NO_SLOT),
+            t if is_container_tag(t) => Some(p.x()),
+            _ => None,
+        }
+    }
+
+    /// The edge slot of `id`, made on first use (see `slots`).
+    pub fn slot_for_edges(&mut self, id: usize) -> Option<u32> {
+        if let Some(s) = self.slot(id) {
+            return Some(s);
+        }
+        let n = self.get(id)?;
+        let p = match self.packed.get(id) {
+            Some(p) if p.tag() == tag::FULL => *p,
+            _ => self.put_full(n),
+        };
+        let s = self.new_slot(NO_NODE);
+        if let Some(fs) = self.full_slot.get_mut(p.x() as usize) {
+            *fs = s;
+        }
+        self.packed[id] = p;
+        Some(s)
+    }
+
+    /// The edge range in `slot`, to extend.
+    #[inline]
+    pub fn slot_range(&mut self, slot: u32) -> Option<&mut EdgeRange> {
+        self.slots.get_mut(slot as usize).map(|s| &mut s.range)
+    }
+
+    fn new_slot(&mut self, state: NodeId) -> u32 {
+        self.slots.push(Slot {
+            range: EdgeRange::default(),
+            state,
+        });
+        (self.slots.len() - 1) as u32
     }
     /// The node at `id`, decoded.
     pub fn get(&self, id: usize) -> Option<Node> {
@@ -267,12 +354,9 @@ impl Nodes {
     }
     /// True when the node at `id` is a tuple, list, dict, set or frozenset.
     pub fn is_container(&self, id: usize) -> bool {
-        self.packed.get(id).is_some_and(|p| {
-            matches!(
-                p.tag(),
-                tag::TUPLE | tag::LIST | tag::DICT | tag::SET | tag::FROZENSET
-            )
-        })
+        self.packed
+            .get(id)
+            .is_some_and(|p| is_container_tag(p.tag()))
     }
     /// The module and name of every global node (GLOBAL, STACK_GLOBAL, INST), in id order,
     /// without visiting the other nodes.
@@ -285,33 +369,60 @@ impl Nodes {
 
     /// Appends a node; its span must lie within [`MAX_OFFSET`].
     pub fn push(&mut self, n: Node) {
-        let p = self.pack(&n).unwrap_or_else(|| self.put_full(n));
+        let slot = if is_container_kind(&n.kind) {
+            self.new_slot(n.state)
+        } else {
+            NO_SLOT
+        };
+        let p = self.pack(&n, slot).unwrap_or_else(|| self.put_full(n));
         self.packed.push(p);
     }
-    /// Replaces the node at `id` (the machine's rare rewrites of a whole node); a node kept
-    /// whole keeps its side-table slot.
+    /// Replaces the node at `id` (the machine's rare rewrites of a whole node). Its edges and
+    /// side-table entry stay where they are.
     pub fn set(&mut self, id: usize, n: Node) {
         let Some(&old) = self.packed.get(id) else {
             return;
         };
-        let p = match self.pack(&n) {
+        let had = self.slot(id);
+        let slot = match had {
+            Some(s) => s,
+            None if is_container_kind(&n.kind) => self.new_slot(NO_NODE),
+            None => NO_SLOT,
+        };
+        // A node with edges stays a container or goes whole (where its slot is kept).
+        let packed = match self.pack(&n, slot) {
+            Some(p) if had.is_none() || is_container_tag(p.tag()) => Some(p),
+            _ => None,
+        };
+        let p = match packed {
             Some(p) => {
+                if is_container_tag(p.tag())
+                    && let Some(s) = self.slots.get_mut(slot as usize)
+                {
+                    s.state = n.state;
+                }
                 if old.tag() == tag::FULL
-                    && let Some(slot) = self.full.get_mut(old.x() as usize)
+                    && let Some(f) = self.full.get_mut(old.x() as usize)
                 {
                     // No longer a global (or anything else) in the side table.
-                    *slot = FREED;
+                    *f = FREED;
                 }
                 p
             }
             None if old.tag() == tag::FULL => match self.full.get_mut(old.x() as usize) {
-                Some(slot) => {
-                    *slot = n;
+                Some(f) => {
+                    *f = n;
                     old
                 }
                 None => self.put_full(n),
             },
-            None => self.put_full(n),
+            None => {
+                let p = self.put_full(n);
+                if let Some(fs) = self.full_slot.get_mut(p.x() as usize) {
+                    *fs = slot;
+                }
+                p
+            }
         };
         self.packed[id] = p;
     }
@@ -345,6 +456,7 @@ impl Nodes {
 
     fn put_full(&mut self, n: Node) -> Packed {
         self.full.push(n);
+        self.full_slot.push(NO_SLOT);
         let x = (self.full.len() - 1) as u64;
         Packed {
             head: (n.span.start & LOW48)
@@ -354,8 +466,9 @@ impl Nodes {
         }
     }
 
-    /// The 16-byte form of `n`, or `None` when it must be kept whole.
-    fn pack(&self, n: &Node) -> Option<Packed> {
+    /// The 16-byte form of `n` (a container's `x` is `slot`), or `None` when it must be kept
+    /// whole.
+    fn pack(&self, n: &Node, slot: u32) -> Option<Packed> {
         let start = n.span.start;
         let len = n
             .span
@@ -376,11 +489,11 @@ impl Nodes {
             Kind::None => plain(tag::NONE, 0)?,
             Kind::Bool(false) => plain(tag::FALSE, 0)?,
             Kind::Bool(true) => plain(tag::TRUE, 0)?,
-            Kind::Tuple => (tag::TUPLE, n.state),
-            Kind::List => (tag::LIST, n.state),
-            Kind::Dict => (tag::DICT, n.state),
-            Kind::Set => (tag::SET, n.state),
-            Kind::FrozenSet => (tag::FROZENSET, n.state),
+            Kind::Tuple => (tag::TUPLE, slot),
+            Kind::List => (tag::LIST, slot),
+            Kind::Dict => (tag::DICT, slot),
+            Kind::Set => (tag::SET, slot),
+            Kind::FrozenSet => (tag::FROZENSET, slot),
             Kind::Ext(code) => plain(tag::EXT, code)?,
             Kind::Buffer { index, readonly } => plain(
                 if readonly {
@@ -456,7 +569,7 @@ impl Nodes {
                 readonly: true,
             },
             container => {
-                state = x;
+                state = self.slots.get(x as usize).map_or(NO_NODE, |s| s.state);
                 match container {
                     tag::TUPLE => Kind::Tuple,
                     tag::LIST => Kind::List,
@@ -516,8 +629,6 @@ pub struct EdgeRange {
 #[derive(Debug, Default)]
 pub struct Graph {
     pub nodes: Nodes,
-    /// Per node, where its edges are in `edges`.
-    pub ranges: Vec<EdgeRange>,
     /// The edges in the order the machine made them, each node's contiguous and in stream
     /// order. A node whose edges arrived in separate batches with others' in between has them
     /// gathered at the end; the slots they left are referenced by no range.
@@ -548,13 +659,9 @@ impl Graph {
     }
     /// The edges (children) of a node, in stream order.
     pub fn children(&self, id: NodeId) -> &[Edge] {
-        self.ranges
-            .get(id as usize)
-            .and_then(|r| {
-                let a = r.start as usize;
-                self.edges.get(a..a + r.len as usize)
-            })
-            .unwrap_or(&[])
+        let r = self.nodes.range(id as usize);
+        let a = r.start as usize;
+        self.edges.get(a..a + r.len as usize).unwrap_or(&[])
     }
     /// The root object of the first pickle.
     pub fn root(&self) -> NodeId {
@@ -759,5 +866,51 @@ mod tests {
         let kept: Vec<Node> = nodes.iter().take(19).collect();
         nodes.truncate(19);
         assert_eq!(nodes.iter().collect::<Vec<_>>(), kept);
+    }
+
+    #[test]
+    fn edge_ranges_survive_rewrites_and_scalars_can_get_some() {
+        let mut nodes = Nodes::default();
+        for (k, op) in every_kind(10) {
+            nodes.push(node(k, op, 10, 40, NO_NODE));
+        }
+        let before: Vec<Node> = nodes.iter().collect();
+        for id in 0..nodes.len() {
+            let slot = nodes.slot_for_edges(id);
+            if let Some(r) = slot.and_then(|s| nodes.slot_range(s)) {
+                *r = EdgeRange {
+                    start: id as u32 * 10,
+                    len: 3,
+                };
+            }
+        }
+        // Giving a node edges changes nothing else about it.
+        assert_eq!(nodes.iter().collect::<Vec<_>>(), before);
+        for id in 0..nodes.len() {
+            nodes.set_state(id, 5);
+            nodes.set_end(id, 1 << 40);
+            if let Some(mut n) = nodes.get(id) {
+                n.span.start = 9;
+                nodes.set(id, n);
+            }
+            let want = EdgeRange {
+                start: id as u32 * 10,
+                len: 3,
+            };
+            assert_eq!(nodes.range(id), want, "node {id}");
+            assert_eq!(
+                nodes.get(id).map(|n| (n.state, n.span)),
+                Some((
+                    5,
+                    Span {
+                        start: 9,
+                        end: 1 << 40
+                    }
+                ))
+            );
+        }
+        nodes.truncate(4);
+        assert_eq!(nodes.range(3).len, 3);
+        assert_eq!(nodes.range(4), EdgeRange::default());
     }
 }

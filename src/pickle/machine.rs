@@ -73,7 +73,6 @@ pub fn parse(data: &[u8]) -> Result<(Graph, Vec<Warning>), PickleError> {
     let (ops, puts) = count_ops(data);
     m.graph.nodes.reserve(ops);
     m.graph.edges.reserve(ops);
-    m.graph.ranges.reserve(ops);
     m.graph.puts.reserve(puts);
     let mut warnings = Vec::new();
     let mut pos = 0;
@@ -159,7 +158,6 @@ impl<'a> Machine<'a> {
 
     fn rollback(&mut self, c: Checkpoint) {
         self.graph.nodes.truncate(c.nodes);
-        self.graph.ranges.truncate(c.nodes);
         self.graph.edges.truncate(c.edges);
         self.pieces.truncate(c.pieces);
         self.graph.gets.truncate(c.gets);
@@ -185,7 +183,11 @@ impl<'a> Machine<'a> {
                     .extend_from_within(a as usize..a as usize + len as usize);
                 k += 1;
             }
-            if let Some(r) = g.ranges.get_mut(node as usize) {
+            if let Some(r) = g
+                .nodes
+                .slot_for_edges(node as usize)
+                .and_then(|s| g.nodes.slot_range(s))
+            {
                 let (a, len) = (r.start as usize, r.len as usize);
                 g.edges.extend_from_within(a..a + len);
                 *r = EdgeRange {
@@ -198,30 +200,38 @@ impl<'a> Machine<'a> {
     }
 
     /// Makes `parent`'s edge range end where the next edge goes, so edges can be appended
-    /// to it; fails when the edge count would overflow the 32-bit ranges.
-    fn open_range(&mut self, parent: NodeId, adding: usize, at: usize) -> Result<(), PickleError> {
+    /// to it; returns its slot (`None` for a parent out of range). Fails when the edge
+    /// count would overflow the 32-bit ranges.
+    fn open_range(
+        &mut self,
+        parent: NodeId,
+        adding: usize,
+        at: usize,
+    ) -> Result<Option<u32>, PickleError> {
         let end = self.graph.edges.len();
         if end + adding >= u32::MAX as usize {
             return Err(err(at, ErrorKind::TooManyNodes(end as u64)));
         }
-        let Some(r) = self.graph.ranges.get_mut(parent as usize) else {
-            return Ok(());
+        let Some(slot) = self.graph.nodes.slot_for_edges(parent as usize) else {
+            return Ok(None);
         };
-        if r.len == 0 {
-            r.start = end as u32;
-        } else if (r.start + r.len) as usize != end {
-            self.pieces.push((parent, r.start, r.len));
-            *r = EdgeRange {
-                start: end as u32,
-                len: 0,
-            };
+        if let Some(r) = self.graph.nodes.slot_range(slot) {
+            if r.len == 0 {
+                r.start = end as u32;
+            } else if (r.start + r.len) as usize != end {
+                self.pieces.push((parent, r.start, r.len));
+                *r = EdgeRange {
+                    start: end as u32,
+                    len: 0,
+                };
+            }
         }
-        Ok(())
+        Ok(Some(slot))
     }
 
-    /// Appends one edge to `parent` (after `open_range`).
-    fn push_edge(&mut self, parent: NodeId, e: Edge) {
-        if let Some(r) = self.graph.ranges.get_mut(parent as usize) {
+    /// Appends one edge to the range in `slot` (after `open_range`).
+    fn push_edge(&mut self, slot: Option<u32>, e: Edge) {
+        if let Some(r) = slot.and_then(|s| self.graph.nodes.slot_range(s)) {
             r.len += 1;
             self.graph.edges.push(e);
         }
@@ -229,8 +239,8 @@ impl<'a> Machine<'a> {
 
     /// One edge to `parent`.
     fn edge(&mut self, parent: NodeId, e: Edge, at: usize) -> Result<(), PickleError> {
-        self.open_range(parent, 1, at)?;
-        self.push_edge(parent, e);
+        let slot = self.open_range(parent, 1, at)?;
+        self.push_edge(slot, e);
         Ok(())
     }
 
@@ -249,7 +259,6 @@ impl<'a> Machine<'a> {
             span: Span::new(start, start),
             state: NO_NODE,
         });
-        self.graph.ranges.push(EdgeRange::default());
         Ok(id as NodeId)
     }
 
@@ -321,7 +330,7 @@ impl<'a> Machine<'a> {
     /// Edges from scratch items to `parent`, one per item, spans as in the stream.
     fn item_edges(&mut self, i: &Instr, parent: NodeId, end: usize) -> Result<(), PickleError> {
         let n = self.scratch.len();
-        self.open_range(parent, n, i.pos)?;
+        let slot = self.open_range(parent, n, i.pos)?;
         for k in 0..n {
             let it = self.scratch[k];
             let e = if k + 1 < n {
@@ -330,7 +339,7 @@ impl<'a> Machine<'a> {
                 end
             };
             self.push_edge(
-                parent,
+                slot,
                 Edge {
                     key: NO_NODE,
                     value: it.node,
@@ -347,7 +356,7 @@ impl<'a> Machine<'a> {
         if !n.is_multiple_of(2) {
             return Err(err(i.pos, ErrorKind::OddItems { op: i.op.name() }));
         }
-        self.open_range(parent, n / 2, i.pos)?;
+        let slot = self.open_range(parent, n / 2, i.pos)?;
         let mut k = 0;
         while k < n {
             let key = self.scratch[k];
@@ -358,7 +367,7 @@ impl<'a> Machine<'a> {
                 end
             };
             self.push_edge(
-                parent,
+                slot,
                 Edge {
                     key: key.node,
                     value: val.node,
