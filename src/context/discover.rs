@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::model::Model;
+use crate::pickle::Kind;
 use crate::pickle::value::str_value;
-use crate::pickle::{Kind, NO_NODE};
 
 use super::stage::attr_value;
 
@@ -338,8 +338,8 @@ pub fn context_refs(m: &Model) -> (Option<String>, Vec<String>) {
     let name =
         attr_value(m, root, "name").and_then(|v| str_value(g, data, v).map(|s| s.into_owned()));
     let mut out = Vec::new();
-    for (id, n) in g.nodes.iter().enumerate() {
-        if n.state == NO_NODE || !matches!(n.kind, Kind::Call { .. }) {
+    for (id, n) in g.nodes.with_state() {
+        if !matches!(n.kind, Kind::Call { .. }) {
             continue;
         }
         let id = id as u32;

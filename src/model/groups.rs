@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::pickle::{Kind, NO_NODE, NodeId, Span};
+use crate::pickle::{Kind, NodeId, Span};
 
 use super::rows::{Label, Row, label_text, rows};
 use super::sizes::{merge_spans, retained_within};
@@ -54,8 +54,8 @@ impl Groups {
         let mut groups: Vec<Group> = Vec::new();
         let mut attrs = Vec::new();
         let mut spans: Vec<Vec<Span>> = Vec::new();
-        for (id, n) in g.nodes.iter().enumerate() {
-            if n.state == NO_NODE || !matches!(n.kind, Kind::Call { .. }) {
+        for (id, n) in g.nodes.with_state() {
+            if !matches!(n.kind, Kind::Call { .. }) {
                 continue;
             }
             let id = id as NodeId;

@@ -105,8 +105,7 @@ impl Model {
         let states: std::collections::HashSet<NodeId> = holders.iter().map(|h| h.1).collect();
         let owner: std::collections::HashMap<NodeId, NodeId> = g
             .nodes
-            .iter()
-            .enumerate()
+            .with_state()
             .filter(|(_, n)| states.contains(&n.state))
             .map(|(i, n)| (n.state, i as NodeId))
             .collect();

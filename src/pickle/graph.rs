@@ -187,17 +187,25 @@ mod tag {
 
 /// Where the payload of a scalar made by `op` starts, from the opcode byte: past the opcode
 /// and its length prefix (and the opening quote of STRING).
+#[inline]
 fn payload_offset(op: Op) -> u64 {
-    match op {
-        Op::STRING
-        | Op::LONG1
-        | Op::SHORT_BINSTRING
-        | Op::SHORT_BINUNICODE
-        | Op::SHORT_BINBYTES => 2,
-        Op::LONG4 | Op::BINSTRING | Op::BINUNICODE | Op::BINBYTES => 5,
-        Op::BINUNICODE8 | Op::BINBYTES8 | Op::BYTEARRAY8 => 9,
-        _ => 1,
-    }
+    const OFFSETS: [u8; 256] = {
+        let mut t = [1u8; 256];
+        t[Op::STRING as usize] = 2;
+        t[Op::LONG1 as usize] = 2;
+        t[Op::SHORT_BINSTRING as usize] = 2;
+        t[Op::SHORT_BINUNICODE as usize] = 2;
+        t[Op::SHORT_BINBYTES as usize] = 2;
+        t[Op::LONG4 as usize] = 5;
+        t[Op::BINSTRING as usize] = 5;
+        t[Op::BINUNICODE as usize] = 5;
+        t[Op::BINBYTES as usize] = 5;
+        t[Op::BINUNICODE8 as usize] = 9;
+        t[Op::BINBYTES8 as usize] = 9;
+        t[Op::BYTEARRAY8 as usize] = 9;
+        t
+    };
+    u64::from(OFFSETS[op as usize])
 }
 
 fn is_container_tag(t: u8) -> bool {
@@ -336,6 +344,24 @@ impl Nodes {
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Node> + '_ {
         self.packed.iter().map(|p| self.decode(p))
     }
+    /// Every node with a BUILD state, with its id, in id order: instances and the odd
+    /// container, without decoding the scalars around them.
+    pub fn with_state(&self) -> impl Iterator<Item = (usize, Node)> + '_ {
+        self.packed.iter().enumerate().filter_map(|(id, p)| {
+            let stated = match p.tag() {
+                tag::FULL => self
+                    .full
+                    .get(p.x() as usize)
+                    .is_some_and(|n| n.state != NO_NODE),
+                t if is_container_tag(t) => self
+                    .slots
+                    .get(p.x() as usize)
+                    .is_some_and(|s| s.state != NO_NODE),
+                _ => false,
+            };
+            stated.then(|| (id, self.decode(p)))
+        })
+    }
     /// The opcode that created `id`, without decoding the rest.
     pub fn op(&self, id: usize) -> Option<Op> {
         self.packed
@@ -468,6 +494,7 @@ impl Nodes {
 
     /// The 16-byte form of `n` (a container's `x` is `slot`), or `None` when it must be kept
     /// whole.
+    #[inline]
     fn pack(&self, n: &Node, slot: u32) -> Option<Packed> {
         let start = n.span.start;
         let len = n
@@ -802,6 +829,14 @@ mod tests {
         }
         assert_eq!(nodes.iter().collect::<Vec<_>>(), want);
         assert_eq!(nodes.globals().count(), 9);
+        let stated: Vec<(usize, Node)> = want
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, n)| n.state != NO_NODE)
+            .collect();
+        assert_eq!(stated.len(), 3 * 27);
+        assert_eq!(nodes.with_state().collect::<Vec<_>>(), stated);
         // Only what cannot be packed takes a side entry.
         let fits = |n: &Node| {
             let payload = match n.kind {

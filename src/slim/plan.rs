@@ -1,7 +1,7 @@
 //! The plan for one file: which byte spans to cut for a rule set, and what each rule hits.
 
 use crate::model::{Label, Model, rows};
-use crate::pickle::{Kind, NO_NODE, NodeId, Span};
+use crate::pickle::{Kind, NodeId, Span};
 
 use super::rules::Rules;
 
@@ -89,8 +89,8 @@ fn slots_only(m: &Model, rules: &Rules) -> Vec<NotRemovable> {
     let g = m.graph();
     let mut out: Vec<NotRemovable> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for (id, n) in g.nodes.iter().enumerate() {
-        if n.state == NO_NODE || !matches!(g.node(n.state).kind, Kind::Tuple) {
+    for (id, n) in g.nodes.with_state() {
+        if !matches!(g.node(n.state).kind, Kind::Tuple) {
             continue;
         }
         let id = id as NodeId;
