@@ -282,12 +282,15 @@ pub fn top_attrs(m: &Model, n: usize) -> Vec<TopAttr> {
         .collect();
     cand.sort_by_key(|&i| std::cmp::Reverse(groups.attrs[i].row.span.len()));
     cand.truncate(n);
+    let rows: Vec<_> = cand.iter().map(|&i| groups.attrs[i].row).collect();
+    let paths = m.attr_paths(&rows);
     cand.into_iter()
-        .map(|i| {
+        .zip(paths)
+        .map(|(i, path)| {
             let a = &groups.attrs[i];
             let g = &groups.groups[a.group];
             TopAttr {
-                path: m.attr_path(&a.row),
+                path,
                 class: g.class.clone(),
                 attr: g.attr.clone(),
                 bytes: a.row.span.len(),

@@ -34,3 +34,40 @@ fn shared_list_in_two_attributes() {
     assert_eq!(paths, vec!["a", "b"]);
     assert_eq!(m.holder_paths(first_list(&m), 1), vec!["a"]);
 }
+
+/// The report's attribute paths (a search that stops once it has met the instances) are the
+/// paths of the full parent index, for every attribute of every committed fixture and of a
+/// generated pipeline stage.
+#[test]
+fn attribute_paths_from_a_stopped_search_match_the_full_index() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut files: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .expect("fixtures")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pickle"))
+        .map(|p| std::fs::read(p).expect("read"))
+        .collect();
+    let opts = picklescope::synth::DemoOptions::default();
+    for stage in [2, 4, 7] {
+        let v = picklescope::synth::stage_result(stage, &opts).expect("a demo stage");
+        files.push(picklescope::synth::encode(&v, 5).expect("encode"));
+    }
+    let mut compared = 0;
+    for bytes in files {
+        let Ok(doc) = Doc::from_bytes("t.pickle", bytes.clone()) else {
+            continue;
+        };
+        let partial = Model::new(doc);
+        let full = model(&bytes);
+        let rows: Vec<_> = full.groups().attrs.iter().map(|a| a.row).collect();
+        let want: Vec<String> = rows.iter().map(|r| full.attr_path(r)).collect();
+        // One at a time (each search stops at its own instance) and all together.
+        for (r, w) in rows.iter().zip(&want) {
+            assert_eq!(&partial.attr_paths(std::slice::from_ref(r)), &[w.clone()]);
+        }
+        assert_eq!(partial.attr_paths(&rows), want);
+        compared += rows.len();
+    }
+    assert!(compared > 100, "only {compared} attributes compared");
+}

@@ -85,6 +85,22 @@ impl Model {
         self.parents().attr_path(self.graph(), self.data(), row)
     }
 
+    /// The paths of several attribute rows. Without the full parent index built yet (a
+    /// report, not the explorer), a search that stops once it has met their instances.
+    pub fn attr_paths(&self, rows: &[Row]) -> Vec<String> {
+        let (g, data) = (self.graph(), self.data());
+        let partial;
+        let parents = match self.parents.get() {
+            Some(p) => p,
+            None => {
+                let owners: Vec<NodeId> = rows.iter().map(|r| r.instance).collect();
+                partial = Parents::build_for(g, data, &owners);
+                &partial
+            }
+        };
+        rows.iter().map(|r| parents.attr_path(g, data, r)).collect()
+    }
+
     /// The paths of up to `limit` places that hold `id` (its definition and the memo
     /// references to it), in stream order. One pass over the edges: for the detail view, not
     /// for loops.

@@ -183,14 +183,57 @@ pub fn path_segment(g: &Graph, data: &[u8], label: Label) -> String {
 /// First-found parent of every node reachable from the roots (breadth first, no recursion).
 #[derive(Debug, Default)]
 pub struct Parents {
-    /// `(parent, row index)`; `NO_NODE` parent for roots and unreachable nodes.
-    pub of: Vec<(NodeId, u32)>,
+    of: Links,
+}
+
+/// `(parent, row index)` per node: for every node, or only for those a search stopped at.
+#[derive(Debug)]
+enum Links {
+    /// `NO_NODE` parent for roots and unreachable nodes.
+    All(Vec<(NodeId, u32)>),
+    Some(std::collections::HashMap<NodeId, (NodeId, u32)>),
+}
+
+impl Default for Links {
+    fn default() -> Self {
+        Links::All(Vec::new())
+    }
 }
 
 impl Parents {
+    /// The parent of every reachable node.
     pub fn build(g: &Graph, data: &[u8]) -> Parents {
+        let mut of = vec![(NO_NODE, 0u32); g.nodes.len()];
+        Self::search(g, data, &[], |v, link| {
+            if let Some(o) = of.get_mut(v as usize) {
+                *o = link;
+            }
+        });
+        Parents { of: Links::All(of) }
+    }
+
+    /// The parents on the way to each of `targets`, and of whatever the same search met
+    /// first: the search stops once every target is found, so the paths of a few objects
+    /// near the root cost a fraction of [`Parents::build`] (and give the same paths).
+    pub fn build_for(g: &Graph, data: &[u8], targets: &[NodeId]) -> Parents {
+        let mut of = std::collections::HashMap::new();
+        Self::search(g, data, targets, |v, link| {
+            of.insert(v, link);
+        });
+        Parents {
+            of: Links::Some(of),
+        }
+    }
+
+    /// Breadth first from the roots; `link(node, (parent, row))` at each node's first
+    /// sighting. Stops early once every one of `targets` (if any) has been sighted.
+    fn search(
+        g: &Graph,
+        data: &[u8],
+        targets: &[NodeId],
+        mut link: impl FnMut(NodeId, (NodeId, u32)),
+    ) {
         let n = g.nodes.len();
-        let mut of = vec![(NO_NODE, 0u32); n];
         let mut seen = vec![0u64; n.div_ceil(64)];
         let mut first_sight = |v: NodeId| {
             let v = v as usize;
@@ -202,22 +245,29 @@ impl Parents {
                 _ => false,
             }
         };
-        // Breadth first: a FIFO of nodes that can have rows (scalars get a parent, no visit).
+        let mut wanted: std::collections::HashSet<NodeId> = targets.iter().copied().collect();
+        let early = !wanted.is_empty();
+        // A FIFO of nodes that can have rows (scalars get a parent, no visit).
         let mut queue: Vec<NodeId> = Vec::new();
         for p in &g.pickles {
-            if first_sight(p.root) && g.nodes.may_have_children(p.root as usize) {
-                queue.push(p.root);
+            if first_sight(p.root) {
+                wanted.remove(&p.root);
+                if g.nodes.may_have_children(p.root as usize) {
+                    queue.push(p.root);
+                }
             }
         }
         let mut buf = Vec::new();
         let mut head = 0;
         while let Some(&p) = queue.get(head) {
+            if early && wanted.is_empty() {
+                break;
+            }
             head += 1;
             let mut visit = |i: usize, v: NodeId| {
                 if first_sight(v) {
-                    if let Some(o) = of.get_mut(v as usize) {
-                        *o = (p, i as u32);
-                    }
+                    link(v, (p, i as u32));
+                    wanted.remove(&v);
                     if g.nodes.may_have_children(v as usize) {
                         queue.push(v);
                     }
@@ -236,7 +286,20 @@ impl Parents {
                 }
             }
         }
-        Parents { of }
+    }
+
+    fn parent_of(&self, id: NodeId) -> Option<(NodeId, u32)> {
+        match &self.of {
+            Links::All(v) => v.get(id as usize).copied(),
+            Links::Some(m) => m.get(&id).copied(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match &self.of {
+            Links::All(v) => v.len(),
+            Links::Some(m) => m.len(),
+        }
     }
 
     /// A readable path from the root to `id`, e.g. `_ResultsList__results[0].view`.
@@ -244,8 +307,8 @@ impl Parents {
         let mut segs = Vec::new();
         let mut cur = id;
         let mut guard = 0usize;
-        while let Some(&(p, i)) = self.of.get(cur as usize) {
-            if p == NO_NODE || guard > self.of.len() {
+        while let Some((p, i)) = self.parent_of(cur) {
+            if p == NO_NODE || guard > self.len() {
                 break;
             }
             guard += 1;
