@@ -64,7 +64,10 @@ fn attribute_paths_from_a_stopped_search_match_the_full_index() {
         let want: Vec<String> = rows.iter().map(|r| full.attr_path(r)).collect();
         // One at a time (each search stops at its own instance) and all together.
         for (r, w) in rows.iter().zip(&want) {
-            assert_eq!(&partial.attr_paths(std::slice::from_ref(r)), &[w.clone()]);
+            assert_eq!(
+                partial.attr_paths(std::slice::from_ref(r)),
+                std::slice::from_ref(w)
+            );
         }
         assert_eq!(partial.attr_paths(&rows), want);
         compared += rows.len();
