@@ -1165,3 +1165,28 @@ fn directories_fifos_and_unreadable_files_as_path() {
         None => eprintln!("note: unreadable-file case skipped: root without setpriv"),
     }
 }
+
+// ---- a stream whose first opcodes are sparse and the rest dense -----------------------------
+
+#[test]
+fn a_stream_denser_after_its_sample_still_parses_whole_in_bounded_memory() {
+    // The arena is sized from the first 65 536 opcodes (200-byte bytes objects here) and the
+    // rest is 2-byte ints: the machine must count the rest and grow, not fail or balloon.
+    const SPARSE: usize = 1 << 16;
+    const DENSE: usize = 1_000_000;
+    let d = cat(&[
+        b"\x80\x04(",
+        &rep(&cat(&[b"C\xc8", &[b'x'; 200]]), SPARSE),
+        &rep(b"K\x01", DENSE),
+        b"l.",
+    ]);
+    let (m, peak) = peak_of(|| model(d.clone()));
+    let g = m.graph();
+    assert_eq!(g.nodes.len(), SPARSE + DENSE + 1);
+    assert_eq!(g.children(g.root()).len(), SPARSE + DENSE);
+    assert!(
+        peak < d.len() + 200 * MIB,
+        "model of a {} byte file took {peak} bytes",
+        d.len()
+    );
+}

@@ -191,7 +191,7 @@ pub struct Parents {
 enum Links {
     /// `NO_NODE` parent for roots and unreachable nodes.
     All(Vec<(NodeId, u32)>),
-    Some(std::collections::HashMap<NodeId, (NodeId, u32)>),
+    Some(foldhash::HashMap<NodeId, (NodeId, u32)>),
 }
 
 impl Default for Links {
@@ -216,13 +216,35 @@ impl Parents {
     /// first: the search stops once every target is found, so the paths of a few objects
     /// near the root cost a fraction of [`Parents::build`] (and give the same paths).
     pub fn build_for(g: &Graph, data: &[u8], targets: &[NodeId]) -> Parents {
-        let mut of = std::collections::HashMap::new();
-        Self::search(g, data, targets, |v, link| {
-            of.insert(v, link);
-        });
-        Parents {
-            of: Links::Some(of),
+        if targets.is_empty() {
+            return Parents {
+                of: Links::Some(foldhash::HashMap::default()),
+            };
         }
+        // A map while the search stays small; the full table once it is not (a map of most
+        // nodes costs more than the table).
+        let n = g.nodes.len();
+        let mut links = Links::Some(foldhash::HashMap::default());
+        Self::search(g, data, targets, |v, link| match &mut links {
+            Links::Some(m) => {
+                m.insert(v, link);
+                if m.len() > n / 16 {
+                    let mut all = vec![(NO_NODE, 0u32); n];
+                    for (&k, &l) in m.iter() {
+                        if let Some(o) = all.get_mut(k as usize) {
+                            *o = l;
+                        }
+                    }
+                    links = Links::All(all);
+                }
+            }
+            Links::All(all) => {
+                if let Some(o) = all.get_mut(v as usize) {
+                    *o = link;
+                }
+            }
+        });
+        Parents { of: links }
     }
 
     /// Breadth first from the roots; `link(node, (parent, row))` at each node's first
@@ -245,7 +267,7 @@ impl Parents {
                 _ => false,
             }
         };
-        let mut wanted: std::collections::HashSet<NodeId> = targets.iter().copied().collect();
+        let mut wanted: foldhash::HashSet<NodeId> = targets.iter().copied().collect();
         let early = !wanted.is_empty();
         // A FIFO of nodes that can have rows (scalars get a parent, no visit).
         let mut queue: Vec<NodeId> = Vec::new();

@@ -264,6 +264,10 @@ impl Nodes {
     pub fn reserve(&mut self, n: usize) {
         self.packed.reserve(n);
     }
+    /// Nodes that fit before the arena must grow.
+    pub fn room(&self) -> usize {
+        self.packed.capacity() - self.packed.len()
+    }
     pub fn truncate(&mut self, n: usize) {
         self.packed.truncate(n);
         // The machine rolls back only nodes made after every node it keeps, so their side

@@ -69,8 +69,9 @@ pub fn parse(data: &[u8]) -> Result<(Graph, Vec<Warning>), PickleError> {
         return Err(PickleError::new(0, ErrorKind::TooLarge(data.len() as u64)));
     }
     let mut m = Machine::new(data);
-    // A quick pre-scan sizes the arena exactly, so it never copies while growing.
-    let (ops, puts) = count_ops(data);
+    // Size the arena from a sample of the stream (counting all of it first costs a tenth of
+    // a parse); if the rest turns out denser, `make_room` counts it and grows once.
+    let (ops, puts) = estimate_ops(data);
     m.graph.nodes.reserve(ops);
     m.graph.edges.reserve(ops);
     m.graph.puts.reserve(puts);
@@ -212,6 +213,9 @@ impl<'a> Machine<'a> {
         if end + adding >= u32::MAX as usize {
             return Err(err(at, ErrorKind::TooManyNodes(end as u64)));
         }
+        if self.graph.edges.capacity() - end < adding {
+            self.make_room(at);
+        }
         let Some(slot) = self.graph.nodes.slot_for_edges(parent as usize) else {
             return Ok(None);
         };
@@ -244,11 +248,25 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
+    /// The arena was sized from a sample of the stream and the rest is denser: count what is
+    /// left of this pickle from `pos` and grow every arena vector once, to fit all of it.
+    #[cold]
+    fn make_room(&mut self, pos: usize) {
+        let (ops, puts) = count_ops(self.data, pos);
+        let g = &mut self.graph;
+        g.nodes.reserve(ops + 1);
+        g.edges.reserve(ops + 1);
+        g.puts.reserve(puts + 1);
+    }
+
     fn fence(&self) -> usize {
         self.marks.last().map(|m| m.0).unwrap_or(0)
     }
 
     fn new_node(&mut self, kind: Kind, op: Op, start: usize) -> Result<NodeId, PickleError> {
+        if self.graph.nodes.room() == 0 {
+            self.make_room(start);
+        }
         let id = self.graph.nodes.len();
         if id >= (NO_NODE - 2) as usize {
             return Err(err(start, ErrorKind::TooManyNodes(id as u64)));
@@ -732,6 +750,9 @@ impl<'a> Machine<'a> {
                     };
                     let t = self.top(&i)?;
                     self.memo.put(key, t.node);
+                    if self.graph.puts.capacity() == self.graph.puts.len() {
+                        self.make_room(p);
+                    }
                     self.graph.puts.push(MemoSite {
                         pos: p as u64,
                         node: t.node,
@@ -1058,15 +1079,38 @@ pub fn valid_utf8_surrogatepass(mut b: &[u8]) -> bool {
     }
 }
 
-/// Counts the opcodes and memo stores of the first pickle (stops at STOP or the first error).
-fn count_ops(data: &[u8]) -> (usize, usize) {
-    let (mut ops, mut puts, mut pos) = (0usize, 0usize, 0usize);
+/// Counts the opcodes and memo stores from `pos` through the pickle's STOP (or the first
+/// error).
+fn count_ops(data: &[u8], mut pos: usize) -> (usize, usize) {
+    let (mut ops, mut puts) = (0usize, 0usize);
     while let Some(i) = read_fast(data, pos).or_else(|| read_general(data, pos).ok()) {
         ops += 1;
         puts += usize::from(i.op.is_memo_put());
         pos = i.end;
         if i.op == Op::STOP {
             break;
+        }
+    }
+    (ops, puts)
+}
+
+/// Opcodes walked to estimate a file's density (a pickle this short is counted exactly).
+const SAMPLE_OPS: usize = 1 << 16;
+
+/// The opcodes and memo stores of the first pickle: counted when it ends within the sample,
+/// else extrapolated from the sample's density to the rest of the file, with a margin.
+fn estimate_ops(data: &[u8]) -> (usize, usize) {
+    let (mut ops, mut puts, mut pos) = (0usize, 0usize, 0usize);
+    while let Some(i) = read_fast(data, pos).or_else(|| read_general(data, pos).ok()) {
+        ops += 1;
+        puts += usize::from(i.op.is_memo_put());
+        pos = i.end;
+        if i.op == Op::STOP {
+            return (ops, puts);
+        }
+        if ops == SAMPLE_OPS {
+            let scale = |n: usize| (n as f64 * data.len() as f64 / pos as f64 * 1.125) as usize;
+            return (scale(ops), scale(puts));
         }
     }
     (ops, puts)
