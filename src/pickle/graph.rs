@@ -186,23 +186,25 @@ mod tag {
 }
 
 /// Where the payload of a scalar made by `op` starts, from the opcode byte: past the opcode
-/// and its length prefix (and the opening quote of STRING).
+/// and its length prefix (and the opening quote of STRING). A table built from the opcode
+/// table at compile time (decoding a node is on every walk's path).
 #[inline]
 fn payload_offset(op: Op) -> u64 {
+    use super::ops::ArgKind;
     const OFFSETS: [u8; 256] = {
         let mut t = [1u8; 256];
-        t[Op::STRING as usize] = 2;
-        t[Op::LONG1 as usize] = 2;
-        t[Op::SHORT_BINSTRING as usize] = 2;
-        t[Op::SHORT_BINUNICODE as usize] = 2;
-        t[Op::SHORT_BINBYTES as usize] = 2;
-        t[Op::LONG4 as usize] = 5;
-        t[Op::BINSTRING as usize] = 5;
-        t[Op::BINUNICODE as usize] = 5;
-        t[Op::BINBYTES as usize] = 5;
-        t[Op::BINUNICODE8 as usize] = 9;
-        t[Op::BINBYTES8 as usize] = 9;
-        t[Op::BYTEARRAY8 as usize] = 9;
+        let mut b = 0;
+        while b < 256 {
+            if let Some(op) = Op::from_byte(b as u8) {
+                t[b] += match op.arg_kind() {
+                    ArgKind::Len1 => 1,
+                    ArgKind::Len4 | ArgKind::Len4Signed => 4,
+                    ArgKind::Len8 => 8,
+                    _ => matches!(op, Op::STRING) as u8,
+                };
+            }
+            b += 1;
+        }
         t
     };
     u64::from(OFFSETS[op as usize])
@@ -715,63 +717,34 @@ mod tests {
 
     /// Every kind, as the machine makes it (payloads right after their opcode) and not.
     fn every_kind(at: u64) -> Vec<(Kind, Op)> {
-        let t = |start, len, enc| TextRef { start, len, enc };
-        let p = |start, end| Span { start, end };
+        let t = |start, len, enc| TextRef {
+            start: at + start,
+            len,
+            enc,
+        };
+        let p = |start, end| Span {
+            start: at + start,
+            end: at + end,
+        };
+        let int = |a, b| Kind::Int { payload: p(a, b) };
+        let bytes = |a, b| Kind::Bytes { payload: p(a, b) };
         vec![
             (Kind::None, Op::NONE),
             (Kind::Bool(false), Op::NEWFALSE),
             (Kind::Bool(true), Op::NEWTRUE),
-            (
-                Kind::Int {
-                    payload: p(at + 1, at + 2),
-                },
-                Op::BININT1,
-            ),
-            (
-                Kind::Int {
-                    payload: p(at + 5, at + 6),
-                },
-                Op::LONG4,
-            ),
-            (
-                Kind::Int {
-                    payload: p(at + 2, at + 3),
-                },
-                Op::BININT1,
-            ),
-            (
-                Kind::Float {
-                    payload: p(at + 1, at + 9),
-                },
-                Op::BINFLOAT,
-            ),
-            (Kind::Str(t(at + 2, 5, StrEnc::Utf8)), Op::SHORT_BINUNICODE),
-            (Kind::Str(t(at + 9, 5, StrEnc::Utf8)), Op::BINUNICODE8),
-            (
-                Kind::Str(t(at + 1, 3, StrEnc::RawUnicodeEscape)),
-                Op::UNICODE,
-            ),
-            (Kind::Str(t(at + 2, 0, StrEnc::Quoted)), Op::STRING),
-            (Kind::Str(t(at + 5, 9, StrEnc::Latin1)), Op::BINSTRING),
-            (Kind::Str(t(at + 1, 4, StrEnc::Line)), Op::GLOBAL),
-            (
-                Kind::Bytes {
-                    payload: p(at + 9, at + 9 + (5 << 32)),
-                },
-                Op::BINBYTES8,
-            ),
-            (
-                Kind::Bytes {
-                    payload: p(at + 100_000, at + 100_001),
-                },
-                Op::BINBYTES,
-            ),
-            (
-                Kind::ByteArray {
-                    payload: p(at + 9, at + 20),
-                },
-                Op::BYTEARRAY8,
-            ),
+            (int(1, 2), Op::BININT1),
+            (int(5, 6), Op::LONG4),
+            (int(2, 3), Op::BININT1),
+            (Kind::Float { payload: p(1, 9) }, Op::BINFLOAT),
+            (Kind::Str(t(2, 5, StrEnc::Utf8)), Op::SHORT_BINUNICODE),
+            (Kind::Str(t(9, 5, StrEnc::Utf8)), Op::BINUNICODE8),
+            (Kind::Str(t(1, 3, StrEnc::RawUnicodeEscape)), Op::UNICODE),
+            (Kind::Str(t(2, 0, StrEnc::Quoted)), Op::STRING),
+            (Kind::Str(t(5, 9, StrEnc::Latin1)), Op::BINSTRING),
+            (Kind::Str(t(1, 4, StrEnc::Line)), Op::GLOBAL),
+            (bytes(9, 9 + (5 << 32)), Op::BINBYTES8),
+            (bytes(100_000, 100_001), Op::BINBYTES),
+            (Kind::ByteArray { payload: p(9, 20) }, Op::BYTEARRAY8),
             (Kind::Tuple, Op::TUPLE),
             (Kind::List, Op::EMPTY_LIST),
             (Kind::Dict, Op::EMPTY_DICT),
@@ -779,8 +752,8 @@ mod tests {
             (Kind::FrozenSet, Op::FROZENSET),
             (
                 Kind::Global {
-                    module: t(at + 1, 3, StrEnc::Line),
-                    name: t(at + 5, 2, StrEnc::Line),
+                    module: t(1, 3, StrEnc::Line),
+                    name: t(5, 2, StrEnc::Line),
                 },
                 Op::GLOBAL,
             ),
@@ -796,7 +769,7 @@ mod tests {
             (
                 Kind::PersId {
                     pid: NO_NODE,
-                    line: Some(p(at + 1, at + 4)),
+                    line: Some(p(1, 4)),
                 },
                 Op::PERSID,
             ),

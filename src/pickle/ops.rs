@@ -61,7 +61,7 @@ macro_rules! opcodes {
         impl Op {
             /// The opcode for a code byte, if it is one (a table lookup: this is the hot path).
             #[inline]
-            pub fn from_byte(b: u8) -> Option<Op> {
+            pub const fn from_byte(b: u8) -> Option<Op> {
                 const TABLE: [Option<Op>; 256] = {
                     let mut t = [None; 256];
                     $( t[$code as usize] = Some(Op::$name); )*
@@ -87,7 +87,7 @@ macro_rules! opcodes {
             }
             /// How the argument is encoded.
             #[inline]
-            pub fn arg_kind(self) -> ArgKind {
+            pub const fn arg_kind(self) -> ArgKind {
                 const KINDS: [ArgKind; 256] = {
                     let mut t = [ArgKind::None; 256];
                     $( t[$code as usize] = ArgKind::$arg; )*
