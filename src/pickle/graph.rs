@@ -263,8 +263,9 @@ impl Nodes {
     pub fn is_empty(&self) -> bool {
         self.packed.is_empty()
     }
+    /// Room for `n` more nodes, if memory allows (else the arena grows as it fills).
     pub fn reserve(&mut self, n: usize) {
-        self.packed.reserve(n);
+        let _ = self.packed.try_reserve(n);
     }
     /// Nodes that fit before the arena must grow.
     pub fn room(&self) -> usize {

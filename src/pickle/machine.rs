@@ -72,9 +72,7 @@ pub fn parse(data: &[u8]) -> Result<(Graph, Vec<Warning>), PickleError> {
     // Size the arena from a sample of the stream (counting all of it first costs a tenth of
     // a parse); if the rest turns out denser, `make_room` counts it and grows once.
     let (ops, puts) = estimate_ops(data);
-    m.graph.nodes.reserve(ops);
-    m.graph.edges.reserve(ops);
-    m.graph.puts.reserve(puts);
+    m.reserve(ops.min(ARENA_GUESS_CAP), puts.min(ARENA_GUESS_CAP));
     let mut warnings = Vec::new();
     let mut pos = 0;
     // The first pickle must parse; later ones are tried, and kept only if they parse whole.
@@ -215,6 +213,8 @@ impl<'a> Machine<'a> {
         }
         if self.graph.edges.capacity() - end < adding {
             self.make_room(at);
+            // Items already on the stack count too.
+            let _ = self.graph.edges.try_reserve(adding);
         }
         let Some(slot) = self.graph.nodes.slot_for_edges(parent as usize) else {
             return Ok(None);
@@ -253,10 +253,16 @@ impl<'a> Machine<'a> {
     #[cold]
     fn make_room(&mut self, pos: usize) {
         let (ops, puts) = count_ops(self.data, pos);
+        self.reserve(ops + 1, puts + 1);
+    }
+
+    /// Room for `ops` more nodes and edges and `puts` more memo stores, as far as memory
+    /// allows (past that, the vectors grow as they fill).
+    fn reserve(&mut self, ops: usize, puts: usize) {
         let g = &mut self.graph;
-        g.nodes.reserve(ops + 1);
-        g.edges.reserve(ops + 1);
-        g.puts.reserve(puts + 1);
+        g.nodes.reserve(ops);
+        let _ = g.edges.try_reserve(ops);
+        let _ = g.puts.try_reserve(puts);
     }
 
     fn fence(&self) -> usize {
@@ -1097,6 +1103,9 @@ fn count_ops(data: &[u8], mut pos: usize) -> (usize, usize) {
     }
     (ops, puts)
 }
+
+/// The most nodes reserved from an estimate (the rest is counted exactly if it comes).
+const ARENA_GUESS_CAP: usize = 1 << 24;
 
 /// Opcodes walked to estimate a file's density (a pickle this short is counted exactly).
 const SAMPLE_OPS: usize = 1 << 16;
