@@ -16,6 +16,10 @@ use picklescope::pickle::{Op, parse};
 use picklescope::slim::{Counter, Plan, rewrite};
 use picklescope::synth::{DemoOptions, EncodeOptions, Rng, Value, encode_with, stage_result};
 
+// The binary's allocator (huge pages for large blocks), so frames are timed as users get them.
+#[global_allocator]
+static ALLOC: picklescope::alloc::HugeBlocks = picklescope::alloc::HugeBlocks;
+
 /// A hifa_flagdata-like result: a `ResultsList` holding one result whose `summaries` is a list
 /// of `n` small dicts (interned keys, ints, floats, fresh strings, bools). 160 000 dicts give
 /// about 9 MB and 3 million opcodes, like `gen_fixtures.py objheavy`.

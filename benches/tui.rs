@@ -20,6 +20,10 @@ use picklescope::tui::view::{Theme, draw};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+// The binary's allocator (huge pages for large blocks), so frames are timed as users get them.
+#[global_allocator]
+static ALLOC: picklescope::alloc::HugeBlocks = picklescope::alloc::HugeBlocks;
+
 /// Items in the big list: each a small dict `{'ant': int, 'amp': float}` (3 nodes each).
 const ITEMS: usize = 1_000_000;
 

@@ -77,7 +77,10 @@ pub fn rows_into(g: &Graph, data: &[u8], id: NodeId, out: &mut Vec<Row>) {
 
 fn own_rows(g: &Graph, id: NodeId, out: &mut Vec<Row>) {
     let mut idx = 0;
-    for e in g.children(id) {
+    let children = g.children(id);
+    // A million-item list would otherwise grow (and copy) its rows twenty times.
+    out.reserve(children.len());
+    for e in children {
         if e.key == STATE_KEY {
             continue;
         }
