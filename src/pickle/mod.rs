@@ -3,6 +3,7 @@
 pub mod error;
 pub mod graph;
 pub mod machine;
+pub mod nodes;
 pub mod ops;
 pub mod scan;
 pub mod value;
