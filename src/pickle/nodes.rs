@@ -17,8 +17,8 @@ pub const MAX_OFFSET: u64 = (1 << 48) - 1;
 /// One node in 16 bytes. `head`: span start (48 bits), opcode, tag. `body`: span length (low
 /// 32 bits) and `x` (high 32 bits): a payload's length (the payload starts
 /// [`payload_offset`] bytes after the span start), a small value (extension code, buffer
-/// index), a container's BUILD state, or for tag `FULL` the index of the whole node in the
-/// side table.
+/// index), a container's edge slot (which also holds its BUILD state), or for tag `FULL` the
+/// index of the whole node in the side table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Packed {
     head: u64,
@@ -287,7 +287,17 @@ impl Nodes {
         } else {
             NO_SLOT
         };
-        let p = self.pack(&n, slot).unwrap_or_else(|| self.put_full(n));
+        let p = match self.pack(&n, slot) {
+            Some(p) => p,
+            None => {
+                // A container too long to pack keeps its slot in the side table.
+                let p = self.put_full(n);
+                if let Some(fs) = self.full_slot.get_mut(p.x() as usize) {
+                    *fs = slot;
+                }
+                p
+            }
+        };
         self.packed.push(p);
     }
     /// Replaces the node at `id` (the machine's rare rewrites of a whole node). Its edges and
@@ -618,6 +628,16 @@ mod tests {
             .collect();
         assert_eq!(stated.len(), 3 * 27);
         assert_eq!(nodes.with_state().collect::<Vec<_>>(), stated);
+        // Every container has an edge slot from the start, packed or kept whole.
+        for (id, n) in want.iter().enumerate() {
+            assert_eq!(
+                nodes.slot(id).is_some(),
+                is_container_kind(&n.kind),
+                "node {id}"
+            );
+        }
+        let slots = nodes.slots.len();
+        assert_eq!(slots, 3 * 3 * 5);
         // Only what cannot be packed takes a side entry.
         let fits = |n: &Node| {
             let payload = match n.kind {
