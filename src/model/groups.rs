@@ -3,9 +3,12 @@
 
 use std::collections::HashMap;
 
+use std::borrow::Cow;
+
+use crate::pickle::value::name_value;
 use crate::pickle::{Kind, NodeId, Span};
 
-use super::rows::{Label, Row, label_text, rows};
+use super::rows::{Label, Row, label_text, rows_into};
 use super::sizes::{merge_spans, retained_within};
 use super::{Model, classes::class_of};
 
@@ -50,10 +53,14 @@ impl Groups {
     pub fn build(m: &Model) -> Groups {
         let g = m.graph();
         let data = m.data();
-        let mut index: HashMap<(String, String), usize> = HashMap::new();
+        // class -> attribute -> group; looked up with borrowed names (most attribute names
+        // are borrowed straight from the file), allocated only for a new group.
+        let mut index: foldhash::HashMap<String, foldhash::HashMap<String, usize>> =
+            foldhash::HashMap::default();
         let mut groups: Vec<Group> = Vec::new();
         let mut attrs = Vec::new();
         let mut spans: Vec<Vec<Span>> = Vec::new();
+        let mut buf = Vec::new();
         for (id, n) in g.nodes.with_state() {
             if !matches!(n.kind, Kind::Call { .. }) {
                 continue;
@@ -62,24 +69,35 @@ impl Groups {
             let Some(class) = class_of(g, data, id) else {
                 continue;
             };
-            for row in rows(g, data, id) {
-                if !matches!(row.label, Label::Attr(_)) {
+            rows_into(g, data, id, &mut buf);
+            for &row in &buf {
+                let Label::Attr(k) = row.label else {
                     continue;
-                }
-                let attr = label_text(g, data, row.label);
-                let key = (class.clone(), attr);
-                let gi = *index.entry(key.clone()).or_insert_with(|| {
-                    groups.push(Group {
-                        class: key.0.clone(),
-                        attr: key.1.clone(),
-                        instances: 0,
-                        bytes: 0,
-                        retained: 0,
-                        pass_through: false,
-                    });
-                    spans.push(Vec::new());
-                    groups.len() - 1
-                });
+                };
+                let attr = match name_value(g, data, k) {
+                    Some(a) => a,
+                    None => Cow::Owned(label_text(g, data, row.label)),
+                };
+                let by_attr = match index.get_mut(class.as_str()) {
+                    Some(m) => m,
+                    None => index.entry(class.clone()).or_default(),
+                };
+                let gi = match by_attr.get(attr.as_ref()) {
+                    Some(&gi) => gi,
+                    None => {
+                        groups.push(Group {
+                            class: class.clone(),
+                            attr: attr.clone().into_owned(),
+                            instances: 0,
+                            bytes: 0,
+                            retained: 0,
+                            pass_through: false,
+                        });
+                        spans.push(Vec::new());
+                        by_attr.insert(attr.into_owned(), groups.len() - 1);
+                        groups.len() - 1
+                    }
+                };
                 groups[gi].instances += 1;
                 groups[gi].bytes += row.span.len();
                 spans[gi].push(row.span);
