@@ -269,6 +269,7 @@ impl<'a> Machine<'a> {
         self.marks.last().map(|m| m.0).unwrap_or(0)
     }
 
+    #[inline(always)]
     fn new_node(&mut self, kind: Kind, op: Op, start: usize) -> Result<NodeId, PickleError> {
         if self.graph.nodes.room() == 0 {
             self.make_room(start);
@@ -286,6 +287,7 @@ impl<'a> Machine<'a> {
         Ok(id as NodeId)
     }
 
+    #[inline(always)]
     fn push_new(&mut self, kind: Kind, i: &Instr, start: usize) -> Result<NodeId, PickleError> {
         let id = self.new_node(kind, i.op, start)?;
         self.stack.push(Item {

@@ -280,7 +280,9 @@ impl Nodes {
         })
     }
 
-    /// Appends a node; its span must lie within [`MAX_OFFSET`].
+    /// Appends a node; its span must lie within [`MAX_OFFSET`]. Inlined: where the machine
+    /// calls it the kind is known, and the packing's match folds away.
+    #[inline(always)]
     pub fn push(&mut self, n: Node) {
         let slot = if is_container_kind(&n.kind) {
             self.new_slot(n.state)
@@ -391,7 +393,7 @@ impl Nodes {
 
     /// The 16-byte form of `n` (a container's `x` is `slot`), or `None` when it must be kept
     /// whole.
-    #[inline]
+    #[inline(always)]
     fn pack(&self, n: &Node, slot: u32) -> Option<Packed> {
         let start = n.span.start;
         let len = n
