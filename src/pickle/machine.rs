@@ -339,17 +339,17 @@ impl<'a> Machine<'a> {
 
     fn take_from(&mut self, from: usize, end: usize) {
         self.scratch.clear();
-        let n = self.stack.len();
-        for k in from..n {
-            let e = if k + 1 < n {
-                self.stack[k + 1].start
-            } else {
-                end
-            };
-            let it = self.stack[k];
-            self.close(it, e);
-            self.scratch.push(it);
+        let Some(items) = self.stack.get(from..) else {
+            return;
+        };
+        // Each item's span ends where the next one starts (the last at `end`).
+        let ends = items.iter().skip(1).map(|it| it.start).chain([end]);
+        for (it, e) in items.iter().zip(ends) {
+            if it.def {
+                self.graph.nodes.set_end(it.node as usize, e as u64);
+            }
         }
+        self.scratch.extend_from_slice(items);
         self.stack.truncate(from);
     }
 
