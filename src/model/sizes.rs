@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::pickle::{Graph, NodeId, Span};
+use crate::pickle::{Graph, MemoSite, NodeId, Span};
 
 /// Memo references grouped by the node they yield.
 #[derive(Debug, Default)]
@@ -12,6 +12,8 @@ pub struct MemoRefs {
     by_node: HashMap<NodeId, Vec<u64>>,
     /// One bit per node: handed out by at least one GET.
     shared: Vec<u64>,
+    /// The memo stores of shared nodes, in stream order (most stores are never fetched).
+    shared_puts: Vec<MemoSite>,
 }
 
 impl MemoRefs {
@@ -24,7 +26,18 @@ impl MemoRefs {
                 *w |= 1 << (s.node % 64);
             }
         }
-        MemoRefs { by_node, shared }
+        let mut refs = MemoRefs {
+            by_node,
+            shared,
+            shared_puts: Vec::new(),
+        };
+        refs.shared_puts = g
+            .puts
+            .iter()
+            .filter(|p| refs.is_shared(p.node))
+            .copied()
+            .collect();
+        refs
     }
 
     /// True when some GET hands out `id` (cheap; no hashing).
@@ -106,11 +119,14 @@ pub fn retained_within(g: &Graph, refs: &MemoRefs, cut: &[Span], budget: &mut u6
     for s in cut {
         let a = g.puts.partition_point(|p| p.pos < s.start);
         let b = g.puts.partition_point(|p| p.pos < s.end);
+        // The budget counts every store in the span; only the shared ones need a look.
         spend(budget, b - a)?;
-        for p in &g.puts[a..b] {
-            if !refs.is_shared(p.node) {
-                continue;
-            }
+        let sp = &refs.shared_puts;
+        let (a, b) = (
+            sp.partition_point(|p| p.pos < s.start),
+            sp.partition_point(|p| p.pos < s.end),
+        );
+        for p in &sp[a..b] {
             let Some(d) = defined_inside(p.node) else {
                 continue;
             };
