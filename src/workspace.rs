@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::context::load::{load_all, workers};
+use crate::context::load::{EVERY_CORE, load_all};
 use crate::context::{FileRole, Source, SourceError, SourceFile, StageInfo, resolve, stage_info};
 use crate::model::{LoadError, Model};
 
@@ -50,7 +50,7 @@ impl Workspace {
     pub fn load(source: Source, progress: &(dyn Fn(usize, usize) + Sync)) -> Workspace {
         let total = source.files.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let models = load_all(&source.files, workers(), |_| {
+        let models = load_all(&source.files, EVERY_CORE, |_| {
             let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             progress(d, total);
         });
@@ -114,7 +114,7 @@ pub fn map_files<T: Send>(
     let done = std::sync::atomic::AtomicUsize::new(0);
     let out: std::sync::Mutex<Vec<Option<T>>> =
         std::sync::Mutex::new((0..total).map(|_| None).collect());
-    crate::context::load::par_each(&source.files, workers(), |i| {
+    crate::context::load::par_each(&source.files, EVERY_CORE, |i| {
         let v = f(&source.files[i]);
         if let Ok(mut o) = out.lock() {
             o[i] = Some(v);

@@ -78,11 +78,6 @@ where
 /// Worker count meaning "one per core", resolved only when there is more than one file.
 pub const EVERY_CORE: usize = 0;
 
-/// Worker count: every core.
-pub fn workers() -> usize {
-    EVERY_CORE
-}
-
 fn cores() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())

@@ -3,12 +3,9 @@
 
 use std::collections::HashMap;
 
-use std::borrow::Cow;
-
-use crate::pickle::value::name_value;
 use crate::pickle::{Kind, NodeId, Span};
 
-use super::rows::{Label, Row, label_text, rows_into};
+use super::rows::{Label, Row, attr_name, rows_into};
 use super::sizes::{merge_spans, retained_within};
 use super::{Model, classes::class_of};
 
@@ -74,10 +71,7 @@ impl Groups {
                 let Label::Attr(k) = row.label else {
                     continue;
                 };
-                let attr = match name_value(g, data, k) {
-                    Some(a) => a,
-                    None => Cow::Owned(label_text(g, data, row.label)),
-                };
+                let attr = attr_name(g, data, k);
                 let by_attr = match index.get_mut(class.as_str()) {
                     Some(m) => m,
                     None => index.entry(class.clone()).or_default(),

@@ -1,7 +1,9 @@
 //! The children of an object as a person sees them: attributes, items, entries — and paths.
 
+use std::borrow::Cow;
+
 use crate::pickle::value::{name_value, scalar_preview};
-use crate::pickle::{Graph, Kind, NO_NODE, NodeId, STATE_KEY, Span};
+use crate::pickle::{Edge, Graph, Kind, NO_NODE, NodeId, STATE_KEY, Span};
 
 use super::classes::{array_summary, is_numpy_array};
 
@@ -75,15 +77,17 @@ pub fn rows_into(g: &Graph, data: &[u8], id: NodeId, out: &mut Vec<Row>) {
     }
 }
 
+/// The edges that are rows of a container: its items and entries, in order (a BUILD state
+/// on it is not one).
+fn own_edges(g: &Graph, id: NodeId) -> impl Iterator<Item = &Edge> {
+    g.children(id).iter().filter(|e| e.key != STATE_KEY)
+}
+
 fn own_rows(g: &Graph, id: NodeId, out: &mut Vec<Row>) {
     let mut idx = 0;
-    let children = g.children(id);
     // A million-item list would otherwise grow (and copy) its rows twenty times.
-    out.reserve(children.len());
-    for e in children {
-        if e.key == STATE_KEY {
-            continue;
-        }
+    out.reserve(g.children(id).len());
+    for e in own_edges(g, id) {
         let label = if e.key == NO_NODE {
             idx += 1;
             Label::Index(idx - 1)
@@ -154,12 +158,17 @@ fn state_rows(g: &Graph, inst: NodeId, state: NodeId, out: &mut Vec<Row>) {
     }
 }
 
+/// The name of an attribute whose name is node `k`: borrowed from the file when it is a
+/// UTF-8 string there, else a preview of whatever the key is.
+pub fn attr_name<'a>(g: &Graph, data: &'a [u8], k: NodeId) -> Cow<'a, str> {
+    name_value(g, data, k)
+        .unwrap_or_else(|| Cow::Owned(scalar_preview(g, data, k, 40).unwrap_or_else(|| "?".into())))
+}
+
 /// The attribute name of an `Attr` label (or a key preview for dict keys).
 pub fn label_text(g: &Graph, data: &[u8], label: Label) -> String {
     match label {
-        Label::Attr(k) => name_value(g, data, k)
-            .map(|s| s.into_owned())
-            .unwrap_or_else(|| scalar_preview(g, data, k, 40).unwrap_or_else(|| "?".into())),
+        Label::Attr(k) => attr_name(g, data, k).into_owned(),
         Label::Key(k) => scalar_preview(g, data, k, 60).unwrap_or_else(|| "<key>".into()),
         Label::Index(i) => format!("[{i}]"),
         Label::Slot(i) => format!("<slot {i}>"),
@@ -299,9 +308,8 @@ impl Parents {
                 }
             };
             if g.nodes.is_container(p as usize) {
-                // A container's rows are its items and entries, in order (as `own_rows`).
-                let items = g.children(p).iter().filter(|e| e.key != STATE_KEY);
-                for (i, e) in items.enumerate() {
+                // A container's rows, without building them.
+                for (i, e) in own_edges(g, p).enumerate() {
                     visit(i, e.value);
                 }
             } else {

@@ -298,9 +298,10 @@ impl<'a> Machine<'a> {
         Ok(id)
     }
 
-    fn close(&mut self, item: Item, end: usize) {
+    /// Ends the span of the node `item` created (a GET or DUP copy leaves it alone).
+    fn close(nodes: &mut Nodes, item: Item, end: usize) {
         if item.def {
-            self.graph.nodes.set_end(item.node as usize, end as u64);
+            nodes.set_end(item.node as usize, end as u64);
         }
     }
 
@@ -313,7 +314,7 @@ impl<'a> Machine<'a> {
             .stack
             .pop()
             .ok_or(err(i.pos, ErrorKind::StackUnderflow(i.op.name())))?;
-        self.close(it, i.pos);
+        Self::close(&mut self.graph.nodes, it, i.pos);
         Ok(it)
     }
 
@@ -344,10 +345,8 @@ impl<'a> Machine<'a> {
         };
         // Each item's span ends where the next one starts (the last at `end`).
         let ends = items.iter().skip(1).map(|it| it.start).chain([end]);
-        for (it, e) in items.iter().zip(ends) {
-            if it.def {
-                self.graph.nodes.set_end(it.node as usize, e as u64);
-            }
+        for (&it, e) in items.iter().zip(ends) {
+            Self::close(&mut self.graph.nodes, it, e);
         }
         self.scratch.extend_from_slice(items);
         self.stack.truncate(from);
@@ -474,7 +473,7 @@ impl<'a> Machine<'a> {
                     // Anything left on the stack is ignored by CPython; close its spans.
                     let rest: Vec<Item> = self.stack.drain(..).collect();
                     for it in rest {
-                        self.close(it, p);
+                        Self::close(&mut self.graph.nodes, it, p);
                     }
                     self.graph.pickles.push(PickleInfo {
                         span: Span::new(start, i.end),
@@ -1091,9 +1090,19 @@ pub fn valid_utf8_surrogatepass(mut b: &[u8]) -> bool {
     }
 }
 
-/// Counts the opcodes and memo stores from `pos` through the pickle's STOP (or the first
-/// error).
-fn count_ops(data: &[u8], mut pos: usize) -> (usize, usize) {
+/// Opcodes and memo stores walked from an offset, and where the walk stopped.
+struct Walk {
+    ops: usize,
+    puts: usize,
+    /// Offset after the last opcode walked.
+    end: usize,
+    /// The walk reached the pickle's STOP, an undecodable byte or the end of the data (not
+    /// its opcode limit).
+    whole: bool,
+}
+
+/// Walks at most `limit` opcodes from `pos`, through the pickle's STOP at the latest.
+fn walk_ops(data: &[u8], mut pos: usize, limit: usize) -> Walk {
     let (mut ops, mut puts) = (0usize, 0usize);
     while let Some(i) = read_fast(data, pos).or_else(|| read_general(data, pos).ok()) {
         ops += 1;
@@ -1102,8 +1111,28 @@ fn count_ops(data: &[u8], mut pos: usize) -> (usize, usize) {
         if i.op == Op::STOP {
             break;
         }
+        if ops == limit {
+            return Walk {
+                ops,
+                puts,
+                end: pos,
+                whole: false,
+            };
+        }
     }
-    (ops, puts)
+    Walk {
+        ops,
+        puts,
+        end: pos,
+        whole: true,
+    }
+}
+
+/// Counts the opcodes and memo stores from `pos` through the pickle's STOP (or the first
+/// error).
+fn count_ops(data: &[u8], pos: usize) -> (usize, usize) {
+    let w = walk_ops(data, pos, usize::MAX);
+    (w.ops, w.puts)
 }
 
 /// The most nodes reserved from an estimate (the rest is counted exactly if it comes).
@@ -1115,18 +1144,10 @@ const SAMPLE_OPS: usize = 1 << 16;
 /// The opcodes and memo stores of the first pickle: counted when it ends within the sample,
 /// else extrapolated from the sample's density to the rest of the file, with a margin.
 fn estimate_ops(data: &[u8]) -> (usize, usize) {
-    let (mut ops, mut puts, mut pos) = (0usize, 0usize, 0usize);
-    while let Some(i) = read_fast(data, pos).or_else(|| read_general(data, pos).ok()) {
-        ops += 1;
-        puts += usize::from(i.op.is_memo_put());
-        pos = i.end;
-        if i.op == Op::STOP {
-            return (ops, puts);
-        }
-        if ops == SAMPLE_OPS {
-            let scale = |n: usize| (n as f64 * data.len() as f64 / pos as f64 * 1.125) as usize;
-            return (scale(ops), scale(puts));
-        }
+    let w = walk_ops(data, 0, SAMPLE_OPS);
+    if w.whole {
+        return (w.ops, w.puts);
     }
-    (ops, puts)
+    let scale = |n: usize| (n as f64 * data.len() as f64 / w.end as f64 * 1.125) as usize;
+    (scale(w.ops), scale(w.puts))
 }

@@ -26,6 +26,13 @@ struct Packed {
 }
 
 impl Packed {
+    /// The head word: span start, opcode, tag.
+    fn head(start: u64, op: Op, tag: u8) -> u64 {
+        (start & LOW48) | (u64::from(op as u8) << 48) | (u64::from(tag) << 56)
+    }
+    fn op(&self) -> Op {
+        Op::from_byte((self.head >> 48) as u8).unwrap_or(Op::STOP)
+    }
     fn tag(&self) -> u8 {
         (self.head >> 56) as u8
     }
@@ -249,21 +256,12 @@ impl Nodes {
             stated.then(|| (id, self.decode(p)))
         })
     }
-    /// The opcode that created `id`, without decoding the rest.
-    pub fn op(&self, id: usize) -> Option<Op> {
-        self.packed
-            .get(id)
-            .and_then(|p| Op::from_byte((p.head >> 48) as u8))
-    }
     /// True when the node at `id` can have rows: a container, or a side-table node (calls;
     /// also globals and persistent ids, which have none). Reads the tag only.
     pub fn may_have_children(&self, id: usize) -> bool {
-        self.packed.get(id).is_some_and(|p| {
-            matches!(
-                p.tag(),
-                tag::TUPLE | tag::LIST | tag::DICT | tag::SET | tag::FROZENSET | tag::FULL
-            )
-        })
+        self.packed
+            .get(id)
+            .is_some_and(|p| p.tag() == tag::FULL || is_container_tag(p.tag()))
     }
     /// True when the node at `id` is a tuple, list, dict, set or frozenset.
     pub fn is_container(&self, id: usize) -> bool {
@@ -384,9 +382,7 @@ impl Nodes {
         self.full_slot.push(NO_SLOT);
         let x = (self.full.len() - 1) as u64;
         Packed {
-            head: (n.span.start & LOW48)
-                | (u64::from(n.op as u8) << 48)
-                | (u64::from(tag::FULL) << 56),
+            head: Packed::head(n.span.start, n.op, tag::FULL),
             body: x << 32,
         }
     }
@@ -446,7 +442,7 @@ impl Nodes {
             Kind::Global { .. } | Kind::Call { .. } | Kind::PersId { .. } => return None,
         };
         Some(Packed {
-            head: start | (u64::from(n.op as u8) << 48) | (u64::from(t) << 56),
+            head: Packed::head(start, n.op, t),
             body: len | (u64::from(x) << 32),
         })
     }
@@ -457,7 +453,7 @@ impl Nodes {
             return self.full.get(p.x() as usize).copied().unwrap_or(FREED);
         }
         let start = p.start();
-        let op = Op::from_byte((p.head >> 48) as u8).unwrap_or(Op::STOP);
+        let op = p.op();
         let x = p.x();
         let at = start + payload_offset(op);
         let payload = Span {

@@ -18,7 +18,7 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
 use crate::context::Source;
-use crate::context::load::workers;
+use crate::context::load::EVERY_CORE;
 use crate::model::{LoadError, Model};
 use crate::slim::Rules;
 
@@ -30,7 +30,7 @@ pub fn spawn_scan(app: &App) -> mpsc::Receiver<(usize, Result<Model, LoadError>)
     let files: Vec<_> = app.files.iter().map(|f| f.file.clone()).collect();
     std::thread::spawn(move || {
         let txs = std::sync::Mutex::new(tx);
-        crate::context::load::load_all_with(&files, workers(), |i, r| {
+        crate::context::load::load_all_with(&files, EVERY_CORE, |i, r| {
             if let Ok(t) = txs.lock() {
                 let _ = t.send((i, r));
             }
