@@ -1,5 +1,7 @@
 //! The detail view's "held at" paths: every place that holds a shared object.
 
+mod common;
+
 use picklescope::model::{Doc, Model};
 use picklescope::pickle::{Kind, NodeId};
 
@@ -40,14 +42,11 @@ fn shared_list_in_two_attributes() {
 /// generated pipeline stage.
 #[test]
 fn attribute_paths_from_a_stopped_search_match_the_full_index() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut files: Vec<Vec<u8>> = std::fs::read_dir(&dir)
-        .expect("fixtures")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pickle"))
-        .map(|p| std::fs::read(p).expect("read"))
+    let mut files: Vec<Vec<u8>> = common::fixtures(|_| true)
+        .into_iter()
+        .map(|(_, b)| b)
         .collect();
+    assert!(!files.is_empty(), "no fixtures under tests/fixtures");
     let opts = picklescope::synth::DemoOptions::default();
     for stage in [2, 4, 7] {
         let v = picklescope::synth::stage_result(stage, &opts).expect("a demo stage");

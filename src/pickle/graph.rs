@@ -133,6 +133,16 @@ pub struct Node {
     pub state: NodeId,
 }
 
+impl Node {
+    /// A `None` with an empty span: what a lookup out of range or a freed side entry reads.
+    pub const PLACEHOLDER: Node = Node {
+        kind: Kind::None,
+        op: Op::NONE,
+        span: Span { start: 0, end: 0 },
+        state: NO_NODE,
+    };
+}
+
 /// Key marker on edges that are BUILD state rather than container items.
 pub const STATE_KEY: NodeId = u32::MAX - 1;
 
@@ -180,14 +190,9 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// The node `id`; a placeholder `None` node for an id out of range.
+    /// The node `id`; [`Node::PLACEHOLDER`] for an id out of range.
     pub fn node(&self, id: NodeId) -> Node {
-        self.nodes.get(id as usize).unwrap_or(Node {
-            kind: Kind::None,
-            op: Op::NONE,
-            span: Span::default(),
-            state: NO_NODE,
-        })
+        self.nodes.get(id as usize).unwrap_or(Node::PLACEHOLDER)
     }
     pub fn get(&self, id: NodeId) -> Option<Node> {
         self.nodes.get(id as usize)

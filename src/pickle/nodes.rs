@@ -136,12 +136,6 @@ struct Slot {
 const NO_SLOT: u32 = u32::MAX;
 
 const LOW48: u64 = MAX_OFFSET;
-const FREED: Node = Node {
-    kind: Kind::None,
-    op: Op::NONE,
-    span: Span { start: 0, end: 0 },
-    state: NO_NODE,
-};
 
 impl Nodes {
     pub fn len(&self) -> usize {
@@ -328,7 +322,7 @@ impl Nodes {
                     && let Some(f) = self.full.get_mut(old.x() as usize)
                 {
                     // No longer a global (or anything else) in the side table.
-                    *f = FREED;
+                    *f = Node::PLACEHOLDER;
                 }
                 p
             }
@@ -450,7 +444,11 @@ impl Nodes {
     fn decode(&self, p: &Packed) -> Node {
         let t = p.tag();
         if t == tag::FULL {
-            return self.full.get(p.x() as usize).copied().unwrap_or(FREED);
+            return self
+                .full
+                .get(p.x() as usize)
+                .copied()
+                .unwrap_or(Node::PLACEHOLDER);
         }
         let start = p.start();
         let op = p.op();

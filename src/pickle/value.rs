@@ -1,6 +1,7 @@
 //! Lazy decoding of scalar nodes (ints, floats, strings, names) for display and matching.
 
 use std::borrow::Cow;
+use std::fmt::Write;
 
 use super::graph::{Graph, Kind, NodeId, Span, StrEnc, TextRef};
 use super::ops::Op;
@@ -185,7 +186,7 @@ pub fn le_twos_complement(b: &[u8]) -> String {
         out.push('0');
     }
     for c in rest {
-        out.push_str(&format!("{c:09}"));
+        let _ = write!(out, "{c:09}");
     }
     out
 }
