@@ -399,6 +399,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--bin', default=os.path.join(REPO, 'target', 'release', 'picklescope'))
+    ap.add_argument('--floor', default=os.path.join(REPO, 'target', 'release', 'examples',
+                                                    'parse_floor'),
+                    help='the parse_floor example (cargo build --release --example '
+                         'parse_floor); (a) times it too when it exists')
     ap.add_argument('--scratch', default='/tmp/picklescope-bench')
     ap.add_argument('--repeat', type=int, default=5, help='timed runs per command (default 5)')
     ap.add_argument('--slow-repeat', type=int, default=None,
@@ -492,6 +496,25 @@ def main():
                      % (fmt_mib(s_ours.rss), fmt_mib(s_py.rss), fmt_t(s_pass.med),
                         (s_py.med - s_pass.med) / s_ours.med))
         commands += [shlex.join(ours), shlex.join(py_load), shlex.join(py_pass)]
+        if os.access(args.floor, os.X_OK):
+            # What any reader keeping a node per object costs at the least (examples/
+            # parse_floor.rs): decoding alone, the pickle machine's stack with nothing kept,
+            # and a bare 16-byte-node arena. CPython's time over each is the most that such
+            # a reader could be faster by on this machine.
+            modes = ['walk', 'stack', 'arena']
+            floors = timed('parse_floor ' + ' | '.join(modes),
+                           [[args.floor, obj, m] for m in modes], args.repeat)
+            what = {'walk': 'decode every opcode, nothing else',
+                    'stack': '+ stack, marks and memo, nothing kept',
+                    'arena': '+ one 16-byte node per object, 8-byte edges'}
+            for m, st in zip(modes, floors):
+                rows.append(('floor: %s' % what[m], '`parse_floor F %s`' % m, fmt_s(st),
+                             fmt_s(s_py), 'at most %.1fx' % (s_py.med / st.med), 'bound',
+                             None))
+                commands.append(shlex.join([args.floor, obj, m]))
+        else:
+            notes.append('(a) floor rows skipped: build them with `cargo build --release '
+                         '--example parse_floor`.')
 
     if 'b' in parts:
         print('(b) numpy-heavy report vs cat', flush=True)

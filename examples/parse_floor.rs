@@ -1,0 +1,334 @@
+//! The least work a one-node-per-object pickle reader can do: a lower bound for `report`.
+//!
+//!     cargo build --release --example parse_floor
+//!     target/release/examples/parse_floor FILE [walk|stack|arena]
+//!
+//! * `walk`:  decode every opcode with picklescope's scanner and do nothing else;
+//! * `stack`: also run the pickle machine's stack, marks and memo (ids only, nothing kept);
+//! * `arena`: also keep one 16-byte node per object (first offset and opcode, last offset)
+//!   and one 8-byte edge per container item or BUILD state, in huge-page-advised blocks —
+//!   what the engine's arena holds at the very least, without spans for edges, memo sites,
+//!   validation of text, sizes, groups or any output.
+//!
+//! `tools/bench.py` times this next to `picklescope report --json` and CPython on the
+//! object-heavy file: whatever `arena` costs, no reader that keeps a node per object (as the
+//! engine's issue asks) can beat on the same machine. It reads every opcode correctly but
+//! answers nothing; it exits 2 on the first inconsistency (an empty stack, a missing mark).
+
+use std::fs::File;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use picklescope::pickle::Op;
+use picklescope::pickle::ops::ArgKind;
+use picklescope::pickle::scan::read_general;
+
+#[global_allocator]
+static ALLOC: picklescope::alloc::HugeBlocks = picklescope::alloc::HugeBlocks;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Walk,
+    Stack,
+    Arena,
+}
+
+/// What one run found: enough to check that the modes walked the same stream.
+#[derive(Default)]
+struct Counts {
+    ops: u64,
+    objects: u64,
+    edges: u64,
+    memo: u64,
+}
+
+/// The stack machine of `stack` and `arena`: ids only.
+struct Floor {
+    keep: bool,
+    nodes: Vec<[u64; 2]>,
+    edges: Vec<[u32; 2]>,
+    stack: Vec<u32>,
+    marks: Vec<usize>,
+    memo: Vec<u32>,
+    objects: u32,
+}
+
+const NO_KEY: u32 = u32::MAX;
+const STATE: u32 = u32::MAX - 1;
+
+impl Floor {
+    fn new(keep: bool, len: usize) -> Self {
+        // Each object and each item takes at least one byte of the stream.
+        let cap = if keep { len.min(1 << 26) } else { 0 };
+        Floor {
+            keep,
+            nodes: Vec::with_capacity(cap),
+            edges: Vec::with_capacity(cap),
+            stack: Vec::with_capacity(1 << 12),
+            marks: Vec::new(),
+            memo: Vec::new(),
+            objects: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn object(&mut self, op: Op, pos: usize, end: usize) -> u32 {
+        let id = self.objects;
+        self.objects += 1;
+        if self.keep {
+            self.nodes
+                .push([pos as u64 | (u64::from(op as u8) << 56), end as u64]);
+        }
+        id
+    }
+
+    fn pop(&mut self) -> Option<u32> {
+        self.stack.pop()
+    }
+
+    fn top(&self) -> Option<u32> {
+        self.stack.last().copied()
+    }
+
+    /// Pops back to the last mark; the popped ids stay readable in `stack[mark..]` until the
+    /// next push.
+    fn to_mark(&mut self) -> Option<usize> {
+        let m = self.marks.pop()?;
+        if m > self.stack.len() {
+            return None;
+        }
+        Some(m)
+    }
+
+    fn items(&mut self, owner: u32, from: usize, pairs: bool, end: usize) {
+        if self.keep {
+            if pairs {
+                for p in self.stack[from..].chunks_exact(2) {
+                    self.edges.push([p[0], p[1]]);
+                }
+            } else {
+                for &v in &self.stack[from..] {
+                    self.edges.push([NO_KEY, v]);
+                }
+            }
+            if let Some(n) = self.nodes.get_mut(owner as usize) {
+                n[1] = end as u64;
+            }
+        }
+        self.stack.truncate(from);
+    }
+
+    fn remember(&mut self, index: usize) -> Option<()> {
+        let top = self.top()?;
+        if index >= self.memo.len() {
+            self.memo.resize(index + 1, u32::MAX);
+        }
+        self.memo[index] = top;
+        Some(())
+    }
+
+    fn recall(&mut self, index: usize) -> Option<()> {
+        let id = *self.memo.get(index)?;
+        self.stack.push(id);
+        Some(())
+    }
+
+    /// One instruction; `None` when the stream is not a consistent pickle.
+    #[inline(always)]
+    fn step(&mut self, op: Op, pos: usize, end: usize, arg: &[u8]) -> Option<()> {
+        let uint = |a: &[u8]| {
+            a.iter()
+                .rev()
+                .fold(0usize, |v, b| (v << 8) | usize::from(*b))
+        };
+        match op {
+            Op::PROTO | Op::FRAME | Op::READONLY_BUFFER | Op::STOP => {}
+            Op::MARK => self.marks.push(self.stack.len()),
+            Op::POP => {
+                self.pop()?;
+            }
+            Op::POP_MARK => {
+                let m = self.to_mark()?;
+                self.stack.truncate(m);
+            }
+            Op::DUP => self.stack.push(self.top()?),
+            Op::MEMOIZE => {
+                let n = self.memo.len();
+                self.remember(n)?;
+            }
+            Op::BINPUT | Op::LONG_BINPUT => self.remember(uint(arg))?,
+            Op::PUT => self.remember(std::str::from_utf8(arg).ok()?.trim().parse().ok()?)?,
+            Op::BINGET | Op::LONG_BINGET => self.recall(uint(arg))?,
+            Op::GET => self.recall(std::str::from_utf8(arg).ok()?.trim().parse().ok()?)?,
+            Op::APPEND | Op::SETITEM | Op::BUILD => {
+                let pairs = op == Op::SETITEM;
+                let from = self.stack.len().checked_sub(if pairs { 2 } else { 1 })?;
+                let owner = *self.stack.get(from.checked_sub(1)?)?;
+                if op == Op::BUILD && self.keep {
+                    let state = self.stack[from];
+                    self.edges.push([STATE, state]);
+                    self.stack.truncate(from);
+                } else {
+                    self.items(owner, from, pairs, end);
+                }
+            }
+            Op::APPENDS | Op::SETITEMS | Op::ADDITEMS => {
+                let m = self.to_mark()?;
+                let owner = *self.stack.get(m.checked_sub(1)?)?;
+                self.items(owner, m, op == Op::SETITEMS, end);
+            }
+            Op::TUPLE | Op::LIST | Op::DICT | Op::FROZENSET | Op::OBJ | Op::INST => {
+                let m = self.to_mark()?;
+                let id = self.object(op, pos, end);
+                self.items(id, m, op == Op::DICT, end);
+                self.stack.push(id);
+            }
+            Op::TUPLE1 | Op::TUPLE2 | Op::TUPLE3 | Op::STACK_GLOBAL | Op::REDUCE | Op::NEWOBJ => {
+                let k = match op {
+                    Op::TUPLE1 => 1,
+                    Op::TUPLE3 => 3,
+                    _ => 2,
+                };
+                let from = self.stack.len().checked_sub(k)?;
+                let id = self.object(op, pos, end);
+                self.items(id, from, false, end);
+                self.stack.push(id);
+            }
+            Op::NEWOBJ_EX => {
+                let from = self.stack.len().checked_sub(3)?;
+                let id = self.object(op, pos, end);
+                self.items(id, from, false, end);
+                self.stack.push(id);
+            }
+            Op::BINPERSID => {
+                self.pop()?;
+                let id = self.object(op, pos, end);
+                self.stack.push(id);
+            }
+            // Everything else pushes one new object (scalars, empty containers, GLOBAL, EXT,
+            // PERSID, NEXT_BUFFER).
+            _ => {
+                let id = self.object(op, pos, end);
+                self.stack.push(id);
+            }
+        }
+        Some(())
+    }
+}
+
+/// Per byte: the opcode and its argument width, [`LEN1`] for a one-byte length prefix,
+/// [`SLOW`] for everything else.
+type Table = [(Op, u8); 256];
+const LEN1: u8 = 0xFE;
+const SLOW: u8 = 0xFF;
+
+fn table() -> Table {
+    let mut t = [(Op::STOP, SLOW); 256];
+    for (b, slot) in t.iter_mut().enumerate() {
+        let Some(op) = u8::try_from(b).ok().and_then(Op::from_byte) else {
+            continue;
+        };
+        let width = match op.arg_kind() {
+            ArgKind::None => 0,
+            ArgKind::U1 => 1,
+            ArgKind::U2 => 2,
+            ArgKind::I4 | ArgKind::U4 => 4,
+            ArgKind::U8 | ArgKind::F8 => 8,
+            ArgKind::Len1 => LEN1,
+            _ => SLOW,
+        };
+        *slot = (op, width);
+    }
+    t
+}
+
+#[inline(always)]
+fn fast<'a>(t: &Table, data: &'a [u8], pos: usize) -> Option<(Op, usize, &'a [u8])> {
+    let (op, width) = t[usize::from(*data.get(pos)?)];
+    let (from, end) = match width {
+        SLOW => return None,
+        LEN1 => (pos + 2, pos + 2 + usize::from(*data.get(pos + 1)?)),
+        w => (pos + 1, pos + 1 + usize::from(w)),
+    };
+    Some((op, end, data.get(from..end)?))
+}
+
+fn run(data: &[u8], mode: Mode) -> Result<Counts, String> {
+    let table = table();
+    let mut c = Counts::default();
+    let mut floor = Floor::new(mode == Mode::Arena, data.len());
+    let mut pos = 0usize;
+    while pos < data.len() {
+        // The cheapest decoding there is: one table lookup for the common shapes (no
+        // argument, fixed width, one-byte length); picklescope's scanner for the rest.
+        let (op, end, arg) = match fast(&table, data, pos) {
+            Some(x) => x,
+            None => {
+                let i = read_general(data, pos).map_err(|e| e.to_string())?;
+                (i.op, i.end, i.arg)
+            }
+        };
+        c.ops += 1;
+        if mode != Mode::Walk && floor.step(op, pos, end, arg).is_none() {
+            return Err(format!("{op:?} at byte {pos} does not fit the stack"));
+        }
+        // FRAME's payload is opcodes: step into it.
+        pos = if op == Op::FRAME { pos + 9 } else { end };
+        if op == Op::STOP {
+            break;
+        }
+    }
+    c.objects = u64::from(floor.objects);
+    c.edges = floor.edges.len() as u64;
+    c.memo = floor.memo.len() as u64;
+    Ok(c)
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let (Some(path), mode) = (args.next(), args.next()) else {
+        eprintln!("usage: parse_floor FILE [walk|stack|arena]");
+        return ExitCode::from(1);
+    };
+    let mode = match mode.as_deref() {
+        None | Some("arena") => Mode::Arena,
+        Some("stack") => Mode::Stack,
+        Some("walk") => Mode::Walk,
+        Some(m) => {
+            eprintln!("parse_floor: unknown mode {m} (walk, stack or arena)");
+            return ExitCode::from(1);
+        }
+    };
+    let t = Instant::now();
+    let map = match File::open(&path).and_then(|f| {
+        // SAFETY: read-only map of a file this process only reads; as in the engine, the file
+        // changing underneath is the caller's concern.
+        #[allow(unsafe_code)]
+        unsafe {
+            memmap2::Mmap::map(&f)
+        }
+    }) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("parse_floor: {path}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match run(&map, mode) {
+        Ok(c) => {
+            println!(
+                "{} ops, {} objects, {} edges, {} memo entries in {:.2} ms",
+                c.ops,
+                c.objects,
+                c.edges,
+                c.memo,
+                t.elapsed().as_secs_f64() * 1e3
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("parse_floor: {path}: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
