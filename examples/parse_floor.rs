@@ -92,7 +92,7 @@ impl Floor {
 
     /// Pops back to the last mark; the popped ids stay readable in `stack[mark..]` until the
     /// next push.
-    fn to_mark(&mut self) -> Option<usize> {
+    fn pop_mark(&mut self) -> Option<usize> {
         let m = self.marks.pop()?;
         if m > self.stack.len() {
             return None;
@@ -148,7 +148,7 @@ impl Floor {
                 self.pop()?;
             }
             Op::POP_MARK => {
-                let m = self.to_mark()?;
+                let m = self.pop_mark()?;
                 self.stack.truncate(m);
             }
             Op::DUP => self.stack.push(self.top()?),
@@ -173,12 +173,12 @@ impl Floor {
                 }
             }
             Op::APPENDS | Op::SETITEMS | Op::ADDITEMS => {
-                let m = self.to_mark()?;
+                let m = self.pop_mark()?;
                 let owner = *self.stack.get(m.checked_sub(1)?)?;
                 self.items(owner, m, op == Op::SETITEMS, end);
             }
             Op::TUPLE | Op::LIST | Op::DICT | Op::FROZENSET | Op::OBJ | Op::INST => {
-                let m = self.to_mark()?;
+                let m = self.pop_mark()?;
                 let id = self.object(op, pos, end);
                 self.items(id, m, op == Op::DICT, end);
                 self.stack.push(id);
