@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use picklescope::pickle::Op;
-use picklescope::pickle::ops::ArgKind;
+use picklescope::pickle::ops::{SHAPE_LEN1, SHAPE_SLOW};
 use picklescope::pickle::scan::read_general;
 
 #[global_allocator]
@@ -216,28 +216,16 @@ impl Floor {
     }
 }
 
-/// Per byte: the opcode and its argument width, [`LEN1`] for a one-byte length prefix,
-/// [`SLOW`] for everything else.
+/// Per byte: the opcode and its shape ([`Op::shape`]: the argument width, [`SHAPE_LEN1`] for a
+/// one-byte length prefix, [`SHAPE_SLOW`] for everything else), side by side in one table.
 type Table = [(Op, u8); 256];
-const LEN1: u8 = 0xFE;
-const SLOW: u8 = 0xFF;
 
 fn table() -> Table {
-    let mut t = [(Op::STOP, SLOW); 256];
-    for (b, slot) in t.iter_mut().enumerate() {
-        let Some(op) = u8::try_from(b).ok().and_then(Op::from_byte) else {
-            continue;
-        };
-        let width = match op.arg_kind() {
-            ArgKind::None => 0,
-            ArgKind::U1 => 1,
-            ArgKind::U2 => 2,
-            ArgKind::I4 | ArgKind::U4 => 4,
-            ArgKind::U8 | ArgKind::F8 => 8,
-            ArgKind::Len1 => LEN1,
-            _ => SLOW,
-        };
-        *slot = (op, width);
+    let mut t = [(Op::STOP, SHAPE_SLOW); 256];
+    for (b, slot) in (0..=255u8).zip(t.iter_mut()) {
+        if let Some(op) = Op::from_byte(b) {
+            *slot = (op, Op::shape(b));
+        }
     }
     t
 }
@@ -246,8 +234,8 @@ fn table() -> Table {
 fn fast<'a>(t: &Table, data: &'a [u8], pos: usize) -> Option<(Op, usize, &'a [u8])> {
     let (op, width) = t[usize::from(*data.get(pos)?)];
     let (from, end) = match width {
-        SLOW => return None,
-        LEN1 => (pos + 2, pos + 2 + usize::from(*data.get(pos + 1)?)),
+        SHAPE_SLOW => return None,
+        SHAPE_LEN1 => (pos + 2, pos + 2 + usize::from(*data.get(pos + 1)?)),
         w => (pos + 1, pos + 1 + usize::from(w)),
     };
     Some((op, end, data.get(from..end)?))
