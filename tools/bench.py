@@ -501,17 +501,22 @@ def main():
             # parse_floor.rs): decoding alone, the pickle machine's stack with nothing kept,
             # and a bare 16-byte-node arena. CPython's time over each is the most that such
             # a reader could be faster by on this machine.
-            modes = ['walk', 'stack', 'arena']
-            floors = timed('parse_floor ' + ' | '.join(modes),
-                           [[args.floor, obj, m] for m in modes], args.repeat)
+            # `arena split`: the same on both cores, the second half starting at the FRAME
+            # nearest the middle as a machine with an unknown stack below it (the join is
+            # not timed) - what a two-core parser could reach at best.
+            modes = [['walk'], ['stack'], ['arena'], ['arena', 'split']]
+            floors = timed('parse_floor ' + ' | '.join(' '.join(m) for m in modes),
+                           [[args.floor, obj] + m for m in modes], args.repeat)
             what = {'walk': 'decode every opcode, nothing else',
                     'stack': '+ stack, marks and memo, nothing kept',
-                    'arena': '+ one 16-byte node per object, 8-byte edges'}
+                    'arena': '+ one 16-byte node per object, 8-byte edges',
+                    'arena split': 'the same, two halves on two cores (join not timed)'}
             for m, st in zip(modes, floors):
+                m = ' '.join(m)
                 rows.append(('floor: %s' % what[m], '`parse_floor F %s`' % m, fmt_s(st),
                              fmt_s(s_py), 'at most %.1fx' % (s_py.med / st.med), 'bound',
                              None))
-                commands.append(shlex.join([args.floor, obj, m]))
+                commands.append(shlex.join([args.floor, obj] + m.split()))
         else:
             notes.append('(a) floor rows skipped: build them with `cargo build --release '
                          '--example parse_floor`.')
