@@ -291,15 +291,26 @@ fn table() -> Table {
     t
 }
 
+/// The instruction at `pos`: opcode, end and argument. The cheapest decoding there is — one
+/// table lookup for the common shapes (no argument, fixed width, one-byte length) — and
+/// picklescope's scanner for the rest.
 #[inline(always)]
-fn fast<'a>(t: &Table, data: &'a [u8], pos: usize) -> Option<(Op, usize, &'a [u8])> {
-    let (op, width) = t[usize::from(*data.get(pos)?)];
-    let (from, end) = match width {
-        SHAPE_SLOW => return None,
-        SHAPE_LEN1 => (pos + 2, pos + 2 + usize::from(*data.get(pos + 1)?)),
-        w => (pos + 1, pos + 1 + usize::from(w)),
+fn next_instr<'a>(t: &Table, data: &'a [u8], pos: usize) -> Result<(Op, usize, &'a [u8]), String> {
+    let fast = || {
+        let (op, width) = t[usize::from(*data.get(pos)?)];
+        let (from, end) = match width {
+            SHAPE_SLOW => return None,
+            SHAPE_LEN1 => (pos + 2, pos + 2 + usize::from(*data.get(pos + 1)?)),
+            w => (pos + 1, pos + 1 + usize::from(w)),
+        };
+        Some((op, end, data.get(from..end)?))
     };
-    Some((op, end, data.get(from..end)?))
+    match fast() {
+        Some(x) => Ok(x),
+        None => read_general(data, pos)
+            .map(|i| (i.op, i.end, i.arg))
+            .map_err(|e| e.to_string()),
+    }
 }
 
 /// Runs `mode` over the opcodes in `[from, to)` (through the first STOP), as a machine that
@@ -317,15 +328,7 @@ fn run_range(
     let data = data.get(..to).unwrap_or(data);
     let mut pos = from;
     while pos < data.len() {
-        // The cheapest decoding there is: one table lookup for the common shapes (no
-        // argument, fixed width, one-byte length); picklescope's scanner for the rest.
-        let (op, end, arg) = match fast(&table, data, pos) {
-            Some(x) => x,
-            None => {
-                let i = read_general(data, pos).map_err(|e| e.to_string())?;
-                (i.op, i.end, i.arg)
-            }
-        };
+        let (op, end, arg) = next_instr(&table, data, pos)?;
         c.ops += 1;
         if mode != Mode::Walk && floor.step(op, pos, end, arg).is_none() {
             return Err(format!("{op:?} at byte {pos} does not fit the stack"));
@@ -351,13 +354,7 @@ fn middle_frame(data: &[u8]) -> Option<usize> {
     let mut best: Option<usize> = None;
     let mut between = 0;
     while pos < data.len() && between < 64 {
-        let (op, end) = match fast(&table, data, pos) {
-            Some((op, end, _)) => (op, end),
-            None => {
-                let i = read_general(data, pos).ok()?;
-                (i.op, i.end)
-            }
-        };
+        let (op, end, _) = next_instr(&table, data, pos).ok()?;
         if op == Op::FRAME {
             between = 0;
             if pos > 0

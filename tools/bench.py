@@ -512,11 +512,11 @@ def main():
                     'arena': '+ one 16-byte node per object, 8-byte edges',
                     'arena split': 'the same, two halves on two cores (join not timed)'}
             for m, st in zip(modes, floors):
-                m = ' '.join(m)
-                rows.append(('floor: %s' % what[m], '`parse_floor F %s`' % m, fmt_s(st),
+                name = ' '.join(m)
+                rows.append(('floor: %s' % what[name], '`parse_floor F %s`' % name, fmt_s(st),
                              fmt_s(s_py), 'at most %.1fx' % (s_py.med / st.med), 'bound',
                              None))
-                commands.append(shlex.join([args.floor, obj] + m.split()))
+                commands.append(shlex.join([args.floor, obj] + m))
         else:
             notes.append('(a) floor rows skipped: build them with `cargo build --release '
                          '--example parse_floor`.')

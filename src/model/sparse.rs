@@ -103,7 +103,7 @@ impl SparseMap {
             // Not `mprotect`ed read-only afterwards: nothing writes to it once `open` returns
             // (only shared views are handed out), the mapping is private (a stray write could
             // never reach the file), and re-protecting 1 GB of address space walks its page
-            // tables: about 0.35 ms of a 3.5 ms report (strace: mprotect 0.4 ms).
+            // tables (`change_pte_range`: 3.9% of a numpy-heavy report's samples).
             Ok(true) => {
                 let mut map = std::mem::replace(&mut b.map, SparseMap::empty());
                 map.copied = b.copied as u64;
@@ -354,8 +354,8 @@ impl Builder<'_> {
         let file_end = end.min(self.map.len);
         if self.populate {
             // SAFETY: `[start, end)` lies inside the mapping this builder owns (`end` is at
-            // most the map's length rounded up to a page, which the mapping covers), writable
-            // while the builder owns it; populating changes no byte: each page keeps the file's contents.
+            // most the map's length rounded up to a page, which the mapping covers), writable;
+            // populating changes no byte: each page keeps the file's contents.
             #[allow(unsafe_code)]
             let r = unsafe {
                 libc::madvise(

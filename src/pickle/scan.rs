@@ -57,7 +57,7 @@ pub fn read_instr(data: &[u8], pos: usize) -> Result<Instr<'_>, PickleError> {
 /// The common instructions — no argument, a fixed-width one, or a one-byte length prefix —
 /// when they lie whole inside `data`; `None` sends everything else to [`read_general`].
 #[inline(always)]
-pub fn read_fast(data: &[u8], pos: usize) -> Option<Instr<'_>> {
+pub(crate) fn read_fast(data: &[u8], pos: usize) -> Option<Instr<'_>> {
     let code = *data.get(pos)?;
     let shape = Op::shape(code);
     let op = Op::from_byte(code)?;
