@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::elide::{elide_middle, fit};
 use crate::model::{Model, short_name};
 use crate::pickle::Kind;
 use crate::pickle::value::name_text;
@@ -464,9 +465,9 @@ impl Report {
                 };
                 let _ = writeln!(
                     s,
-                    "{:>5}  {:<26} {:>11} {:>6} {}  {}",
+                    "{:>5}  {} {:>11} {:>6} {}  {}",
                     stage,
-                    crate::pickle::value::truncate(&task, 26),
+                    fit(&task, 26),
                     size(f.bytes),
                     share,
                     after,
@@ -512,15 +513,12 @@ impl Report {
                 for t in &f.top {
                     let _ = writeln!(
                         s,
-                        "  {:<28} {:>9} {:>11}",
-                        crate::pickle::value::truncate(
-                            &format!("{}.{}", short_name(&t.class), t.attr),
-                            28
-                        ),
+                        "  {} {:>9} {:>11}",
+                        fit(&format!("{}.{}", short_name(&t.class), t.attr), 28),
                         size(t.bytes),
                         size(t.retained_bytes)
                     );
-                    let _ = writeln!(s, "    {}", crate::pickle::value::truncate(&t.path, 74));
+                    let _ = writeln!(s, "    {}", elide_middle(&t.path, 74));
                 }
             }
         }
@@ -534,11 +532,8 @@ impl Report {
             for c in self.classes.iter().take(top_classes) {
                 let _ = writeln!(
                     s,
-                    "  {:<40} {:>6} {:>11} {:>11}",
-                    crate::pickle::value::truncate(
-                        &format!("{}.{}", short_name(&c.class), c.attr),
-                        40
-                    ),
+                    "  {} {:>6} {:>11} {:>11}",
+                    fit(&format!("{}.{}", short_name(&c.class), c.attr), 40),
                     c.instances,
                     size(c.bytes),
                     size(c.retained_bytes)

@@ -282,3 +282,79 @@ fn the_whatif_pane_removes_rules_and_detail_shows_opcodes() {
     assert!(app.marks.rules.transient.is_empty());
     assert_eq!(app.total_after(), app.total_bytes());
 }
+
+/// The rows of `view` inside one RawflagchansResults: eight long keys that differ at their end.
+fn open_long_keys(app: &mut App) {
+    open_stage(app, "rawflagchans");
+    press(app, KeyCode::Enter); // _ResultsList__results
+    press(app, KeyCode::Down);
+    press(app, KeyCode::Enter); // [1] RawflagchansResults
+    assert_eq!(selected_name(app), "view");
+    press(app, KeyCode::Enter); // view
+}
+
+/// The name column of the tree rows in a rendered screen (between the marker and the type).
+fn visible_names(s: &str) -> Vec<String> {
+    s.lines()
+        .filter(|l| l.starts_with("│▶ ") || l.starts_with("│  "))
+        .filter_map(|l| l.get(l.find('"')?..))
+        .map(|l| l.split("  ").next().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn long_keys_are_elided_in_the_middle_and_stay_apart_at_80_and_200_columns() {
+    let (_dir, mut app) = open_demo(false);
+    open_long_keys(&mut app);
+    let full: Vec<String> = {
+        let m = app.tree_model().unwrap();
+        app.level()
+            .unwrap()
+            .rows
+            .iter()
+            .map(|r| picklescope::model::label_text(m.graph(), m.data(), r.row.label))
+            .collect()
+    };
+    assert!(full.len() >= 4, "{full:?}");
+    assert!(full.iter().all(|n| n.chars().count() > 40), "{full:?}");
+    for (w, snap) in [(80u16, "long_keys_80x24"), (200, "long_keys_200x30")] {
+        let h = if w == 80 { 24 } else { 30 };
+        let s = screen(&app, w, h);
+        let names = visible_names(&s);
+        assert_eq!(names.len(), full.len(), "{s}");
+        // Every row is told apart: both ends of every key are on screen.
+        let mut distinct = names.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), names.len(), "{s}");
+        for n in &names {
+            assert!(n.starts_with("\"File:uid___A002"), "{n}\n{s}");
+            assert!(n.contains("Pol:") || n.ends_with("SpW:17\""), "{n}\n{s}");
+        }
+        if w == 200 {
+            // Wide enough: every key whole.
+            for f in &full {
+                assert!(s.contains(f.as_str()), "{f} missing at 200\n{s}");
+            }
+        } else {
+            assert!(names.iter().all(|n| n.contains('…')), "{s}");
+            // The selected row's full name is in the status line.
+            let last = s.lines().last().unwrap();
+            assert!(last.contains(full_selected(&app).as_str()), "{last}");
+        }
+        // Types and sizes keep their columns.
+        assert!(s.contains("KiB") || s.contains("MiB"), "{s}");
+        assert!(s.contains("list["), "{s}");
+        insta::assert_snapshot!(snap, s);
+    }
+    // The detail view shows the whole name.
+    press(&mut app, KeyCode::Char('i'));
+    let d = screen(&app, 80, 24);
+    let want = full_selected(&app);
+    let joined: String = d.lines().map(|l| l.trim_matches('│').trim()).collect();
+    assert!(joined.contains(&want), "{want}\n{d}");
+}
+
+fn full_selected(app: &App) -> String {
+    selected_name(app)
+}

@@ -165,11 +165,15 @@ pub fn attr_name<'a>(g: &Graph, data: &'a [u8], k: NodeId) -> Cow<'a, str> {
         .unwrap_or_else(|| Cow::Owned(scalar_preview(g, data, k, 40).unwrap_or_else(|| "?".into())))
 }
 
+/// Characters of a dict key shown as its name: long enough that the screens, which elide in
+/// the middle, can keep both ends (pipeline keys run to ~70 characters).
+const KEY_PREVIEW: usize = 240;
+
 /// The attribute name of an `Attr` label (or a key preview for dict keys).
 pub fn label_text(g: &Graph, data: &[u8], label: Label) -> String {
     match label {
         Label::Attr(k) => attr_name(g, data, k).into_owned(),
-        Label::Key(k) => scalar_preview(g, data, k, 60).unwrap_or_else(|| "<key>".into()),
+        Label::Key(k) => scalar_preview(g, data, k, KEY_PREVIEW).unwrap_or_else(|| "<key>".into()),
         Label::Index(i) => format!("[{i}]"),
         Label::Slot(i) => format!("<slot {i}>"),
         Label::Arg(i) => format!("<arg {i}>"),

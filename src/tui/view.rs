@@ -12,7 +12,9 @@ use crate::pickle::value::{scalar_preview, truncate};
 use crate::pickle::{Kind, NodeId};
 use crate::report::{pct, size};
 
-use super::app::{App, Modal, Screen};
+use crate::elide;
+
+use super::app::{App, Modal, Screen, TreeRow};
 use super::keys::{Action, BINDINGS, label_of};
 
 /// Colours, or none at all under NO_COLOR.
@@ -207,15 +209,21 @@ pub fn draw(f: &mut Frame, app: &App, theme: Theme) {
         );
         f.render_widget(Paragraph::new(msg).style(theme.warn()), banner);
     }
-    match app.screen {
-        Screen::Stages => draw_stages(f, app, main, theme),
+    let elided = match app.screen {
+        Screen::Stages => {
+            draw_stages(f, app, main, theme);
+            None
+        }
         Screen::Tree => draw_tree(f, app, main, theme),
-        Screen::Classes => draw_classes(f, app, main, theme),
-    }
+        Screen::Classes => {
+            draw_classes(f, app, main, theme);
+            None
+        }
+    };
     if marks_h > 0 {
         draw_marks(f, app, marks, theme);
     }
-    draw_footer(f, app, footer, theme);
+    draw_footer(f, app, footer, elided, theme);
     match &app.modal {
         Modal::None => {}
         Modal::Help => draw_help(f, area, theme),
@@ -351,13 +359,16 @@ fn footer_keys(app: &App, width: u16) -> String {
     parts.join("  ")
 }
 
-fn draw_footer(f: &mut Frame, app: &App, r: Rect, theme: Theme) {
-    let text = if app.status.is_empty() {
-        footer_keys(app, r.width)
-    } else {
-        app.status.clone()
+/// The status line: the last message, else the full name of a selected row the table elided,
+/// else the keys.
+fn draw_footer(f: &mut Frame, app: &App, r: Rect, elided: Option<String>, theme: Theme) {
+    let hints = app.status.is_empty() && elided.is_none();
+    let text = match elided {
+        _ if !app.status.is_empty() => app.status.clone(),
+        Some(name) => format!("▶ {name}"),
+        None => footer_keys(app, r.width),
     };
-    let style = if app.status.is_empty() {
+    let style = if hints {
         theme.fg(Color::DarkGray)
     } else {
         theme.bold()
@@ -491,7 +502,8 @@ fn crumbs(app: &App) -> String {
         .join(" › ")
 }
 
-fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
+/// Draws the tree; returns the full name of the selected row when the table had to elide it.
+fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) -> Option<String> {
     let (Some(m), Some(level)) = (app.tree_model(), app.level()) else {
         let msg = if app.loaded_count() < app.files.len() {
             "scanning…"
@@ -502,7 +514,7 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
             Paragraph::new(msg).block(Block::default().borders(Borders::ALL)),
             area,
         );
-        return;
+        return None;
     };
     let g = m.graph();
     let data = m.data();
@@ -522,24 +534,40 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
     );
     let block = Block::default().borders(Borders::ALL).title(title);
     let inner_h = area.height.saturating_sub(3) as usize;
-    let show_inline = area.width >= 90;
-    let show_bar = area.width >= 70;
-    // name column is 30% of the width; the rest of the fixed columns as laid out below.
-    let fixed = 2 + 10 + if show_inline { 11 } else { 0 } + if show_bar { 15 } else { 0 } + 4;
-    let type_w = (area.width as usize)
-        .saturating_sub(fixed + area.width as usize * 30 / 100)
-        .max(8);
-    let bar_w = 14usize;
     let start = window(level.sel, level.rows.len(), inner_h);
     let total = level.total.max(1);
-    let rows: Vec<TRow> = level
+    let visible: Vec<(usize, &TreeRow, String, String)> = level
         .rows
         .iter()
         .enumerate()
         .skip(start)
         .take(inner_h)
         .map(|(k, r)| {
-            let name = label_text(g, data, r.row.label);
+            (
+                k,
+                r,
+                label_text(g, data, r.row.label),
+                type_text(m, r.row.value, app.full_names),
+            )
+        })
+        .collect();
+    let cols = TreeColumns::fit(
+        area.width,
+        visible
+            .iter()
+            .map(|v| elide::width(&v.2))
+            .max()
+            .unwrap_or(4),
+        visible
+            .iter()
+            .map(|v| elide::width(&v.3))
+            .max()
+            .unwrap_or(4),
+    );
+    let mut elided = None;
+    let rows: Vec<TRow> = visible
+        .into_iter()
+        .map(|(k, r, name, ty)| {
             let marked = match r.row.label {
                 Label::Attr(_) => m
                     .class_of(r.row.instance)
@@ -556,18 +584,22 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
             if sel && !app.marks_focus {
                 style = theme.sel();
             }
+            let shown = elide::elide_middle(&name, cols.name);
+            if sel && shown != name {
+                elided = Some(name.clone());
+            }
             let mut cells = vec![
                 Cell::from(format!("{}{marker}", if sel { "▶" } else { " " })),
-                Cell::from(truncate(&name, 40)),
-                Cell::from(truncate(&type_text(m, r.row.value, app.full_names), type_w)),
+                Cell::from(shown),
+                Cell::from(elide::elide_end(&ty, cols.ty)),
             ];
-            if show_inline {
+            if cols.inline {
                 cells.push(Cell::from(format!("{:>10}", size(r.inline))));
             }
             cells.push(Cell::from(format!("{:>10}", size(r.retained))));
-            if show_bar {
+            if cols.bar > 0 {
                 cells.push(
-                    Cell::from(bar(r.retained as f64 / total as f64, bar_w))
+                    Cell::from(bar(r.retained as f64 / total as f64, cols.bar))
                         .style(theme.fg(Color::Cyan)),
                 );
             }
@@ -576,18 +608,18 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
         .collect();
     let mut widths = vec![
         Constraint::Length(2),
-        Constraint::Percentage(30),
-        Constraint::Fill(1),
+        Constraint::Length(cols.name as u16),
+        Constraint::Length(cols.ty as u16),
     ];
     let mut header = vec!["", "name", "type"];
-    if show_inline {
+    if cols.inline {
         widths.push(Constraint::Length(10));
         header.push("    inline");
     }
     widths.push(Constraint::Length(10));
     header.push("  retained");
-    if show_bar {
-        widths.push(Constraint::Length(bar_w as u16));
+    if cols.bar > 0 {
+        widths.push(Constraint::Length(cols.bar as u16));
         header.push("share");
     }
     let t = Table::new(rows, widths)
@@ -595,6 +627,63 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
         .block(block)
         .column_spacing(1);
     f.render_widget(t, area);
+    elided
+}
+
+/// Column widths of the tree table for one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeColumns {
+    pub name: usize,
+    pub ty: usize,
+    pub inline: bool,
+    /// Share bar cells (0: no bar).
+    pub bar: usize,
+}
+
+/// Narrowest share bar worth drawing, and the widest.
+const BAR_MIN: usize = 8;
+const BAR_MAX: usize = 40;
+/// The type column never shrinks below this while the name still has room to give.
+const TYPE_MIN: usize = 12;
+
+impl TreeColumns {
+    /// Lays out a tree `width` cells wide (borders included) whose widest visible name and
+    /// type are `name_need` and `type_need` cells: sizes and a minimum bar keep their cells,
+    /// the type keeps what it needs up to two fifths of the rest, the name takes what the row
+    /// can spare, and what is left widens the bar.
+    pub fn fit(width: u16, name_need: usize, type_need: usize) -> TreeColumns {
+        let inline = width >= 90;
+        let show_bar = width >= 70;
+        // Borders 2; marker 2 + spacing; retained 10 + spacing; inline and bar with theirs.
+        let fixed =
+            2 + 3 + 11 + if inline { 11 } else { 0 } + if show_bar { BAR_MIN + 1 } else { 0 };
+        // name and type, with the space between them
+        let rest = (width as usize).saturating_sub(fixed + 1);
+        let (name, ty) = if name_need + type_need <= rest {
+            (name_need, type_need)
+        } else {
+            let ty = type_need.min(
+                TYPE_MIN
+                    .max(rest * 2 / 5)
+                    .max(rest.saturating_sub(name_need)),
+            );
+            (rest.saturating_sub(ty), ty)
+        };
+        let spare = rest.saturating_sub(name + ty);
+        let bar = if show_bar {
+            (BAR_MIN + spare).min(BAR_MAX)
+        } else {
+            0
+        };
+        // Past the widest bar, the rest goes to the type (it may say more), then the name.
+        let spare = spare.saturating_sub(bar.saturating_sub(BAR_MIN));
+        TreeColumns {
+            name: name.max(4),
+            ty: ty + spare,
+            inline,
+            bar,
+        }
+    }
 }
 
 fn draw_classes(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
