@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::context::reread::{Rereads, reread_bytes};
 use crate::elide::{elide_middle, fit};
 use crate::model::{Model, short_name};
 use crate::pickle::Kind;
@@ -34,6 +35,14 @@ pub struct FileReport {
     /// Exact size after slimming with the given rules (only with `--rules`/`--preset`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_bytes: Option<u64>,
+    /// Times one run reads this file back (S − k + 1 for stage k of S; see
+    /// [`crate::context::reread`]).
+    pub reread_times: u64,
+    /// `bytes × reread_times`: what reading this file back costs per run.
+    pub reread_bytes: u64,
+    /// The same after slimming with the given rules (only with rules).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_reread_bytes: Option<u64>,
     pub top: Vec<TopAttr>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -88,7 +97,9 @@ impl FilePart {
         base: Option<&Path>,
         top: usize,
         rules: Option<&crate::slim::Rules>,
+        rereads: Rereads,
     ) -> FilePart {
+        let reread_times = rereads.times(&e.file);
         let mut fr = FileReport {
             path: display_path(&e.file.path, base),
             bytes: e.bytes,
@@ -97,6 +108,9 @@ impl FilePart {
             task: e.info.task.clone(),
             root_class: None,
             after_bytes: None,
+            reread_times,
+            reread_bytes: reread_bytes(e.bytes, reread_times),
+            after_reread_bytes: None,
             top: Vec::new(),
             warnings: Vec::new(),
             error: e.error.as_ref().map(|x| x.to_string()),
@@ -153,6 +167,7 @@ impl FilePart {
         } else if rules.is_some() {
             fr.after_bytes = Some(e.bytes);
         }
+        fr.after_reread_bytes = fr.after_bytes.map(|a| reread_bytes(a, reread_times));
         FilePart {
             file: fr,
             classes,
@@ -170,12 +185,22 @@ pub struct Report {
     /// Total after slimming (only with rules).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_bytes: Option<u64>,
+    /// S: the last stage of the run, which sets the read-back counts (`None` without stage files).
+    pub last_stage: Option<u32>,
+    /// Bytes one run reads back, all files together (sum of the files' `reread_bytes`).
+    pub reread_bytes: u64,
+    /// The same after slimming with the given rules (only with rules).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_reread_bytes: Option<u64>,
     pub files: Vec<FileReport>,
     pub classes: Vec<ClassReport>,
     pub globals: Vec<GlobalReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
+
+/// At most this many per-stage read-back lines in the text report (each ≥ 5% of the total).
+pub const REREAD_LINES: usize = 5;
 
 /// True for names that run code or touch the system when a pickle is loaded.
 pub fn is_dangerous(module: &str, name: &str) -> bool {
@@ -314,12 +339,13 @@ impl Report {
     /// Builds the report for every file of a loaded workspace.
     pub fn build(ws: &Workspace, top: usize) -> Report {
         let base = context_dir(&ws.source);
+        let rereads = Rereads::of(&ws.source.files);
         let parts = ws
             .entries
             .iter()
-            .map(|e| FilePart::of(e, base.as_deref(), top, None))
+            .map(|e| FilePart::of(e, base.as_deref(), top, None, rereads))
             .collect();
-        Report::from_parts(parts, ws.source.notes.clone())
+        Report::from_parts(parts, ws.source.notes.clone(), rereads)
     }
 
     /// Builds the report file by file on every core, keeping only a few files in memory at
@@ -331,14 +357,15 @@ impl Report {
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> (Report, Option<(String, bool)>) {
         let base = context_dir(source);
+        let rereads = Rereads::of(&source.files);
         let parts = crate::workspace::map_entries(source, progress, |e| {
-            FilePart::of(&e, base.as_deref(), top, rules)
+            FilePart::of(&e, base.as_deref(), top, rules, rereads)
         });
         // The first failure, and whether it is an invalid pickle (exit 2) or other (exit 1).
         let first_error = parts
             .iter()
             .find_map(|p| p.error.clone().map(|e| (e, p.invalid)));
-        let mut r = Report::from_parts(parts, source.notes.clone());
+        let mut r = Report::from_parts(parts, source.notes.clone(), rereads);
         if rules.is_some() {
             r.after_bytes = Some(
                 r.files
@@ -346,12 +373,18 @@ impl Report {
                     .map(|f| f.after_bytes.unwrap_or(f.bytes))
                     .sum(),
             );
+            r.after_reread_bytes = Some(
+                r.files
+                    .iter()
+                    .map(|f| f.after_reread_bytes.unwrap_or(f.reread_bytes))
+                    .sum(),
+            );
         }
         (r, first_error)
     }
 
     /// Merges per-file parts (in file order) into one report.
-    pub fn from_parts(parts: Vec<FilePart>, notes: Vec<String>) -> Report {
+    pub fn from_parts(parts: Vec<FilePart>, notes: Vec<String>, rereads: Rereads) -> Report {
         let mut files = Vec::new();
         let mut classes: BTreeMap<(String, String), ClassReport> = BTreeMap::new();
         let mut globals: BTreeMap<(String, String), u64> = BTreeMap::new();
@@ -404,6 +437,9 @@ impl Report {
         Report {
             total_bytes: files.iter().map(|f| f.bytes).sum(),
             after_bytes: None,
+            last_stage: rereads.last,
+            reread_bytes: files.iter().map(|f| f.reread_bytes).sum(),
+            after_reread_bytes: None,
             files,
             classes,
             globals,
@@ -478,6 +514,7 @@ impl Report {
                 }
             }
         }
+        self.reread_text(&mut s);
         for f in &self.files {
             if multi && f.top.is_empty() {
                 continue;
@@ -551,6 +588,45 @@ impl Report {
             }
         }
         s
+    }
+
+    /// The read-back cost: the total and one line per stage that carries much of it.
+    fn reread_text(&self, s: &mut String) {
+        use std::fmt::Write;
+        let Some(last) = self.last_stage else { return };
+        if self.reread_bytes == 0 {
+            return;
+        }
+        let after = match self.after_reread_bytes {
+            Some(a) => format!(" -> {} after the rules", size(a)),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "\nread back per run: {}{after}  (stage k of {last} is read {last} - k + 1 times)",
+            size(self.reread_bytes),
+        );
+        let mut files: Vec<&FileReport> =
+            self.files.iter().filter(|f| f.reread_bytes > 0).collect();
+        files.sort_by_key(|f| std::cmp::Reverse(f.reread_bytes));
+        for f in files.iter().take(REREAD_LINES) {
+            if f.reread_bytes * 20 < self.reread_bytes {
+                break;
+            }
+            let after = match f.after_reread_bytes {
+                Some(a) if a != f.reread_bytes => format!(" (after the rules: {})", size(a)),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "  stage {}: {} read back {} time{} = {} per run{after}",
+                f.stage.map(|x| x.to_string()).unwrap_or_else(|| "?".into()),
+                size(f.bytes),
+                f.reread_times,
+                if f.reread_times == 1 { "" } else { "s" },
+                size(f.reread_bytes),
+            );
+        }
     }
 
     /// GitHub-flavoured Markdown tables.

@@ -71,7 +71,14 @@ fn report_json_has_the_documented_shape() {
     assert_keys(
         "report",
         &r,
-        &["total_bytes", "files", "classes", "globals"],
+        &[
+            "total_bytes",
+            "files",
+            "classes",
+            "globals",
+            "last_stage",
+            "reread_bytes",
+        ],
         &["notes"],
     );
     assert_eq!(r["total_bytes"].as_u64(), Some(size));
@@ -90,6 +97,8 @@ fn report_json_has_the_documented_shape() {
             "task",
             "root_class",
             "top",
+            "reread_times",
+            "reread_bytes",
         ],
         &["warnings", "error"],
     );

@@ -3,6 +3,7 @@
 pub mod discover;
 pub mod hierarchy;
 pub mod load;
+pub mod reread;
 pub mod stage;
 
 pub use discover::{FileRole, Source, SourceError, SourceFile, resolve};

@@ -128,7 +128,16 @@ const RETAINED_ROWS: usize = 2000;
 
 impl App {
     pub fn new(source: Source, rules: Rules, read_only: bool) -> App {
-        let files: Vec<FileState> = source.files.into_iter().map(FileState::new).collect();
+        let rereads = crate::context::reread::Rereads::of(&source.files);
+        let files: Vec<FileState> = source
+            .files
+            .into_iter()
+            .map(|file| {
+                let mut f = FileState::new(file);
+                f.reread_times = rereads.times(&f.file);
+                f
+            })
+            .collect();
         let screen = if source.is_context || files.len() > 1 {
             Screen::Stages
         } else {
@@ -203,6 +212,14 @@ impl App {
 
     pub fn total_after(&self) -> u64 {
         self.files.iter().map(FileState::after_or_before).sum()
+    }
+
+    /// Bytes one pipeline run reads back, all files (before, after the marks).
+    pub fn total_reread(&self) -> (u64, u64) {
+        (
+            self.files.iter().map(FileState::reread_bytes).sum(),
+            self.files.iter().map(FileState::reread_after).sum(),
+        )
     }
 
     /// `module.name` of dangerous globals in any loaded file.

@@ -18,6 +18,8 @@ pub struct FileState {
     /// Per (rule index, attr): (instances, exact bytes saved).
     pub hits: BTreeMap<(usize, String), (u64, u64)>,
     pub error: Option<String>,
+    /// Times one pipeline run reads this file back (see [`crate::context::reread`]).
+    pub reread_times: u64,
 }
 
 /// Loading state of one file.
@@ -47,7 +49,18 @@ impl FileState {
             after: None,
             hits: BTreeMap::new(),
             error: None,
+            reread_times: 0,
         }
+    }
+
+    /// Bytes one run reads back of this file as it is.
+    pub fn reread_bytes(&self) -> u64 {
+        crate::context::reread::reread_bytes(self.bytes, self.reread_times)
+    }
+
+    /// Bytes one run would read back after the current marks.
+    pub fn reread_after(&self) -> u64 {
+        crate::context::reread::reread_bytes(self.after_or_before(), self.reread_times)
     }
 
     pub fn set_result(&mut self, r: Result<Model, LoadError>) {

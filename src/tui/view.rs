@@ -299,6 +299,15 @@ fn draw_header(f: &mut Frame, app: &App, r: Rect, theme: Theme) {
         };
         spans.push(Span::styled(text, theme.fg(Color::Green)));
     }
+    let (reread, reread_after) = app.total_reread();
+    if !narrow && reread > 0 {
+        let text = if reread_after != reread {
+            format!(" · read back {}/run → {}", size(reread), size(reread_after))
+        } else {
+            format!(" · read back {}/run", size(reread))
+        };
+        spans.push(Span::raw(text));
+    }
     if app.read_only {
         spans.push(Span::styled("  read-only", theme.fg(Color::Yellow)));
     }
@@ -406,7 +415,7 @@ fn draw_stages(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
     let max = app.files.iter().map(|f| f.bytes).max().unwrap_or(1).max(1);
     let wide = area.width >= 70;
     let bar_w = (area.width as usize)
-        .saturating_sub(4 + 26 + 11 + 11 + 6 + 10)
+        .saturating_sub(4 + 26 + 11 + 11 + 6 + 10 + 11)
         .clamp(4, 30);
     let start = window(app.stage_sel, order.len(), inner_h);
     let rows: Vec<TRow> = order
@@ -451,6 +460,14 @@ fn draw_stages(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
             }
             cells.push(Cell::from(format!(
                 "{:>10}",
+                if fs.reread_times == 0 || fs.error.is_some() {
+                    String::new()
+                } else {
+                    size(fs.reread_bytes())
+                }
+            )));
+            cells.push(Cell::from(format!(
+                "{:>10}",
                 if app.marks.rules.transient.is_empty() {
                     String::new()
                 } else {
@@ -481,8 +498,12 @@ fn draw_stages(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
         widths.push(Constraint::Length(bar_w as u16));
         header.push("share");
     }
-    widths.extend([Constraint::Length(10), Constraint::Length(5)]);
-    header.extend(["     after", "saved"]);
+    widths.extend([
+        Constraint::Length(10),
+        Constraint::Length(10),
+        Constraint::Length(5),
+    ]);
+    header.extend([" read back", "     after", "saved"]);
     let t = Table::new(rows, widths)
         .header(TRow::new(header).style(theme.bold()))
         .block(block)
