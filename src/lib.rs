@@ -5,6 +5,7 @@ pub mod alloc;
 pub mod analysis;
 pub mod context;
 pub mod elide;
+pub mod guards;
 pub mod model;
 pub mod pickle;
 pub mod report;

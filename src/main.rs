@@ -86,6 +86,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             context,
         }) => cli::batch::run_suggest(&path, top, emit, context.as_deref()),
         Some(Command::Diff { a, b, json }) => cli::batch::run_diff(&a, &b, json),
+        Some(Command::Guards {
+            sources,
+            rules,
+            classes_from,
+            pickle,
+            json,
+        }) => cli::guards_cmd::run(&sources, &rules, &classes_from, pickle.as_deref(), json),
         Some(Command::Demo {
             dir,
             no_open,

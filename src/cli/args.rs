@@ -192,6 +192,43 @@ Examples:
         #[arg(long, default_value_t = 2)]
         ms: u32,
     },
+    /// Find the code that breaks when marked attributes go: reads without a guard.
+    #[command(after_help = "\
+Parses Python source (never imports or runs it) and lists every read of a marked attribute that
+raises AttributeError on an object whose attribute was dropped: `x.view`, `x.view[...]`,
+`x.components.items()`, `getattr(x, 'view')` without a default, `x.__dict__['view']`. Writes,
+same-named method calls (`arr.view(np.float32)`) and guarded reads (`getattr` with a default,
+inside `if hasattr(x, 'view')`, `try: ... except AttributeError`, `if 'view' in vars(x)`, after
+`if not hasattr(x, 'view'): return`) are left out.
+
+Confidence: likely when the module is in the package that defines a marked class (or one of
+its subclasses found in the sources or --classes-from), or the read is in that class's own
+methods; possible otherwise. Each finding has a suggested fix, printed, never applied; with
+--pickle the default is an empty value of the type the attribute holds ({} for a dict, [] for
+a list), else None.
+
+Exit codes: 0 success (findings or not); 2 invalid input (missing source, rules, pickle); 1 other.
+
+Examples:
+  picklescope guards pipeline/ --preset strategy-a
+  picklescope guards pipeline/h/tasks/tsysflag --rules transient.toml --json
+  picklescope guards pipeline/ --preset strategy-a --pickle out/pipeline-X.context")]
+    Guards {
+        /// Python files or directories to search.
+        #[arg(required = true, value_name = "SRC")]
+        sources: Vec<PathBuf>,
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// More source trees to learn base classes from (not searched for reads).
+        #[arg(long, value_name = "DIR")]
+        classes_from: Vec<PathBuf>,
+        /// A pickle or context that shows what type each marked attribute holds.
+        #[arg(long, value_name = "PATH")]
+        pickle: Option<PathBuf>,
+        /// One JSON document on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  picklescope completions bash > ~/.local/share/bash-completion/completions/picklescope"

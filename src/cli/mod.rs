@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod batch;
+pub mod guards_cmd;
 pub mod slim_cmd;
 
 use std::io::IsTerminal;

@@ -1,0 +1,24 @@
+//! Which code breaks when an attribute goes: reads of transient attributes in Python source.
+//!
+//! A slimmed pickle loads into objects that lack the dropped attributes, so code that reads
+//! them afterwards (`result.view`, `for k, v in result.components.items()`) raises
+//! `AttributeError`. This module parses Python source with tree-sitter — nothing is imported
+//! or run — and lists every read of a marked attribute that is not already guarded
+//! (`getattr` with a default, `hasattr` tests, `try/except AttributeError`, ...), each with a
+//! confidence and a suggested fix that is printed, never applied.
+//!
+//! - [`py`]: small readers over tree-sitter-python nodes.
+//! - [`reads`]: the reads of chosen attribute names in one file.
+//! - [`guarded`]: whether a read already runs only where the attribute exists.
+//! - [`classes`]: class statements and the classes a set of rules marks.
+//! - [`scan`]: files and modules, confidence, fixes: the findings of a whole run.
+
+pub mod classes;
+pub mod guarded;
+pub mod py;
+pub mod reads;
+pub mod scan;
+
+pub use classes::{ClassDef, Marked};
+pub use reads::{Form, Read};
+pub use scan::{Confidence, Finding, Scan, ScanError, scan};
