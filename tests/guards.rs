@@ -410,7 +410,11 @@ fn pickle_tells_the_empty_value_of_the_fix() {
         .arg("--no-open")
         .output()
         .unwrap_or_else(|e| panic!("run: {e}"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let src = write(
         dir.path(),
         "renderer.py",
@@ -424,7 +428,11 @@ fn pickle_tells_the_empty_value_of_the_fix() {
         .arg(&demo)
         .output()
         .unwrap_or_else(|e| panic!("run: {e}"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("fix: return [r for r in results if getattr(r, 'view', {})]"),
