@@ -14,7 +14,6 @@ use picklescope::report::Report;
 static ALLOC: picklescope::alloc::HugeBlocks = picklescope::alloc::HugeBlocks;
 
 fn main() -> ExitCode {
-    let _ = color_eyre::install();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
