@@ -127,8 +127,18 @@ fn explore(path: &std::path::Path, open: &cli::args::OpenArgs) -> Result<(), Fai
     let rules = load_rules(&open.rules)?.unwrap_or_default();
     let source = picklescope::context::resolve(path, open.context.as_deref())
         .map_err(|e| Failure::other(e.to_string()))?;
-    picklescope::tui::run(source, rules, open.read_only)
-        .map_err(|e| Failure::other(format!("terminal: {e}")))
+    let opts = picklescope::tui::Options {
+        read_only: open.read_only,
+        no_mouse: open.no_mouse,
+    };
+    let copied = picklescope::tui::run(source, rules, opts)
+        .map_err(|e| Failure::other(format!("terminal: {e}")))?;
+    if open.print_on_exit {
+        for t in copied {
+            println!("{}", t.trim_end_matches('\n'));
+        }
+    }
+    Ok(())
 }
 
 /// Writes the demo context and (on a terminal) opens it.

@@ -2,7 +2,9 @@
 //! TestBackend, assertions on state and on what a person would see (insta snapshots).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use picklescope::context::resolve;
 use picklescope::model::Model;
 use picklescope::slim::Rules;
@@ -13,6 +15,7 @@ use picklescope::tui::keys::BINDINGS;
 use picklescope::tui::view::{Theme, draw};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
 
 /// A person opens the demo context; every stage has been scanned.
 fn open_demo(read_only: bool) -> (tempfile::TempDir, App) {
@@ -357,4 +360,175 @@ fn long_keys_are_elided_in_the_middle_and_stay_apart_at_80_and_200_columns() {
 
 fn full_selected(app: &App) -> String {
     selected_name(app)
+}
+
+#[test]
+fn y_copies_the_selected_path_as_osc52_and_capital_y_the_marks_as_toml() {
+    use base64::Engine;
+    let (_dir, mut app) = open_demo(false);
+    open_long_keys(&mut app);
+    press(&mut app, KeyCode::Enter); // into the list of one key
+    press(&mut app, KeyCode::Enter); // [0] ImageResult
+    press(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "data");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(selected_name(&app), "data");
+    keys(&mut app, "y");
+    assert_eq!(app.copied.len(), 1);
+    let path = app.copied[0].clone();
+    assert!(
+        path.starts_with("_ResultsList__results[") && path.ends_with("][0].data"),
+        "{path}"
+    );
+    assert!(path.contains(".view[\"File:uid___A002_"), "{path}");
+    assert!(path.contains(" Pol:"), "{path}");
+    assert!(
+        app.status.starts_with("copied _ResultsList__results["),
+        "{}",
+        app.status
+    );
+    assert!(app.status.contains("OSC 52"), "{}", app.status);
+    // The bytes the terminal receives: ESC ] 52 ; c ; base64(path) BEL.
+    let mut written = Vec::new();
+    for t in app.outbox.drain(..) {
+        picklescope::tui::clipboard::write_osc52(&mut written, &t).unwrap();
+    }
+    let b64 = base64::engine::general_purpose::STANDARD.encode(path.as_bytes());
+    assert_eq!(written, format!("\x1b]52;c;{b64}\x07").into_bytes());
+    // The path resolves to the same node the model names for it.
+    let m = app.tree_model().unwrap();
+    assert_eq!(m.path(app.selected_row().unwrap().row.value), path);
+
+    // Y: the marks as TOML, parseable as rules.
+    keys(&mut app, "Y");
+    assert!(app.status.contains("no marks"), "{}", app.status);
+    keys(&mut app, "/flag_reason_plane");
+    press(&mut app, KeyCode::Enter);
+    keys(&mut app, " Y");
+    assert!(
+        app.status.starts_with("copied 1 mark as TOML"),
+        "{}",
+        app.status
+    );
+    let toml = app.outbox.pop().unwrap();
+    assert_eq!(Rules::parse(&toml, "clipboard").unwrap(), app.marks.rules);
+    assert_eq!(app.copied.len(), 2);
+    // y still answers the write dialog there.
+    press(&mut app, KeyCode::Char('w'));
+    assert_eq!(app.modal, Modal::ConfirmWrite);
+    press(&mut app, KeyCode::Char('y'));
+    assert!(app.status.starts_with("wrote "), "{}", app.status);
+    assert_eq!(app.copied.len(), 2);
+}
+
+fn mouse(app: &mut App, kind: MouseEventKind, col: u16, row: u16, at: Instant) {
+    let ev = MouseEvent {
+        kind,
+        column: col,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    app.on_mouse(ev, Rect::new(0, 0, 100, 30), at);
+}
+
+#[test]
+fn mouse_wheel_scrolls_click_selects_double_click_opens_breadcrumb_goes_up() {
+    let (_dir, mut app) = open_demo(false);
+    let t0 = Instant::now();
+    let s = screen(&app, 100, 30);
+    // The stage table: top border on line 1, header on 2, first row on 3.
+    let line_of =
+        |s: &str, needle: &str| s.lines().position(|l| l.contains(needle)).unwrap() as u16;
+    let y = line_of(&s, " hif_rawflagchans ");
+    mouse(&mut app, MouseEventKind::Down(MouseButton::Left), 10, y, t0);
+    assert_eq!(app.screen, Screen::Stages);
+    let order = app.stage_order();
+    assert_eq!(app.files[order[app.stage_sel]].task(), "hif_rawflagchans");
+    // A second click on the same row soon after opens it.
+    mouse(
+        &mut app,
+        MouseEventKind::Down(MouseButton::Left),
+        10,
+        y,
+        t0 + Duration::from_millis(200),
+    );
+    assert_eq!(app.screen, Screen::Tree);
+    assert_eq!(selected_name(&app), "_ResultsList__results");
+    // Two clicks far apart in time are two single clicks.
+    mouse(
+        &mut app,
+        MouseEventKind::Down(MouseButton::Left),
+        10,
+        3,
+        t0 + Duration::from_secs(2),
+    );
+    mouse(
+        &mut app,
+        MouseEventKind::Down(MouseButton::Left),
+        10,
+        3,
+        t0 + Duration::from_secs(3),
+    );
+    assert_eq!(app.tree.as_ref().unwrap().levels.len(), 1);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.tree.as_ref().unwrap().levels.len(), 3);
+    // The wheel moves three rows at a time and stops at the ends.
+    mouse(&mut app, MouseEventKind::ScrollDown, 50, 10, t0);
+    assert_eq!(app.level().unwrap().sel, 3);
+    mouse(&mut app, MouseEventKind::ScrollUp, 50, 10, t0);
+    mouse(&mut app, MouseEventKind::ScrollUp, 50, 10, t0);
+    assert_eq!(app.level().unwrap().sel, 0);
+    // Clicking a row selects it; the screen shows it selected.
+    let s = screen(&app, 100, 30);
+    let y = line_of(&s, " flagging ");
+    mouse(
+        &mut app,
+        MouseEventKind::Down(MouseButton::Left),
+        30,
+        y,
+        t0 + Duration::from_secs(9),
+    );
+    assert_eq!(selected_name(&app), "flagging");
+    assert!(
+        screen(&app, 100, 30)
+            .lines()
+            .nth(y as usize)
+            .unwrap()
+            .starts_with("│▶")
+    );
+    // A click on the breadcrumb (the table's top border) goes up one level.
+    mouse(
+        &mut app,
+        MouseEventKind::Down(MouseButton::Left),
+        20,
+        1,
+        t0 + Duration::from_secs(20),
+    );
+    assert_eq!(app.tree.as_ref().unwrap().levels.len(), 2);
+    mouse(
+        &mut app,
+        MouseEventKind::Down(MouseButton::Left),
+        20,
+        1,
+        t0 + Duration::from_secs(30),
+    );
+    mouse(
+        &mut app,
+        MouseEventKind::Down(MouseButton::Left),
+        20,
+        1,
+        t0 + Duration::from_secs(40),
+    );
+    assert_eq!(app.screen, Screen::Stages);
+    // Dialogs ignore the mouse; help closes on a click.
+    press(&mut app, KeyCode::Char('?'));
+    mouse(
+        &mut app,
+        MouseEventKind::Down(MouseButton::Left),
+        20,
+        10,
+        t0 + Duration::from_secs(50),
+    );
+    assert_eq!(app.modal, Modal::None);
 }

@@ -37,6 +37,13 @@ pub struct OpenArgs {
     /// Which `.context` to open when a directory holds several.
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
+    /// Leave the mouse to the terminal (its own text selection); by default the wheel scrolls,
+    /// a click selects, a double click opens and a click on the breadcrumb goes up.
+    #[arg(long)]
+    pub no_mouse: bool,
+    /// On exit, print what `y`/`Y` copied (for terminals without OSC 52 clipboard support).
+    #[arg(long)]
+    pub print_on_exit: bool,
 }
 
 /// Where transient rules come from.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::context::{FileRole, Source};
-use crate::model::{Label, Model, Row, label_text};
+use crate::model::{Label, Model, Row, label_text, path_segment};
 use crate::pickle::NodeId;
 use crate::slim::{PROTECTED, Rules, SaveOptions, save_in_place, what_if};
 
@@ -69,6 +69,8 @@ pub struct Level {
     pub crumb: String,
     /// The row label this level was opened from (empty for a file's root).
     pub name: String,
+    /// The Python path of this level's object from the file's root (`_ResultsList__results[0]`).
+    pub path: String,
     pub rows: Vec<TreeRow>,
     pub sel: usize,
     /// Size of the node itself (for shares).
@@ -116,6 +118,12 @@ pub struct App {
     pub backup: bool,
     pub full_names: bool,
     pub quit: bool,
+    /// Texts copied this session, in order (printed on exit with `--print-on-exit`).
+    pub copied: Vec<String>,
+    /// Copied texts not yet sent to the terminal as OSC 52 (the event loop sends them).
+    pub outbox: Vec<String>,
+    /// The last mouse click (for double clicks).
+    pub last_click: Option<super::mouse::LastClick>,
     /// Rows visible in the main table at the last draw (for paging).
     pub page: usize,
     /// Where `e` writes rules.
@@ -164,6 +172,9 @@ impl App {
             backup: false,
             full_names: false,
             quit: false,
+            copied: Vec::new(),
+            outbox: Vec::new(),
+            last_click: None,
             page: 10,
             export_dir: std::env::current_dir().unwrap_or_default(),
         }
@@ -318,6 +329,7 @@ impl App {
         Level {
             node,
             name: String::new(),
+            path: String::new(),
             crumb,
             rows: out,
             sel: 0,
@@ -346,6 +358,18 @@ impl App {
         self.level().and_then(|l| l.rows.get(l.sel))
     }
 
+    /// The Python path of the selected tree row from its file's root, along the way the user
+    /// came (`_ResultsList__results[0].view["File:…"][1].data`).
+    pub fn selected_path(&self) -> Option<String> {
+        let m = self.tree_model()?;
+        let l = self.level()?;
+        let r = l.rows.get(l.sel)?;
+        Some(join_path(
+            &l.path,
+            &path_segment(m.graph(), m.data(), r.row.label),
+        ))
+    }
+
     fn descend(&mut self) {
         let Some(m) = self.tree_model() else { return };
         let Some(r) = self.selected_row().cloned() else {
@@ -362,6 +386,7 @@ impl App {
         }
         let mut level = self.make_level(m, r.row.value, crumb, r.inline.max(1));
         level.name = label_text(g, m.data(), r.row.label);
+        level.path = self.selected_path().unwrap_or_default();
         if let Some(t) = self.tree.as_mut() {
             t.levels.push(level);
         }
@@ -527,7 +552,7 @@ impl App {
         self.act(action);
     }
 
-    fn act(&mut self, a: Action) {
+    pub(crate) fn act(&mut self, a: Action) {
         match a {
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
@@ -648,10 +673,74 @@ impl App {
                 }
             }
             Action::ForceQuit => self.quit = true,
+            Action::Copy => self.copy_selection(),
+            Action::CopyMarks => {
+                if self.marks.rules.transient.is_empty() {
+                    self.status = "no marks to copy (space marks an attribute)".into();
+                } else {
+                    let n = self.marks.flat().len();
+                    self.copy(self.marks.rules.to_toml());
+                    self.status = format!(
+                        "copied {n} mark{} as TOML to the clipboard (OSC 52)",
+                        if n == 1 { "" } else { "s" }
+                    );
+                }
+            }
         }
     }
 
-    fn move_by(&mut self, d: i64) {
+    /// Puts `text` on the clipboard (through the terminal) and keeps it for `--print-on-exit`.
+    fn copy(&mut self, text: String) {
+        self.outbox.push(text.clone());
+        self.copied.push(text);
+    }
+
+    /// `y`: the selected row's path (tree), file path (stages) or `class.attr` (classes).
+    fn copy_selection(&mut self) {
+        let text = match self.screen {
+            Screen::Tree => self.selected_path(),
+            Screen::Stages => self
+                .stage_order()
+                .get(self.stage_sel)
+                .and_then(|&i| self.files.get(i))
+                .map(|f| f.file.path.display().to_string()),
+            Screen::Classes => self
+                .classes
+                .get(self.class_sel)
+                .map(|c| format!("{}.{}", c.class, c.attr)),
+        };
+        match text {
+            Some(t) if !t.is_empty() => {
+                self.status = format!(
+                    "copied {} to the clipboard (OSC 52)",
+                    crate::elide::elide_middle(&t, 70)
+                );
+                self.copy(t);
+            }
+            _ => self.status = "nothing selected to copy".into(),
+        }
+    }
+
+    /// The selected row and the number of rows of the main table on this screen.
+    pub fn selection(&self) -> (usize, usize) {
+        match self.screen {
+            Screen::Stages => (self.stage_sel, self.files.len()),
+            Screen::Classes => (self.class_sel, self.classes.len()),
+            Screen::Tree => self
+                .level()
+                .map(|l| (l.sel, l.rows.len()))
+                .unwrap_or((0, 0)),
+        }
+    }
+
+    /// Selects row `i` of the main table.
+    pub(crate) fn select(&mut self, i: usize) {
+        let (sel, _) = self.selection();
+        self.move_by(i as i64 - sel as i64);
+    }
+
+    /// Moves the selection by `d` rows.
+    pub(crate) fn move_by(&mut self, d: i64) {
         let clamp = |sel: usize, len: usize| -> usize {
             if len == 0 {
                 return 0;
@@ -848,6 +937,15 @@ impl App {
                 errors.join("; ")
             );
         }
+    }
+}
+
+/// `base` followed by a path segment (`.attr`, `[3]`, `["key"]`); a leading dot goes at the root.
+fn join_path(base: &str, seg: &str) -> String {
+    if base.is_empty() {
+        seg.strip_prefix('.').unwrap_or(seg).to_string()
+    } else {
+        format!("{base}{seg}")
     }
 }
 

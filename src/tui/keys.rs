@@ -28,6 +28,8 @@ pub enum Action {
     Help,
     Quit,
     ForceQuit,
+    Copy,
+    CopyMarks,
 }
 
 /// One key as written in the table.
@@ -158,6 +160,18 @@ pub const BINDINGS: &[Binding] = &[
         label: "w",
         action: Action::Write,
         help: "write slimmed files (asks first, lists before → after)",
+    },
+    Binding {
+        keys: &[Char('y')],
+        label: "y",
+        action: Action::Copy,
+        help: "copy the selected row's path (OSC 52 clipboard, works over SSH)",
+    },
+    Binding {
+        keys: &[Char('Y')],
+        label: "Y",
+        action: Action::CopyMarks,
+        help: "copy the marks as TOML rules (OSC 52 clipboard)",
     },
     Binding {
         keys: &[Char('t')],

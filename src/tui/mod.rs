@@ -1,15 +1,17 @@
 //! The interactive explorer: terminal setup and restore, background scan, event loop.
 
 pub mod app;
+pub mod clipboard;
 pub mod keys;
+pub mod mouse;
 pub mod state;
 pub mod view;
 
-use std::io::Stdout;
+use std::io::{Stdout, Write};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crossterm::event::{self, Event, KeyEventKind};
+use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -41,16 +43,28 @@ pub fn spawn_scan(app: &App) -> mpsc::Receiver<(usize, Result<Model, LoadError>)
 
 fn restore() {
     let _ = disable_raw_mode();
+    // Harmless when capture was never enabled (`--no-mouse`).
     let _ = execute!(
         std::io::stdout(),
+        DisableMouseCapture,
         LeaveAlternateScreen,
         crossterm::cursor::Show
     );
 }
 
-/// Runs the explorer on a resolved source until the user quits.
-pub fn run(source: Source, rules: Rules, read_only: bool) -> std::io::Result<()> {
-    let mut app = App::new(source, rules, read_only);
+/// How the explorer runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Never write: the write key is disabled.
+    pub read_only: bool,
+    /// Leave the mouse to the terminal (its own text selection) instead of capturing it.
+    pub no_mouse: bool,
+}
+
+/// Runs the explorer on a resolved source until the user quits; returns the texts copied
+/// (`y`, `Y`) in order, for `--print-on-exit`.
+pub fn run(source: Source, rules: Rules, opts: Options) -> std::io::Result<Vec<String>> {
+    let mut app = App::new(source, rules, opts.read_only);
     let rx = spawn_scan(&app);
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -59,13 +73,16 @@ pub fn run(source: Source, rules: Rules, read_only: bool) -> std::io::Result<()>
     }));
     enable_raw_mode()?;
     execute!(std::io::stdout(), EnterAlternateScreen)?;
+    if !opts.no_mouse {
+        execute!(std::io::stdout(), EnableMouseCapture)?;
+    }
     let backend = CrosstermBackend::new(std::io::stdout());
     let res = match Terminal::new(backend) {
         Ok(mut t) => event_loop(&mut t, &mut app, &rx),
         Err(e) => Err(e),
     };
     restore();
-    res
+    res.map(|()| app.copied)
 }
 
 fn event_loop(
@@ -79,6 +96,14 @@ fn event_loop(
         while let Ok((i, r)) = rx.try_recv() {
             app.file_loaded(i, r);
             dirty = true;
+        }
+        if !app.outbox.is_empty() {
+            let mut out = std::io::stdout();
+            for t in app.outbox.drain(..) {
+                // A terminal without OSC 52 ignores the sequence; --print-on-exit covers it.
+                clipboard::write_osc52(&mut out, &t)?;
+            }
+            out.flush()?;
         }
         if dirty {
             term.draw(|f| {
@@ -99,6 +124,13 @@ fn event_loop(
                         app.modal = app::Modal::ConfirmWrite;
                     }
                     app.on_key(k);
+                    dirty = true;
+                }
+                // Capture reports every motion too; only buttons and the wheel do anything.
+                Event::Mouse(m) if m.kind != event::MouseEventKind::Moved => {
+                    let size = term.size()?;
+                    let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+                    app.on_mouse(m, area, std::time::Instant::now());
                     dirty = true;
                 }
                 Event::Resize(..) => dirty = true,

@@ -185,22 +185,14 @@ fn elem_kind(m: &Model, id: NodeId) -> String {
 pub fn draw(f: &mut Frame, app: &App, theme: Theme) {
     let area = f.area();
     let danger = app.dangerous();
-    let marks_h = if app.marks.rules.transient.is_empty() {
-        0
-    } else {
-        (app.marks.flat().len() as u16 + 2)
-            .min(7)
-            .min(area.height / 3)
-    };
-    let banner_h = u16::from(!danger.is_empty());
-    let [header, banner, main, marks, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(banner_h),
-        Constraint::Min(3),
-        Constraint::Length(marks_h),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let Regions {
+        header,
+        banner,
+        main,
+        marks,
+        footer,
+    } = regions(app, area);
+    let marks_h = marks.height;
     draw_header(f, app, header, theme);
     if !danger.is_empty() {
         let msg = format!(
@@ -265,6 +257,45 @@ pub fn draw(f: &mut Frame, app: &App, theme: Theme) {
             ],
             theme,
         ),
+    }
+}
+
+/// Where each part of the screen goes (drawing and mouse hit-testing share it).
+#[derive(Debug, Clone, Copy)]
+pub struct Regions {
+    pub header: Rect,
+    pub banner: Rect,
+    /// The main table: top border (with the breadcrumb), header row, rows, bottom border.
+    pub main: Rect,
+    /// The what-if pane (height 0 without marks).
+    pub marks: Rect,
+    pub footer: Rect,
+}
+
+/// Lays the screen out for `app` in `area`.
+pub fn regions(app: &App, area: Rect) -> Regions {
+    let marks_h = if app.marks.rules.transient.is_empty() {
+        0
+    } else {
+        (app.marks.flat().len() as u16 + 2)
+            .min(7)
+            .min(area.height / 3)
+    };
+    let banner_h = u16::from(!app.dangerous().is_empty());
+    let [header, banner, main, marks, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(banner_h),
+        Constraint::Min(3),
+        Constraint::Length(marks_h),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    Regions {
+        header,
+        banner,
+        main,
+        marks,
+        footer,
     }
 }
 
@@ -400,7 +431,7 @@ fn draw_footer(f: &mut Frame, app: &App, r: Rect, elided: Option<String>, theme:
 }
 
 /// First visible row so that `sel` stays on screen.
-fn window(sel: usize, len: usize, height: usize) -> usize {
+pub fn window(sel: usize, len: usize, height: usize) -> usize {
     if height == 0 || len <= height {
         return 0;
     }
