@@ -361,5 +361,9 @@ fn suggest_and_diff_tell_the_story_of_a_slimming() {
         gone.contains("RawflagchansResults") && gone.contains("components"),
         "{gone}"
     );
-    assert!(v["b_total"].as_u64() < v["a_total"].as_u64());
+    let (a_total, b_total) = (
+        v["a_total"].as_u64().expect("a_total"),
+        v["b_total"].as_u64().expect("b_total"),
+    );
+    assert!(b_total < a_total, "{b_total} after, {a_total} before");
 }

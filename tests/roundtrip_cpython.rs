@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use picklescope::context::hierarchy::{expand_bases, preset};
 use picklescope::slim::{Rules, what_if};
 
-use common::{canon_many, drop_args, first_diff, fixture_bytes, group_set, model, rules};
+use common::{canon_many, first_diff, fixture_bytes, group_set, model, rules, rules_args};
 
 /// A fixture and a rule set to slim it with.
 struct Trip {
@@ -121,8 +121,7 @@ fn trips() -> Vec<Trip> {
 
 #[test]
 fn slimmed_fixtures_equal_cpython_canon_with_drops() {
-    if common::no_python("slimmed_fixtures_equal_cpython_canon_with_drops") || !common::have_canon()
-    {
+    if common::no_oracle("slimmed_fixtures_equal_cpython_canon_with_drops") {
         return;
     }
     let dir = common::tempdir();
@@ -160,7 +159,7 @@ fn slimmed_fixtures_equal_cpython_canon_with_drops() {
         }
         let slim_path = dir.path().join(format!("{}.{}.pickle", t.fixture, t.label));
         std::fs::write(&slim_path, &out).expect("write slimmed");
-        jobs.push((common::fixture(t.fixture), drop_args(&ws.plan.hits)));
+        jobs.push((common::fixture(t.fixture), rules_args(dir.path(), &t.rules)));
         jobs.push((slim_path, Vec::new()));
         names.push(format!("{} [{}]", t.fixture, t.label));
     }
@@ -203,7 +202,7 @@ fn noop_rules_are_byte_identical() {
 /// attributes (the command-line form of the oracle, exactly as documented).
 #[test]
 fn binary_slim_then_canon_cli() {
-    if common::no_python("binary_slim_then_canon_cli") || !common::have_canon() {
+    if common::no_oracle("binary_slim_then_canon_cli") {
         return;
     }
     let Some(data) = fixture_bytes("stage4_np2_p5.pickle") else {
@@ -246,17 +245,25 @@ fn binary_slim_then_canon_cli() {
 
     let orig = dir.path().join("original.pickle");
     std::fs::write(&orig, &data).expect("copy");
+    assert!(!file["removed"].as_array().expect("removed").is_empty());
+    // The oracle gets the preset's rules as a rules file (what `picklescope rules` prints),
+    // not the list of what slim says it removed.
     let canon = common::root().join("tools").join("canon.py");
-    let mut drops = Vec::new();
-    for r in file["removed"].as_array().expect("removed") {
-        drops.push("--drop".to_string());
-        drops.push(format!(
-            "{}:{}",
-            r["class"].as_str().expect("class"),
-            r["attr"].as_str().expect("attr")
-        ));
-    }
-    assert!(!drops.is_empty());
+    let printed = common::bin()
+        .args(["rules", "--preset", "strategy-a"])
+        .output()
+        .expect("run");
+    assert!(
+        printed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+    let rules_file = dir.path().join("strategy-a.toml");
+    std::fs::write(&rules_file, &printed.stdout).expect("write rules");
+    let drops = vec![
+        "--rules".to_string(),
+        rules_file.to_string_lossy().into_owned(),
+    ];
     let py = |args: &[String]| {
         let o = std::process::Command::new("python3")
             .arg(&canon)
@@ -273,4 +280,48 @@ fn binary_slim_then_canon_cli() {
     assert!(want == got, "{}", first_diff(&want, &got));
     assert!(got.contains("RawflagchansResults"));
     assert!(!got.contains("'view'"));
+}
+
+/// The oracle is told the rules, so it catches a slimmer that misses instances: a slim that
+/// leaves out every class but one of a rule's matches differs from the original minus what
+/// the rule names, while it agrees with the original minus what it was really given.
+#[test]
+fn the_oracle_catches_instances_the_slimmer_missed() {
+    if common::no_oracle("the_oracle_catches_instances_the_slimmer_missed") {
+        return;
+    }
+    let Some(data) = fixture_bytes("stage4_p5.pickle") else {
+        return;
+    };
+    let m = model("stage4_p5.pickle", data);
+    // An attribute that instances of several classes have.
+    let groups = group_set(&m);
+    let mut by_attr: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (class, attr) in groups.keys() {
+        by_attr.entry(attr).or_default().push(class);
+    }
+    let (attr, classes) = by_attr.iter().max_by_key(|(_, c)| c.len()).expect("groups");
+    assert!(classes.len() >= 2, "no attribute shared by two classes");
+    let told = rules(&[("*", attr)]);
+    let narrow = rules(&[(classes[0], attr)]);
+    let (_, out) = common::slim_bytes(&m, &narrow);
+    let dir = common::tempdir();
+    let slim = dir.path().join("narrow.pickle");
+    std::fs::write(&slim, &out).expect("write");
+    let orig = common::fixture("stage4_p5.pickle");
+    let res = canon_many(&[
+        (orig.clone(), rules_args(dir.path(), &told)),
+        (slim.clone(), Vec::new()),
+        (orig, rules_args(dir.path(), &narrow)),
+    ]);
+    let texts: Vec<&String> = res
+        .iter()
+        .map(|r| r.as_ref().unwrap_or_else(|e| panic!("canon failed: {e}")))
+        .collect();
+    assert!(
+        texts[0] != texts[1],
+        "the oracle did not notice {} classes whose `{attr}` was left in",
+        classes.len() - 1
+    );
+    assert!(texts[2] == texts[1], "{}", first_diff(texts[2], texts[1]));
 }

@@ -3,6 +3,8 @@
 //! `pickletools.dis`, and is deterministic; numpy arrays match real numpy when one is available.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -222,14 +224,9 @@ out['timestamps'] = [type(ts).__qualname__, str(ts._ps_new[1][0].tzinfo), ts._ps
 print(json.dumps(out))
 "#;
 
-fn python() -> Option<String> {
-    let ok = Command::new("python3")
-        .arg("-c")
-        .arg("import pickle, pickletools")
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    ok.then(|| "python3".to_string())
+/// python3, or `None` after [`common::skip`] (a failure under CI) when it is missing or broken.
+fn python(test: &str) -> Option<String> {
+    (!common::no_python(test)).then(|| "python3".to_string())
 }
 
 fn run_script(py: &str, script: &str, args: &[&Path]) -> String {
@@ -268,8 +265,7 @@ fn all_files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn demo_loads_in_cpython_and_matches_its_pickler() {
-    let Some(py) = python() else {
-        eprintln!("skipped: no python3");
+    let Some(py) = python("demo_loads_in_cpython_and_matches_its_pickler") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -504,8 +500,7 @@ fn crafted() -> Vec<(&'static str, Value)> {
 
 #[test]
 fn crafted_values_match_cpython_at_every_protocol() {
-    let Some(py) = python() else {
-        eprintln!("skipped: no python3");
+    let Some(py) = python("crafted_values_match_cpython_at_every_protocol") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -583,7 +578,10 @@ fn numpy_python() -> Option<(String, u32)> {
 #[test]
 fn arrays_match_real_numpy() {
     let Some((py, major)) = numpy_python() else {
-        eprintln!("skipped: no python with numpy (set PICKLESCOPE_NUMPY_PYTHON)");
+        common::skip(
+            "arrays_match_real_numpy",
+            "no python3 with numpy (pip install numpy, or set PICKLESCOPE_NUMPY_PYTHON)",
+        );
         return;
     };
     let flavor = if major >= 2 {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Canonical text form of a pickle's object graph -- a CPython oracle for tests.
 
-    canon.py PICKLE [--drop CLASS_GLOB:ATTR ...] [--numpy] [--buffers]
+    canon.py PICKLE [--drop CLASS_GLOB:ATTR ...] [--rules RULES.toml ...] [--numpy] [--buffers]
                     [--sidecar JSON] [--ext CODE=MODULE:NAME ...] [-o OUT]
 
 Loads PICKLE with CPython's reference unpickler (pickle._Unpickler, iterative)
@@ -23,6 +23,12 @@ below protocol 2), copyreg._reconstructor(C, tuple, t) == C.__new__(C, *t).
 dict of a (dict, slots) state) of every instance whose class "module.qualname"
 matches the glob (a glob without a dot also matches the bare class name), before
 printing: canon(slimmed) must equal canon(original, --drop ...).
+
+--rules RULES.toml reads a picklescope rules file itself (every [[transient]] table's
+`class` glob and `attrs`) and drops like --drop, with the rules file's own matching: the
+glob is matched against the whole "module.qualname", `*` matches any run of characters
+(dots included) and nothing else is special.  Tests give the oracle the rules, never the
+slimmer's list of what it removed, so an instance the slimmer misses shows as a difference.
 
 --numpy prints numpy arrays/dtypes/scalars as summaries (dtype, shape, order,
 sha256 of the raw data) so the _reconstruct form (protocol <= 4) and the
@@ -488,9 +494,7 @@ class Printer:
             return
         x.__dict__['_dropped'] = True
         dotted = type(x)._stub_dotted or ''
-        name = dotted.rpartition('.')[2]
-        attrs = [a for g, a in self.drops
-                 if fnmatch.fnmatchcase(dotted, g) or ('.' not in g and fnmatch.fnmatchcase(name, g))]
+        attrs = [a for match, a in self.drops if match(dotted)]
         if not attrs:
             return
         for st in x._states:
@@ -633,11 +637,48 @@ def k_to_c(buf, size, mem_shape, axis_order, limit=1 << 22):
 # --------------------------------------------------------------------------
 
 
+def drop_matcher(glob):
+    """--drop: an fnmatch glob on "module.qualname"; one without a dot also matches the bare
+    class name."""
+    def match(dotted):
+        return fnmatch.fnmatchcase(dotted, glob) or \
+            ('.' not in glob and fnmatch.fnmatchcase(dotted.rpartition('.')[2], glob))
+    return match
+
+
+def rule_matcher(glob):
+    """A rules file's class glob: only `*` is special (any run, dots included)."""
+    pattern = glob.replace('[', '[[]').replace('?', '[?]')
+    return lambda dotted: fnmatch.fnmatchcase(dotted, pattern)
+
+
 def parse_drop(text):
     glob, sep, attr = text.rpartition(':')
     if not sep or not glob or not attr:
         raise argparse.ArgumentTypeError('expected CLASS_GLOB:ATTR, got %r' % text)
-    return glob, attr
+    return drop_matcher(glob), attr
+
+
+def load_rules(path):
+    """(matcher, attr) for every attribute of every [[transient]] table of a rules file."""
+    try:
+        import tomllib
+    except ImportError:
+        raise SystemExit('canon: --rules needs Python 3.11 or later (tomllib)') from None
+    try:
+        with open(path, 'rb') as f:
+            doc = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise SystemExit('canon: %s: %s' % (path, e)) from None
+    out = []
+    for table in doc.get('transient', []):
+        cls, attrs = table.get('class'), table.get('attrs', [])
+        if not isinstance(cls, str) or not cls.strip() or not isinstance(attrs, list) \
+                or not all(isinstance(a, str) for a in attrs):
+            raise SystemExit('canon: %s: each [[transient]] needs class = "GLOB" and attrs = [...]'
+                             % path)
+        out.extend((rule_matcher(cls), a) for a in attrs)
+    return out
 
 
 def parse_ext(text):
@@ -676,6 +717,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('pickle')
     ap.add_argument('--drop', action='append', type=parse_drop, default=[], metavar='CLASS_GLOB:ATTR')
+    ap.add_argument('--rules', action='append', default=[], metavar='RULES.toml',
+                    help='drop what a picklescope rules file names (matched here, not by picklescope)')
     ap.add_argument('--numpy', action='store_true', help='summarize numpy arrays, dtypes and scalars')
     ap.add_argument('--buffers', action='store_true', help='supply out-of-band buffers from the sidecar')
     ap.add_argument('--sidecar', help='sidecar JSON (default: PICKLE with .json suffix)')
@@ -698,7 +741,10 @@ def main(argv=None):
     out = open(args.output, 'w', encoding='utf-8') if args.output else \
         io.TextIOWrapper(sys.stdout.buffer, encoding='utf-8', errors='backslashreplace')
     try:
-        canon_file(args.pickle, out, args.drop, args.numpy, ext_map, buffers)
+        drops = list(args.drop)
+        for path in args.rules:
+            drops.extend(load_rules(path))
+        canon_file(args.pickle, out, drops, args.numpy, ext_map, buffers)
     finally:
         out.flush()
         if args.output:

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use picklescope::model::{Doc, Model};
 use picklescope::pickle::value::{float_value, int_text, text};
 use picklescope::pickle::{CallKind, Graph, Kind, NO_NODE, NodeId, STATE_KEY, parse};
-use picklescope::slim::{Counter, Rules, rewrite};
+use picklescope::slim::Rules;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -23,17 +23,67 @@ pub fn fixture(name: &str) -> PathBuf {
     root().join("tests").join("fixtures").join(name)
 }
 
-/// The bytes of a committed fixture, or `None` (with a note) when it is not there.
+/// The bytes of a committed fixture, or `None` when it is not there: a failure under CI, a
+/// counted, visible skip elsewhere (see [`skip`]).
 pub fn fixture_bytes(name: &str) -> Option<Vec<u8>> {
     match std::fs::read(fixture(name)) {
         Ok(b) => Some(b),
-        Err(_) => {
-            eprintln!(
-                "note: fixture {name} not found; run tools/gen_fixtures.py small tests/fixtures"
+        Err(e) => {
+            skip(
+                name,
+                &format!("fixture {name}: {e}; run tools/gen_fixtures.py small tests/fixtures"),
             );
             None
         }
     }
+}
+
+// --------------------------------------------------------------------------------------------
+// Checks that cannot run here.
+
+/// True when the environment variable `CI` is set to anything but "", "0" or "false".
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| {
+        let v = v.trim();
+        !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false")
+    })
+}
+
+static SKIPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many checks [`skip`] has skipped in this test binary so far.
+pub fn skipped() -> usize {
+    SKIPPED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+extern "C" fn print_skip_summary() {
+    let n = skipped();
+    if n > 0 {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: {n} check(s) of this test binary did not run (lines above); \
+             with CI=true each one is a failure"
+        );
+    }
+}
+
+/// A check `test` cannot run because of `reason` (a tool, fixture or system feature that is
+/// missing or broken). Under CI ([`in_ci`]) this panics: CI installs everything, so a missing
+/// tool is a failure. Elsewhere it writes `SKIPPED: test: reason` straight to stderr (past
+/// the harness's output capture, so it shows in every run) and counts it; the count is
+/// printed when the test binary exits.
+pub fn skip(test: &str, reason: &str) {
+    assert!(
+        !in_ci(),
+        "{test}: {reason} (CI is set: a missing tool is a failure; .ci/run installs it)"
+    );
+    if SKIPPED.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+        // SAFETY: registers a plain `extern "C" fn()` that only formats and writes to stderr.
+        unsafe {
+            libc::atexit(print_skip_summary);
+        }
+    }
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {reason}");
 }
 
 /// Every `*.pickle` fixture whose name passes `keep`, sorted by name.
@@ -71,10 +121,25 @@ pub fn python() -> Option<&'static str> {
     })
 }
 
-/// Prints why a test is skipped; returns true when python3 is missing.
+/// True (after [`skip`], which fails under CI) when python3 is missing or broken.
 pub fn no_python(test: &str) -> bool {
     if python().is_none() {
-        eprintln!("note: {test} skipped: python3 is not available");
+        skip(
+            test,
+            "python3 is missing or broken (`python3 -c 'import pickle, pickletools'` failed)",
+        );
+        return true;
+    }
+    false
+}
+
+/// True (after [`skip`]) when python3 or tools/canon.py is not there.
+pub fn no_oracle(test: &str) -> bool {
+    if no_python(test) {
+        return true;
+    }
+    if !have_canon() {
+        skip(test, "tools/canon.py is missing");
         return true;
     }
     false
@@ -151,16 +216,50 @@ pub fn rules(pairs: &[(&str, &str)]) -> Rules {
     r
 }
 
-/// Slims in memory: returns (predicted size, written bytes).
+/// Slims through the commands' own path on a real file: the dry-run size of `m` (what
+/// `--dry-run` prints), then a real save (temp file, fsync, rename) of a copy of its bytes on
+/// disk, opened and planned afresh. Returns (predicted size, the bytes of the file on disk),
+/// and checks the prediction against the file's size as the file system reports it after the
+/// write: an independent measure, not the writer counting its own output.
 pub fn slim_bytes(m: &Model, r: &Rules) -> (u64, Vec<u8>) {
     let plan = picklescope::slim::Plan::build(m, r);
-    let mut c = Counter::default();
-    let predicted = rewrite(m.data(), m.graph(), &plan.cuts, &mut c).expect("count");
-    assert_eq!(c.0, predicted, "counter disagrees with the returned count");
-    let mut out = Vec::new();
-    let n = rewrite(m.data(), m.graph(), &plan.cuts, &mut out).expect("write");
-    assert_eq!(n, out.len() as u64);
+    let predicted = picklescope::slim::predicted_size(m, &plan.cuts).expect("dry-run");
+    let dir = scratch_dir();
+    let path = dir.path().join("slim.pickle");
+    std::fs::write(&path, m.data()).expect("write a copy to disk");
+    let on_disk = Model::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let cuts = picklescope::slim::Plan::build(&on_disk, r).cuts;
+    picklescope::slim::save_in_place(
+        &on_disk.doc,
+        &cuts,
+        predicted,
+        &picklescope::slim::SaveOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("save: {e}"));
+    drop(on_disk);
+    let size = std::fs::metadata(&path)
+        .expect("stat the written file")
+        .len();
+    assert_eq!(
+        size, predicted,
+        "the file on disk has {size} bytes; the dry-run predicted {predicted}"
+    );
+    let out = std::fs::read(&path).expect("read the written file");
     (predicted, out)
+}
+
+/// A scratch directory on a memory file system when there is one (saves fsync; many small
+/// saves), else under the temp dir.
+pub fn scratch_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir()
+        && let Ok(d) = tempfile::Builder::new()
+            .prefix("picklescope-test-")
+            .tempdir_in(shm)
+    {
+        return d;
+    }
+    tempdir()
 }
 
 /// The set of `class.attr` groups (with instance counts) our reader sees.
@@ -839,17 +938,29 @@ pub fn have_canon() -> bool {
     root().join("tools").join("canon.py").exists()
 }
 
-/// `--drop CLASS:ATTR` arguments for every (class, attr) a plan removes.
-pub fn drop_args(hits: &[picklescope::slim::Hit]) -> Vec<String> {
-    let mut v = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for h in hits {
-        if seen.insert((h.class.clone(), h.attr.clone())) {
-            v.push("--drop".to_string());
-            v.push(format!("{}:{}", h.class, h.attr));
-        }
+/// `--rules FILE` arguments for `tools/canon.py`: the rule set written as a rules file in
+/// `dir` (by hand here, not by the code under test), so the oracle matches the class globs and
+/// attribute names itself. Never the plan's hits: an instance the plan misses must show.
+pub fn rules_args(dir: &Path, r: &Rules) -> Vec<String> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let k = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let mut text = String::new();
+    for rule in &r.transient {
+        // JSON strings are TOML basic strings for everything a class or attribute name holds.
+        let attrs: Vec<String> = rule
+            .attrs
+            .iter()
+            .map(|a| serde_json::to_string(a).expect("json"))
+            .collect();
+        text.push_str(&format!(
+            "[[transient]]\nclass = {}\nattrs = [{}]\n\n",
+            serde_json::to_string(&rule.class).expect("json"),
+            attrs.join(", ")
+        ));
     }
-    v
+    let path = dir.join(format!("oracle-rules-{k}.toml"));
+    std::fs::write(&path, text).expect("write rules for canon.py");
+    vec!["--rules".to_string(), path.to_string_lossy().into_owned()]
 }
 
 /// First differing line of two texts, for readable failures.
