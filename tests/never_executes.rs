@@ -1,7 +1,9 @@
 //! Malicious pickles (os.system, builtins.eval/exec, subprocess.Popen, `__reduce__` chains,
-//! getattr tricks) are reported, shown and slimmed without anything running: every payload
-//! would create a marker file, and no marker ever appears. `report` lists the globals as
-//! dangerous and the explorer shows a warning banner.
+//! getattr tricks) are reported, shown and slimmed without anything running. Positive control
+//! first: CPython's real unpickler loads each file in a throwaway directory (its own working
+//! directory and HOME) and every payload creates its marker there; then picklescope handles
+//! the same bytes and no marker appears. `report` lists the globals as dangerous and the
+//! explorer shows a warning banner.
 
 mod common;
 
@@ -105,11 +107,13 @@ fn evil_set(dir: &Path) -> Vec<Evil> {
             b"e\x85R.",
         ])
     });
+    // subprocess.run(['touch', path]) (REDUCE with a list argument).
     add("subprocess_run_p2", vec![("subprocess", "run")], &|p| {
         cat(&[
-            b"\x80\x02csubprocess\nrun\n",
-            &u(&touch(p)),
-            b"\x85}X\x05\x00\x00\x00shell\x88s\x86\x81.",
+            b"\x80\x02csubprocess\nrun\n](",
+            &u("touch"),
+            &u(&p.display().to_string()),
+            b"e\x85R.",
         ])
     });
     // getattr(__import__('os'), 'system')('touch ...'): a REDUCE chain.
@@ -183,9 +187,106 @@ fn evil_set(dir: &Path) -> Vec<Evil> {
     v
 }
 
-/// Runs the binary; returns (exit code, stdout, stderr).
-fn run(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
-    let o = bin().args(args).output().expect("run picklescope");
+/// CPython's real unpickler (`pickle.Unpickler`, which runs what a pickle says) on each file
+/// named on the command line. A class that cannot be imported here (the pipeline's, a script's
+/// `__main__.Box`) becomes an inert class, as if its module were installed, so the load goes on
+/// to the payload. Waits for any child process a payload started.
+const CPYTHON_LOAD: &str = r#"
+import os, pickle, sys
+class Inert:
+    def __init__(self, *a, **k): pass
+    def __setstate__(self, state): pass
+class Loader(pickle.Unpickler):
+    def find_class(self, module, name):
+        try:
+            return super().find_class(module, name)
+        except (ImportError, AttributeError):
+            return type(name, (Inert,), {'__module__': module})
+for path in sys.argv[1:]:
+    try:
+        with open(path, 'rb') as f:
+            Loader(f).load()
+    except Exception as e:
+        print('%s: %s: %s' % (path, type(e).__name__, e), file=sys.stderr)
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        break
+"#;
+
+/// The positive control: loads `files` with CPython in `sandbox` (its working directory and
+/// HOME, a fresh temp dir) and asserts that every marker (relative ones resolved in `sandbox`)
+/// exists afterwards, then removes them. Returns how many markers were created.
+fn cpython_creates_every_marker(sandbox: &Path, files: &[(&str, PathBuf, Vec<PathBuf>)]) -> usize {
+    if common::no_python("positive control: CPython loads the malicious pickles") {
+        return 0;
+    }
+    for (name, _, markers) in files {
+        for m in markers {
+            assert!(
+                !sandbox.join(m).exists(),
+                "{name}: {} exists before CPython loads anything",
+                m.display()
+            );
+        }
+    }
+    let args: Vec<String> = files
+        .iter()
+        .map(|(_, f, _)| f.to_string_lossy().into_owned())
+        .collect();
+    let mut child = std::process::Command::new("python3")
+        .arg("-")
+        .args(&args)
+        .current_dir(sandbox)
+        .env("HOME", sandbox)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn python3");
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(CPYTHON_LOAD.as_bytes())
+            .expect("write script");
+    }
+    let o = child.wait_with_output().expect("python3");
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "CPython loader failed: {log}");
+    let mut created = 0;
+    let mut missing = Vec::new();
+    for (name, _, markers) in files {
+        for m in markers {
+            let at = sandbox.join(m);
+            if at.exists() {
+                created += 1;
+                std::fs::remove_file(&at).expect("remove marker");
+            } else {
+                missing.push(format!("{name}: {}", m.display()));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "positive control: CPython loading these did not create their markers, so their \
+         absence after picklescope would prove nothing:\n{}\nloader stderr:\n{log}",
+        missing.join("\n")
+    );
+    created
+}
+
+/// Runs the binary in `cwd` (also its HOME); returns (exit code, stdout, stderr).
+fn run(cwd: &Path, args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
+    let o = bin()
+        .args(args)
+        .current_dir(cwd)
+        .env("HOME", cwd)
+        .output()
+        .expect("run picklescope");
     (
         o.status.code(),
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -194,8 +295,9 @@ fn run(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
 }
 
 /// Everything a person can do with a file: open it in the library and walk every view, open
-/// it in the explorer and move around, report it (text and JSON), dry-run and really slim it.
-fn handle_everything(file: &Path, rules: &Path) -> (String, String) {
+/// it in the explorer and move around, report it (text and JSON), dry-run and really slim it
+/// (the binary runs in `cwd`, a fresh directory, as its working directory and HOME).
+fn handle_everything(file: &Path, rules: &Path, cwd: &Path) -> (String, String) {
     // Library: every node's rows, labels, paths and previews.
     let m = Model::open(file).unwrap_or_else(|e| panic!("{e}"));
     let g = m.graph();
@@ -213,15 +315,15 @@ fn handle_everything(file: &Path, rules: &Path) -> (String, String) {
     let screen = show_in_explorer(file);
     // Binary: report, report --json, slim --dry-run, slim.
     let f = file.as_os_str();
-    let (code, text, err) = run(&["report".as_ref(), f]);
+    let (code, text, err) = run(cwd, &["report".as_ref(), f]);
     assert_eq!(code, Some(0), "{err}");
-    let (code, json, err) = run(&["report".as_ref(), "--json".as_ref(), f]);
+    let (code, json, err) = run(cwd, &["report".as_ref(), "--json".as_ref(), f]);
     assert_eq!(code, Some(0), "{err}");
     let r = rules.as_os_str();
     for extra in [&["--dry-run"][..], &[]] {
         let mut args: Vec<&std::ffi::OsStr> = vec!["slim".as_ref(), f, "--rules".as_ref(), r];
         args.extend(extra.iter().map(std::ffi::OsStr::new));
-        let (code, _, err) = run(&args);
+        let (code, _, err) = run(cwd, &args);
         assert_eq!(code, Some(0), "slim {extra:?}: {err}");
     }
     let _ = screen;
@@ -291,6 +393,20 @@ fn hand_made_malicious_pickles_never_run() {
         "cannot create markers in the temp dir"
     );
     std::fs::remove_file(&probe).expect("rm probe");
+    // Positive control: CPython, loading each one in a throwaway directory, runs every payload.
+    let sandbox = tempdir();
+    let files: Vec<(&str, PathBuf, Vec<PathBuf>)> = set
+        .iter()
+        .map(|e| {
+            let p = sandbox.path().join(format!("{}.pickle", e.name));
+            std::fs::write(&p, &e.bytes).expect("write");
+            (e.name, p, vec![e.marker.clone()])
+        })
+        .collect();
+    let created = cpython_creates_every_marker(sandbox.path(), &files);
+    if common::python().is_some() {
+        assert_eq!(created, set.len(), "one marker per payload");
+    }
     // CPython's disassembler (which never executes) accepts every stream as a whole pickle.
     if !common::no_python("pickletools check") {
         let files: Vec<String> = set
@@ -313,10 +429,11 @@ fn hand_made_malicious_pickles_never_run() {
         "[[transient]]\nclass = \"*\"\nattrs = [\"view\", \"payload\"]\n",
     )
     .expect("rules");
+    let run_dir = tempdir();
     for e in &set {
         let f = dir.path().join(format!("{}.pickle", e.name));
         std::fs::write(&f, &e.bytes).expect("write");
-        let (text, json) = handle_everything(&f, &rules);
+        let (text, json) = handle_everything(&f, &rules, run_dir.path());
         assert_no_marker(&e.marker, e.name);
         // report: the dangerous globals are listed as such.
         assert!(text.contains("DANGEROUS"), "{}: {text}", e.name);
@@ -377,13 +494,21 @@ fn hand_made_malicious_pickles_never_run() {
     for e in &set {
         assert_no_marker(&e.marker, e.name);
     }
+    assert_eq!(
+        std::fs::read_dir(run_dir.path()).expect("ls").count(),
+        0,
+        "the commands left files in their working directory"
+    );
 }
 
 #[test]
 fn committed_malicious_fixtures_never_run() {
     let index = common::fixture("malicious.json");
     let Ok(text) = std::fs::read_to_string(&index) else {
-        eprintln!("note: tests/fixtures/malicious.json not found; skipped");
+        common::skip(
+            "committed_malicious_fixtures_never_run",
+            "tests/fixtures/malicious.json not found",
+        );
         return;
     };
     let v: serde_json::Value = serde_json::from_str(&text).expect("malicious.json");
@@ -396,19 +521,51 @@ fn committed_malicious_fixtures_never_run() {
         "[[transient]]\nclass = \"*\"\nattrs = [\"_metadata\", \"view\"]\n",
     )
     .expect("rules");
-    for (name, info) in files {
-        let markers: Vec<PathBuf> = match &info["marker"] {
-            serde_json::Value::String(s) => vec![PathBuf::from(s)],
-            serde_json::Value::Array(a) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(PathBuf::from))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let stale: Vec<_> = markers.iter().filter(|m| m.exists()).collect();
-        if !stale.is_empty() {
-            // Left by something else before this test; cannot tell, so say so and go on.
-            eprintln!("note: {stale:?} existed before the test; not checked");
+    // Each payload creates its marker relative to the working directory of whatever runs it.
+    let cases: Vec<(&str, Vec<PathBuf>)> = files
+        .iter()
+        .map(|(name, info)| {
+            let markers: Vec<PathBuf> = match &info["marker"] {
+                serde_json::Value::String(s) => vec![PathBuf::from(s)],
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(PathBuf::from))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            assert!(!markers.is_empty(), "{name}: no marker in malicious.json");
+            for m in &markers {
+                assert!(
+                    m.is_relative(),
+                    "{name}: marker {} is not relative",
+                    m.display()
+                );
+            }
+            (name.as_str(), markers)
+        })
+        .collect();
+    // Positive control: CPython in a throwaway directory runs every payload.
+    let sandbox = tempdir();
+    let controls: Vec<(&str, PathBuf, Vec<PathBuf>)> = cases
+        .iter()
+        .map(|(name, markers)| {
+            let p = sandbox.path().join(name);
+            std::fs::copy(common::fixture(name), &p).expect("copy fixture");
+            (*name, p, markers.clone())
+        })
+        .collect();
+    let created = cpython_creates_every_marker(sandbox.path(), &controls);
+    eprintln!(
+        "positive control: CPython created {created} markers for {} files",
+        cases.len()
+    );
+    // picklescope: the binary in a fresh directory; the library in this process, whose
+    // working directory must not hold a marker beforehand (that would be a failure too).
+    let here = std::env::current_dir().expect("cwd");
+    let run_dir = tempdir();
+    for (name, markers) in &cases {
+        for m in markers {
+            assert_no_marker(&here.join(m), name);
         }
         // A copy, since slim rewrites it.
         let f = dir.path().join(name);
@@ -416,14 +573,19 @@ fn committed_malicious_fixtures_never_run() {
         let model = Model::open(&f).unwrap_or_else(|e| panic!("{e}"));
         assert!(!dangerous_globals(&model).is_empty(), "{name}");
         drop(model);
-        let (text, _) = handle_everything(&f, &rules);
+        let (text, _) = handle_everything(&f, &rules, run_dir.path());
         assert!(text.contains("DANGEROUS"), "{name}: {text}");
-        for m in &markers {
-            if !stale.contains(&m) {
-                assert_no_marker(m, name);
-            }
+        for m in markers {
+            assert_no_marker(&run_dir.path().join(m), name);
+            assert_no_marker(&here.join(m), name);
+            assert_no_marker(&sandbox.path().join(m), name);
         }
     }
+    assert_eq!(
+        std::fs::read_dir(run_dir.path()).expect("ls").count(),
+        0,
+        "the commands left files in their working directory"
+    );
 }
 
 #[test]

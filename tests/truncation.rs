@@ -51,7 +51,7 @@ fn check_prefixes(name: &str, data: &[u8], offsets: impl Iterator<Item = usize>)
 fn every_truncation_point_of_small_fixtures() {
     let fx = common::fixtures(|n| !n.starts_with("deep_"));
     if fx.is_empty() {
-        eprintln!("note: no fixtures; skipped");
+        common::skip("every_truncation_point_of_small_fixtures", "no fixtures");
         return;
     }
     let mut total = 0;
@@ -61,8 +61,9 @@ fn every_truncation_point_of_small_fixtures() {
     assert!(total > 20_000, "only {total} prefixes checked");
 }
 
-/// Larger fixtures: every instruction boundary and the bytes around it (inside opcodes,
-/// length prefixes and payloads), plus a stride through the payloads.
+/// Larger fixtures: every instruction boundary (each instruction's first byte and the end of
+/// the file), all checked and counted, plus a sample of the bytes around them (inside opcodes,
+/// length prefixes and payloads) and a stride through the payloads, counted too.
 #[test]
 fn every_instruction_boundary_of_large_fixtures() {
     let fx = common::fixtures(|n| {
@@ -76,20 +77,32 @@ fn every_instruction_boundary_of_large_fixtures() {
         .iter()
         .any(|p| n.starts_with(p))
     });
-    for (name, data) in fx.iter().filter(|(_, d)| d.len() > 5000) {
-        let mut offs = std::collections::BTreeSet::new();
+    let large: Vec<_> = fx.iter().filter(|(_, d)| d.len() > 5000).collect();
+    assert_eq!(large.len(), 5, "the five large fixtures");
+    let (mut boundaries, mut inside) = (0, 0);
+    for (name, data) in large {
+        let mut starts = std::collections::BTreeSet::new();
+        let mut around = std::collections::BTreeSet::new();
         for i in Scanner::new(data, 0) {
             let i = i.expect("scan");
-            for o in [i.pos, i.pos + 1, i.pos + 2, i.end.saturating_sub(1)] {
-                offs.insert(o.min(data.len()));
+            starts.insert(i.pos);
+            for o in [i.pos + 1, i.pos + 2, i.end.saturating_sub(1)] {
+                around.insert(o.min(data.len()));
             }
         }
-        offs.extend((0..data.len()).step_by(97));
-        // Keep the run short in debug builds: at most ~500 prefixes per fixture.
-        let step = (offs.len() / 500).max(1);
-        let picked: Vec<usize> = offs.into_iter().step_by(step).collect();
-        check_prefixes(name, data, picked.into_iter());
+        starts.insert(data.len());
+        around.extend((0..data.len()).step_by(97));
+        let around: Vec<usize> = around.difference(&starts).copied().collect();
+        let n = check_prefixes(name, data, starts.iter().copied());
+        assert_eq!(n, starts.len(), "{name}: every boundary checked");
+        boundaries += n;
+        // The bytes around them: at most ~2000 per fixture, evenly spread.
+        let step = (around.len() / 2000).max(1);
+        inside += check_prefixes(name, data, around.into_iter().step_by(step));
     }
+    eprintln!("truncation: {boundaries} instruction boundaries and {inside} inner offsets checked");
+    assert!(boundaries > 10_000, "only {boundaries} boundaries");
+    assert!(inside > 5_000, "only {inside} inner offsets");
 }
 
 /// A stream CPython would refuse, the error we expect and where.

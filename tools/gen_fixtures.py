@@ -951,7 +951,9 @@ def deep_p2(depth=10000):
     return out
 
 
-MARKER = '/tmp/picklescope_pwned_%s'
+# Relative: a payload creates its marker in the loading process's working directory, so a
+# test can load each file with CPython in a throwaway directory (the positive control).
+MARKER = 'picklescope_pwned_%s'
 
 
 def malicious():
@@ -1198,8 +1200,10 @@ def cmd_small(args):
         index[name + '.pickle'] = {'what': what, 'marker': marker}
     index['malicious_reduce_chain_p5.pickle']['marker'] = [MARKER % 'reduce_chain', MARKER % 'exec']
     with open(os.path.join(out, 'malicious.json'), 'w') as f:
-        json.dump({'description': 'NEVER load these with a real unpickler. Each would create the '
-                                  'marker file(s) if executed; tests assert they do not exist.',
+        json.dump({'description': 'NEVER load these with a real unpickler outside a throwaway '
+                                  'directory. Each would create its marker file(s) in the working '
+                                  'directory if executed; tests show CPython does and picklescope '
+                                  'does not.',
                    'files': index}, f, indent=1)
     written.append('malicious.json')
 
