@@ -137,7 +137,7 @@ fn random_rule_sets_on_random_graphs_remove_exactly_their_attributes() {
                 .map(|(a, b)| (a.as_str(), b.as_str()))
                 .collect();
             let rules = common::rules(&pairs);
-            // predicted == written (slim_bytes asserts the counter and the writer agree).
+            // predicted == written (slim_bytes checks the dry-run against the file saved on disk).
             let (predicted, out) = common::slim_bytes(&m, &rules);
             assert_eq!(predicted, out.len() as u64);
             // Output = input minus the dropped attributes, as we read both.
