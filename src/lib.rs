@@ -10,6 +10,7 @@ pub mod model;
 pub mod pickle;
 pub mod report;
 pub mod slim;
+pub mod survey;
 pub mod synth;
 pub mod tui;
 pub mod workspace;

@@ -84,6 +84,21 @@ fn run(cli: Cli) -> Result<(), Failure> {
             emit,
             context,
         }) => cli::batch::run_suggest(&path, top, emit, context.as_deref()),
+        Some(Command::Survey {
+            roots,
+            rules,
+            json,
+            shard,
+            jobs,
+            top,
+            merge,
+        }) => {
+            if merge.is_empty() {
+                cli::survey_cmd::run(&roots, &rules, json, shard.as_deref(), jobs, top)
+            } else {
+                cli::survey_cmd::merge(&merge, json, top)
+            }
+        }
         Some(Command::Diff { a, b, json }) => cli::batch::run_diff(&a, &b, json),
         Some(Command::Guards {
             sources,

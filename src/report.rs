@@ -356,9 +356,26 @@ impl Report {
         rules: Option<&crate::slim::Rules>,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> (Report, Option<(String, bool)>) {
+        Report::stream_on(
+            source,
+            top,
+            rules,
+            crate::context::load::EVERY_CORE,
+            progress,
+        )
+    }
+
+    /// [`Report::stream`] on up to `workers` threads (`EVERY_CORE`: one per core).
+    pub fn stream_on(
+        source: &crate::context::Source,
+        top: usize,
+        rules: Option<&crate::slim::Rules>,
+        workers: usize,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> (Report, Option<(String, bool)>) {
         let base = context_dir(source);
         let rereads = Rereads::of(&source.files);
-        let parts = crate::workspace::map_entries(source, progress, |e| {
+        let parts = crate::workspace::map_entries_on(source, workers, progress, |e| {
             FilePart::of(&e, base.as_deref(), top, rules, rereads)
         });
         // The first failure, and whether it is an invalid pickle (exit 2) or other (exit 1).

@@ -110,11 +110,21 @@ pub fn map_files<T: Send>(
     progress: &(dyn Fn(usize, usize) + Sync),
     f: impl Fn(&SourceFile) -> T + Sync,
 ) -> Vec<T> {
+    map_files_on(source, EVERY_CORE, progress, f)
+}
+
+/// [`map_files`] on up to `workers` threads ([`EVERY_CORE`]: one per core).
+pub fn map_files_on<T: Send>(
+    source: &Source,
+    workers: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    f: impl Fn(&SourceFile) -> T + Sync,
+) -> Vec<T> {
     let total = source.files.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let out: std::sync::Mutex<Vec<Option<T>>> =
         std::sync::Mutex::new((0..total).map(|_| None).collect());
-    crate::context::load::par_each(&source.files, EVERY_CORE, |i| {
+    crate::context::load::par_each(&source.files, workers, |i| {
         let v = f(&source.files[i]);
         if let Ok(mut o) = out.lock() {
             o[i] = Some(v);
@@ -137,7 +147,17 @@ pub fn map_entries<T: Send>(
     progress: &(dyn Fn(usize, usize) + Sync),
     f: impl Fn(Entry) -> T + Sync,
 ) -> Vec<T> {
-    map_files(source, progress, |file| {
+    map_entries_on(source, EVERY_CORE, progress, f)
+}
+
+/// [`map_entries`] on up to `workers` threads ([`EVERY_CORE`]: one per core).
+pub fn map_entries_on<T: Send>(
+    source: &Source,
+    workers: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    f: impl Fn(Entry) -> T + Sync,
+) -> Vec<T> {
+    map_files_on(source, workers, progress, |file| {
         f(Entry::from_result(
             file.clone(),
             Some(Model::open(&file.path)),

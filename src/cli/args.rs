@@ -170,6 +170,48 @@ Examples:
         #[arg(long, value_enum, default_value = "toml")]
         emit: Emit,
     },
+    /// Read every context under some roots: sizes, stages, savings, largest groups.
+    #[command(after_help = "\
+Finds every context under ROOT (a `.context` file with its saved_state/, or a saved_state/
+without one), following symlinks but never into a loop and skipping unreadable directories
+with a note, and reads each with the never-executing reader. Files that cannot be read are
+counted and listed, never fatal.
+
+Sharding: --shard K/N reads contexts K, K+N, K+2N, ... of the sorted list, so N array tasks
+cover the fleet once; --shard auto takes K and N from SLURM_ARRAY_TASK_ID, _MIN and _COUNT.
+--merge combines the N shard documents (--json) into exactly the document of one unsharded
+run.
+
+Exit codes: 0 success (even with unreadable files); 2 invalid command line, rules or shard
+documents; 1 a root cannot be read.
+
+Examples:
+  picklescope survey /lustre/pipeline-runs
+  picklescope survey /lustre/pipeline-runs --preset strategy-a --json > fleet.json
+  picklescope survey /lustre/pipeline-runs --json --shard auto > shard-$SLURM_ARRAY_TASK_ID.json
+  picklescope survey --merge shard-*.json")]
+    Survey {
+        /// Directories (or `.context` files) to search.
+        #[arg(required_unless_present = "merge")]
+        roots: Vec<PathBuf>,
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// One JSON document on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Read only task K of N (`K/N`, 1-based), or `auto` in a SLURM array task.
+        #[arg(long, value_name = "K/N|auto")]
+        shard: Option<String>,
+        /// Contexts read at once (default: one per core).
+        #[arg(long, value_name = "J")]
+        jobs: Option<usize>,
+        /// How many class.attr groups the text lists.
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+        /// Combine shard documents (written with --json) instead of walking.
+        #[arg(long, num_args = 1.., value_name = "SHARD.json", conflicts_with_all = ["roots", "shard", "jobs", "rules", "preset"])]
+        merge: Vec<PathBuf>,
+    },
     /// Compare two pickles or two contexts stage by stage.
     #[command(after_help = "\
 Examples:

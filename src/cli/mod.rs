@@ -4,6 +4,7 @@ pub mod args;
 pub mod batch;
 pub mod guards_cmd;
 pub mod slim_cmd;
+pub mod survey_cmd;
 
 use std::io::IsTerminal;
 use std::path::Path;
