@@ -126,6 +126,31 @@ fn disk_bytes(path: &Path) -> (u64, u64) {
     (files, bytes)
 }
 
+/// What one run reads back, from the file names and sizes on disk: stage k of S read
+/// S - k + 1 times.
+fn disk_reread(path: &Path) -> u64 {
+    let saved = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.with_extension("").join("saved_state")
+    };
+    let stages: Vec<(u64, u64)> = std::fs::read_dir(&saved)
+        .expect("saved_state")
+        .map(|e| {
+            let e = e.expect("entry");
+            let name = e.file_name().to_string_lossy().into_owned();
+            let k = name
+                .strip_prefix("result-stage")
+                .and_then(|n| n.strip_suffix(".pickle"))
+                .and_then(|n| n.parse().ok())
+                .expect("result-stage<k>.pickle");
+            (k, e.metadata().expect("meta").len())
+        })
+        .collect();
+    let s = stages.iter().map(|(k, _)| *k).max().expect("stages");
+    stages.iter().map(|(k, b)| b * (s - k + 1)).sum()
+}
+
 #[test]
 fn totals_are_the_sum_of_per_context_reports() {
     let t = Tree::new();
@@ -155,6 +180,7 @@ fn totals_are_the_sum_of_per_context_reports() {
     assert_eq!(paths, want, "every context once, sorted by path");
 
     let (mut files, mut bytes, mut after, mut errors) = (0, 0, 0, 0);
+    let (mut reread, mut after_reread) = (0, 0);
     let mut classes: BTreeMap<(String, String), [u64; 4]> = BTreeMap::new();
     for c in contexts {
         let path = PathBuf::from(c["path"].as_str().expect("path"));
@@ -169,10 +195,17 @@ fn totals_are_the_sum_of_per_context_reports() {
         assert_eq!(u(&c["files"]), rfiles.len() as u64, "{path:?}");
         assert_eq!(u(&c["bytes"]), u(&rep["total_bytes"]), "{path:?}");
         assert_eq!(u(&c["after_bytes"]), u(&rep["after_bytes"]), "{path:?}");
+        assert_eq!(u(&c["reread_bytes"]), u(&rep["reread_bytes"]), "{path:?}");
+        assert_eq!(
+            u(&c["after_reread_bytes"]),
+            u(&rep["after_reread_bytes"]),
+            "{path:?}"
+        );
         let rerrors = rfiles.iter().filter(|f| f.get("error").is_some()).count();
         assert_eq!(c["errors"].as_array().expect("errors").len(), rerrors);
         // And with the disk, independently of the reader.
         assert_eq!((u(&c["files"]), u(&c["bytes"])), disk_bytes(&path));
+        assert_eq!(u(&c["reread_bytes"]), disk_reread(&path));
         assert!(u(&c["after_bytes"]) < u(&c["bytes"]), "strategy-a saves");
         assert_eq!(u(&c["stages"]), 48);
         let big = &c["largest_stage"];
@@ -197,6 +230,8 @@ fn totals_are_the_sum_of_per_context_reports() {
         files += rfiles.len() as u64;
         bytes += u(&rep["total_bytes"]);
         after += u(&rep["after_bytes"]);
+        reread += u(&rep["reread_bytes"]);
+        after_reread += u(&rep["after_reread_bytes"]);
         errors += rerrors as u64;
     }
     let tot = &doc["totals"];
@@ -205,6 +240,12 @@ fn totals_are_the_sum_of_per_context_reports() {
     assert_eq!(u(&tot["bytes"]), bytes);
     assert_eq!(u(&tot["after_bytes"]), after);
     assert_eq!(u(&tot["errors"]), errors);
+    assert_eq!(u(&tot["reread_bytes"]), reread);
+    assert_eq!(u(&tot["after_reread_bytes"]), after_reread);
+    assert!(
+        reread > bytes,
+        "48-stage runs read their results back many times"
+    );
     assert_eq!(errors, 1, "the truncated stage file, and only it");
     let d_errors = contexts
         .iter()

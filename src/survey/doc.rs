@@ -45,6 +45,11 @@ pub struct ContextRow {
     pub bytes: u64,
     /// Bytes after slimming with the rules (only with rules).
     pub after_bytes: Option<u64>,
+    /// Bytes one run of the pipeline reads back (the report's `reread_bytes`: stage k of S
+    /// read S − k + 1 times).
+    pub reread_bytes: u64,
+    /// The same after slimming with the rules (only with rules).
+    pub after_reread_bytes: Option<u64>,
     /// The largest stage file.
     pub largest_stage: Option<LargestStage>,
     /// One line per file that could not be read (file, problem).
@@ -68,6 +73,8 @@ pub struct Totals {
     pub files: u64,
     pub bytes: u64,
     pub after_bytes: Option<u64>,
+    pub reread_bytes: u64,
+    pub after_reread_bytes: Option<u64>,
     pub errors: u64,
 }
 
@@ -83,6 +90,13 @@ impl Totals {
                 contexts
                     .iter()
                     .map(|c| c.after_bytes.unwrap_or(c.bytes))
+                    .sum()
+            }),
+            reread_bytes: contexts.iter().map(|c| c.reread_bytes).sum(),
+            after_reread_bytes: any_after.then(|| {
+                contexts
+                    .iter()
+                    .map(|c| c.after_reread_bytes.unwrap_or(c.reread_bytes))
                     .sum()
             }),
             errors: contexts.iter().map(|c| c.errors.len() as u64).sum(),

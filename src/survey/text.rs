@@ -35,6 +35,19 @@ impl Survey {
                 size(t.bytes.saturating_sub(a))
             );
         }
+        let _ = match t.after_reread_bytes {
+            Some(a) if self.rules.is_some() => writeln!(
+                s,
+                "read back by the pipeline: {} (one run of each context), {} after the rules",
+                size(t.reread_bytes),
+                size(a)
+            ),
+            _ => writeln!(
+                s,
+                "read back by the pipeline: {} (one run of each context)",
+                size(t.reread_bytes)
+            ),
+        };
         if t.errors > 0 {
             let _ = writeln!(s, "{} file(s) could not be read (listed below)", t.errors);
         }
@@ -42,7 +55,7 @@ impl Survey {
             let after = t.after_bytes.is_some();
             let _ = writeln!(
                 s,
-                "\n{:>6} {:>5} {:>11} {}{:>11}  {:<22}  path",
+                "\n{:>6} {:>5} {:>11} {}{:>11} {:>11}  {:<22}  path",
                 "stages",
                 "files",
                 "size",
@@ -51,6 +64,7 @@ impl Survey {
                 } else {
                     String::new()
                 },
+                "read back",
                 "largest",
                 "stage, task"
             );
@@ -64,7 +78,7 @@ impl Survey {
                 };
                 let _ = writeln!(
                     s,
-                    "{:>6} {:>5} {:>11} {}{:>11}  {:<22}  {}{}",
+                    "{:>6} {:>5} {:>11} {}{:>11} {:>11}  {:<22}  {}{}",
                     c.stages,
                     c.files,
                     size(c.bytes),
@@ -73,6 +87,7 @@ impl Survey {
                     } else {
                         String::new()
                     },
+                    size(c.reread_bytes),
                     big,
                     truncate(what.trim_end(), 22),
                     c.path,
