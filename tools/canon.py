@@ -260,8 +260,8 @@ SPECIALS = {
 class StubUnpickler(pickle._Unpickler):
     dispatch = dict(pickle._Unpickler.dispatch)
 
-    def __init__(self, file, ext_map=None, buffers=None):
-        super().__init__(file)
+    def __init__(self, file, ext_map=None, buffers=None, encoding='ASCII'):
+        super().__init__(file, encoding=encoding)
         self.ext_map = ext_map or {}
         self.side_buffers = buffers          # None: placeholders
         self.n_buffers = 0
@@ -689,7 +689,7 @@ def parse_ext(text):
     return int(code), (module, name)
 
 
-def canon_file(path, out, drops=(), numpy=False, ext_map=None, buffers=None):
+def canon_file(path, out, drops=(), numpy=False, ext_map=None, buffers=None, encoding='ASCII'):
     size = os.path.getsize(path)
     with open(path, 'rb') as f:
         k = 0
@@ -697,7 +697,7 @@ def canon_file(path, out, drops=(), numpy=False, ext_map=None, buffers=None):
             pos = f.tell()
             if pos >= size:
                 break
-            u = StubUnpickler(f, ext_map=ext_map, buffers=buffers)
+            u = StubUnpickler(f, ext_map=ext_map, buffers=buffers, encoding=encoding)
             try:
                 obj = u.load()
             except Exception as e:   # noqa: BLE001 -- any failure ends the pickle sequence
@@ -723,6 +723,8 @@ def main(argv=None):
     ap.add_argument('--buffers', action='store_true', help='supply out-of-band buffers from the sidecar')
     ap.add_argument('--sidecar', help='sidecar JSON (default: PICKLE with .json suffix)')
     ap.add_argument('--ext', action='append', type=parse_ext, default=[], metavar='CODE=MODULE:NAME')
+    ap.add_argument('--encoding', default='ASCII',
+                    help="how protocol-0/1/2 STRINGs decode (CPython's default ASCII; latin1 for Python 2 pickles)")
     ap.add_argument('-o', '--output', help='write here instead of stdout')
     args = ap.parse_args(argv)
 
@@ -744,7 +746,7 @@ def main(argv=None):
         drops = list(args.drop)
         for path in args.rules:
             drops.extend(load_rules(path))
-        canon_file(args.pickle, out, drops, args.numpy, ext_map, buffers)
+        canon_file(args.pickle, out, drops, args.numpy, ext_map, buffers, args.encoding)
     finally:
         out.flush()
         if args.output:

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use picklescope::context::SourceFile;
 use picklescope::model::{Model, RawFile};
-use picklescope::report::{pct, size};
+use picklescope::report::{change, change_pct, signed, size};
 use picklescope::slim::prefilter::quick_scan;
 use picklescope::slim::{SaveOptions, save_in_place, sync_dirs, what_if};
 use picklescope::workspace::{Entry, map_files};
@@ -23,7 +23,8 @@ struct Removed {
     class: String,
     attr: String,
     instances: u64,
-    bytes: u64,
+    /// Bytes the removal saves on its own (negative where the format forces growth).
+    bytes: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -140,10 +141,9 @@ fn print_text(out: &Out, notes: &[String]) {
     };
     println!(
         "{:>5}  {:<24} {:>11} -> {:>11} {:>7}  file",
-        "stage", "task", "before", "after", "saved"
+        "stage", "task", "before", "after", "change"
     );
     for f in &out.files {
-        let saved = f.before_bytes.saturating_sub(f.after_bytes);
         let name = Path::new(&f.path)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -154,8 +154,8 @@ fn print_text(out: &Out, notes: &[String]) {
             picklescope::pickle::value::truncate(f.task.as_deref().unwrap_or(""), 24),
             size(f.before_bytes),
             size(f.after_bytes),
-            if saved > 0 {
-                pct(saved, f.before_bytes)
+            if f.after_bytes != f.before_bytes {
+                change_pct(f.before_bytes, f.after_bytes)
             } else {
                 String::new()
             },
@@ -168,7 +168,7 @@ fn print_text(out: &Out, notes: &[String]) {
                 picklescope::model::short_name(&r.class),
                 r.attr,
                 r.instances,
-                size(r.bytes)
+                signed(-(r.bytes as i128))
             );
         }
         for n in &f.not_removable {
@@ -178,13 +178,12 @@ fn print_text(out: &Out, notes: &[String]) {
             println!("         error: {e}");
         }
     }
-    let saved = out.before_bytes.saturating_sub(out.after_bytes);
     println!(
-        "total  {} -> {}  (-{}, {}) {verb}",
+        "total  {} -> {}  ({}, {}) {verb}",
         size(out.before_bytes),
         size(out.after_bytes),
-        size(saved),
-        pct(saved, out.before_bytes)
+        change(out.before_bytes, out.after_bytes),
+        change_pct(out.before_bytes, out.after_bytes)
     );
     for n in notes {
         println!("note: {n}");

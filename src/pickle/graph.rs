@@ -168,6 +168,9 @@ pub struct PickleInfo {
     pub span: Span,
     pub protocol: u8,
     pub root: NodeId,
+    /// Every memo store names its key (PUT/BINPUT/LONG_BINPUT, no MEMOIZE) and no key is
+    /// stored twice, so a rewrite can keep the keys as they are.
+    pub explicit_memo: bool,
 }
 
 /// The arena of a whole file.

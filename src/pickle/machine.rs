@@ -432,6 +432,8 @@ impl<'a> Machine<'a> {
         self.memo.clear();
         self.buffers = 0;
         let start = pos;
+        let puts_before = self.graph.puts.len();
+        let mut memoize = false;
         let mut protocol = 0u8;
         let mut warned_persid = false;
         let mut warned_ext = false;
@@ -479,6 +481,8 @@ impl<'a> Machine<'a> {
                         span: Span::new(start, i.end),
                         protocol,
                         root: root.node,
+                        explicit_memo: !memoize
+                            && (self.graph.puts.len() - puts_before) as u64 == self.memo.count,
                     });
                     return Ok(i.end);
                 }
@@ -751,6 +755,7 @@ impl<'a> Machine<'a> {
                 }
                 Op::PUT | Op::BINPUT | Op::LONG_BINPUT | Op::MEMOIZE => {
                     let key = if i.op == Op::MEMOIZE {
+                        memoize = true;
                         self.memo.count
                     } else {
                         memo_key(&i)?
@@ -993,7 +998,8 @@ fn two_lines(i: &Instr) -> Result<(TextRef, TextRef), PickleError> {
     ))
 }
 
-fn memo_key(i: &Instr) -> Result<u64, PickleError> {
+/// The memo key a PUT/BINPUT/LONG_BINPUT/GET/BINGET/LONG_BINGET names.
+pub(crate) fn memo_key(i: &Instr) -> Result<u64, PickleError> {
     match i.op {
         Op::GET | Op::PUT => {
             let t = std::str::from_utf8(i.arg).map_err(|_| bad(i, "memo key is not a number"))?;

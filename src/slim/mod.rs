@@ -1,5 +1,6 @@
 //! Slimming: rules, per-file plans, the exact what-if (counting writer) and in-place saves.
 
+mod memo;
 pub mod plan;
 pub mod prefilter;
 pub mod rules;
@@ -26,9 +27,9 @@ pub struct FileSlim {
     pub before: u64,
     pub after: u64,
     pub plan: Plan,
-    /// Bytes each hit saves on its own (before − after with only its cuts): exact, except
-    /// for the hits flagged in `hit_estimated`.
-    pub hit_saved: Vec<u64>,
+    /// Bytes each hit saves on its own (before − after with only its cuts; negative where the
+    /// format forces the file to grow): exact, except for the hits flagged in `hit_estimated`.
+    pub hit_saved: Vec<i64>,
     /// True where `hit_saved` is the group's retained size instead of an exact rewrite: each
     /// exact figure costs a full counting pass, so a file with thousands of hits (say a rule on
     /// `*` and a file of thousands of distinct classes) gets exact figures for its largest
@@ -48,7 +49,7 @@ pub fn what_if(m: &Model, rules: &Rules) -> Result<FileSlim, RewriteError> {
     let mut hit_saved = vec![0; n];
     let mut hit_estimated = vec![false; n];
     if n == 1 {
-        hit_saved[0] = before - after.min(before);
+        hit_saved[0] = before as i64 - after as i64;
     } else {
         // Largest first, so the exact figures go where they matter.
         let mut order: Vec<usize> = (0..n).collect();
@@ -69,13 +70,13 @@ pub fn what_if(m: &Model, rules: &Rules) -> Result<FileSlim, RewriteError> {
             if exact_left > 0 {
                 exact_left -= 1;
                 let cuts = plan::cut_list(h.spans.clone());
-                hit_saved[i] = before.saturating_sub(predicted_size(m, &cuts)?);
+                hit_saved[i] = before as i64 - predicted_size(m, &cuts)? as i64;
             } else {
                 hit_estimated[i] = true;
                 hit_saved[i] = retained
                     .get(&(h.class.as_str(), h.attr.as_str()))
                     .copied()
-                    .unwrap_or(h.bytes);
+                    .unwrap_or(h.bytes) as i64;
             }
         }
     }

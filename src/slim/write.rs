@@ -1,11 +1,14 @@
-//! The rewriter: splices the original stream minus cut spans, renumbers the memo, re-emits
-//! definitions that surviving code still needs, and re-frames like CPython. One code path
+//! The rewriter: splices the original stream minus cut spans, re-emits definitions that
+//! surviving code still needs (with memo keys chosen by [`super::memo`]), and re-frames like
+//! CPython. One code path
 //! serves counting (dry-run) and writing, so the predicted size is the written size.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write;
 
+use super::memo::PickleMemo;
+use crate::pickle::machine::memo_key;
 use crate::pickle::scan::read_instr;
 use crate::pickle::{Graph, NO_NODE, NodeId, Op, PickleError, Span};
 
@@ -123,6 +126,7 @@ pub fn rewrite(
             data,
             g,
             cuts,
+            memo: PickleMemo::new(data, g, p, cuts)?,
             out_key: HashMap::new(),
             emitted: BTreeSet::new(),
             next_key: 0,
@@ -158,6 +162,7 @@ struct Writer<'a, 's> {
     data: &'a [u8],
     g: &'a Graph,
     cuts: &'a [Span],
+    memo: PickleMemo,
     out_key: HashMap<NodeId, u64>,
     /// The definition spans `(start, end, node)` of every node in `out_key`, so the outermost
     /// one starting at an offset is found in O(log n) (a linear scan made chains of nodes
@@ -264,10 +269,24 @@ impl Writer<'_, '_> {
                             offset: pos,
                             what: "memo store the reader did not record",
                         })?;
-                        let k = self.next_key;
-                        self.next_key += 1;
-                        self.stored(n, k);
-                        self.emit_put(op, k)?;
+                        if r.node != NO_NODE && !self.memo.is_fetched(n) {
+                            // A re-emitted store nothing fetches: left out.
+                        } else if self.memo.keep {
+                            let k0 = memo_key(&i)?;
+                            if r.node == NO_NODE {
+                                self.stored(n, k0);
+                                self.f.small(&self.data[i.pos..i.end])?;
+                            } else {
+                                let k = self.memo.reemit_key(k0, self.text_memo);
+                                self.stored(n, k);
+                                self.emit_put(op, k)?;
+                            }
+                        } else {
+                            let k = self.next_key;
+                            self.next_key += 1;
+                            self.stored(n, k);
+                            self.emit_put(op, k)?;
+                        }
                     }
                     op if op.is_memo_get() => {
                         let n = Self::site(&self.g.gets, pos).ok_or(RewriteError::Unsupported {
@@ -275,7 +294,11 @@ impl Writer<'_, '_> {
                             what: "memo fetch the reader did not record",
                         })?;
                         if let Some(&k) = self.out_key.get(&n) {
-                            self.emit_get(k)?;
+                            if self.memo.keep && memo_key(&i)? == k {
+                                self.f.small(&self.data[i.pos..i.end])?;
+                            } else {
+                                self.emit_get(k)?;
+                            }
                         } else {
                             // Defined inside a cut: re-emit its definition here, then go on.
                             if emitting.contains(&n) {

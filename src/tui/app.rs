@@ -470,8 +470,10 @@ impl App {
 
     fn after_marks_changed(&mut self, msg: String) {
         self.recompute_all();
-        let saved = self.total_bytes().saturating_sub(self.total_after());
-        self.status = format!("{msg} · saves {} in total", crate::report::size(saved));
+        self.status = format!(
+            "{msg} · {} in total",
+            crate::report::saves_or_grows(self.total_bytes(), self.total_after())
+        );
     }
 
     // ---- keys -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ pub struct FileState {
     /// Bytes after slimming with the current marks (exact, from the counting writer).
     pub after: Option<u64>,
     /// Per (rule index, attr): (instances, exact bytes saved).
-    pub hits: BTreeMap<(usize, String), (u64, u64)>,
+    pub hits: BTreeMap<(usize, String), (u64, i64)>,
     pub error: Option<String>,
     /// Times one pipeline run reads this file back (see [`crate::context::reread`]).
     pub reread_times: u64,
@@ -143,7 +143,7 @@ impl FileState {
             Ok(w) => {
                 let mut hits = BTreeMap::new();
                 for (h, s) in w.plan.hits.iter().zip(&w.hit_saved) {
-                    let e = hits.entry((h.rule, h.attr.clone())).or_insert((0u64, 0u64));
+                    let e = hits.entry((h.rule, h.attr.clone())).or_insert((0u64, 0i64));
                     e.0 += h.instances;
                     e.1 += s;
                 }

@@ -10,7 +10,7 @@ use crate::model::{Label, Model, label_text, short_name};
 use crate::pickle::scan::read_instr;
 use crate::pickle::value::{scalar_preview, truncate};
 use crate::pickle::{Kind, NodeId};
-use crate::report::{pct, size};
+use crate::report::{change_pct, pct, saved_col, saves_or_grows, size};
 
 use crate::elide;
 
@@ -321,14 +321,22 @@ fn draw_header(f: &mut Frame, app: &App, r: Rect, theme: Theme) {
             size(total)
         )),
     ];
-    let saved = total.saturating_sub(after);
-    if !app.marks.rules.transient.is_empty() && saved > 0 {
+    if !app.marks.rules.transient.is_empty() && after != total {
         let text = if narrow {
-            format!(" → {} (-{})", size(after), pct(saved, total))
+            format!(" → {} ({})", size(after), change_pct(total, after))
         } else {
-            format!(" → {} after marks (-{})", size(after), pct(saved, total))
+            format!(
+                " → {} after marks ({})",
+                size(after),
+                change_pct(total, after)
+            )
         };
-        spans.push(Span::styled(text, theme.fg(Color::Green)));
+        let color = if after < total {
+            Color::Green
+        } else {
+            Color::Yellow
+        };
+        spans.push(Span::styled(text, theme.fg(color)));
     }
     let (reread, reread_after) = app.total_reread();
     if !narrow && reread > 0 {
@@ -461,7 +469,6 @@ fn draw_stages(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "-".into());
             let after = fs.after_or_before();
-            let saved = fs.bytes.saturating_sub(after);
             let big = fs.bytes * 10 >= total;
             let mut style = if big { theme.bold() } else { Style::default() };
             if fs.error.is_some() {
@@ -506,10 +513,13 @@ fn draw_stages(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 }
             )));
             cells.push(
-                Cell::from(if saved > 0 {
+                Cell::from(if after != fs.bytes {
                     format!(
                         "{:>5}",
-                        pct(saved, fs.bytes).trim_end_matches(".0%").to_string() + "%"
+                        change_pct(fs.bytes, after)
+                            .trim_end_matches(".0%")
+                            .to_string()
+                            + "%"
                     )
                 } else {
                     String::new()
@@ -808,20 +818,20 @@ fn draw_classes(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
 fn draw_marks(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
     let flat = app.marks.flat();
     let total = app.total_bytes();
-    let saved_total = total.saturating_sub(app.total_after());
+    let after_total = app.total_after();
     let stages_hit = app
         .files
         .iter()
         .filter(|f| f.after.is_some_and(|a| a != f.bytes))
         .count();
     let title = format!(
-        " What-if · {} rule{} · saves {} in {} file{} ({}) {}",
+        " What-if · {} rule{} · {} in {} file{} ({}) {}",
         flat.len(),
         if flat.len() == 1 { "" } else { "s" },
-        size(saved_total),
+        saves_or_grows(total, after_total),
         stages_hit,
         if stages_hit == 1 { "" } else { "s" },
-        pct(saved_total, total),
+        pct(total.abs_diff(after_total), total),
         if app.marks_focus {
             "· space removes · Tab leaves "
         } else {
@@ -845,7 +855,7 @@ fn draw_marks(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
             .skip(start)
             .take(inner_h)
             .map(|(k, (ri, class, attr))| {
-                let (inst, saved, files) = app.files.iter().fold((0u64, 0u64, 0usize), |acc, f| {
+                let (inst, saved, files) = app.files.iter().fold((0u64, 0i64, 0usize), |acc, f| {
                     match f.hits.get(&(*ri, attr.clone())) {
                         Some((i, s)) => (acc.0 + i, acc.1 + s, acc.2 + 1),
                         None => acc,
@@ -865,7 +875,7 @@ fn draw_marks(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
                     Cell::from("✔"),
                     Cell::from(format!("{name}.{attr}")),
                     Cell::from(format!("{inst:>6} inst.")),
-                    Cell::from(format!("{:>10}", size(saved))),
+                    Cell::from(format!("{:>10}", saved_col(saved))),
                     Cell::from(format!("{files} file{}", if files == 1 { "" } else { "s" })),
                 ])
                 .style(style)
