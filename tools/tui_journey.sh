@@ -38,6 +38,7 @@ die2() { printf '[journey] %s\n' "$*" >&2; exit 2; }
 
 command -v tmux >/dev/null || die2 "tmux not found (apt-get install tmux)"
 command -v python3 >/dev/null || die2 "python3 not found"
+python3 -c "import pickle, pickletools" 2>/dev/null || die2 "python3 is broken (cannot import pickle)"
 
 # ---------------------------------------------------------------- the binary
 BIN=${PICKLESCOPE:-}
