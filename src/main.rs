@@ -35,12 +35,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
             top,
             context,
             rules,
+            fail_on,
+            trust_module,
         }) => {
             let rules = load_rules(&rules)?;
             let source = cli::resolve_source(&path, context.as_deref())?;
             let single = source.files.len() == 1;
             let progress = cli::progress();
-            let (r, first_error) = Report::stream(&source, top, rules.as_ref(), &progress);
+            let (mut r, first_error) = Report::stream(&source, top, rules.as_ref(), &progress);
+            if !trust_module.is_empty() {
+                r.judge_globals(&picklescope::model::globals::Trust::new(trust_module));
+            }
             if single && let Some((e, invalid)) = &first_error {
                 return Err(if *invalid {
                     Failure::invalid(e.clone())
@@ -58,7 +63,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             match first_error {
                 Some((e, true)) => Err(Failure::invalid(e)),
                 Some((e, false)) => Err(Failure::other(e)),
-                None => Ok(()),
+                None => match fail_on {
+                    Some(level) => cli::fail_on(&r, level),
+                    None => Ok(()),
+                },
             }
         }
         Some(Command::Slim {

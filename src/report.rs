@@ -8,10 +8,13 @@ use serde::Serialize;
 
 use crate::context::reread::{Rereads, reread_bytes};
 use crate::elide::{elide_middle, fit};
+use crate::model::globals::{Judgement, Named, Trust, Verdict, judge, named_globals};
 use crate::model::{Model, short_name};
 use crate::pickle::Kind;
-use crate::pickle::value::name_text;
 use crate::workspace::Workspace;
+
+/// How many unknown globals the text report names before it only counts them.
+pub const UNKNOWN_SHOWN: usize = 15;
 
 /// One of the largest attribute instances.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -44,6 +47,15 @@ pub struct FileReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_reread_bytes: Option<u64>,
     pub top: Vec<TopAttr>,
+    /// `module.name` of the globals this file names whose verdict is dangerous or gadget.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flagged: Vec<String>,
+    /// Every global this file names (judged into `flagged` and the report's `globals`).
+    #[serde(skip)]
+    pub named: Vec<((String, String), Named)>,
+    /// `module.name` and verdict of this file's dangerous, gadget and unknown globals.
+    #[serde(skip)]
+    pub concerns: Vec<(String, Verdict)>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -61,13 +73,21 @@ pub struct ClassReport {
     pub stages: Vec<u32>,
 }
 
-/// A class or function a pickle names.
+/// A class or function a pickle names, with what it would do if CPython loaded the file.
 #[derive(Debug, Clone, Serialize)]
 pub struct GlobalReport {
     pub module: String,
     pub name: String,
     pub count: u64,
+    /// True when the verdict is dangerous or gadget (the ones that get a banner).
     pub dangerous: bool,
+    /// dangerous, gadget, benign, unknown or safe (its severity).
+    pub verdict: Verdict,
+    pub reason: String,
+    /// The public lists that name it; empty for unknown.
+    pub source: Vec<String>,
+    #[serde(skip)]
+    pub named: Named,
 }
 
 /// What one file contributes to a report.
@@ -75,7 +95,7 @@ pub struct GlobalReport {
 pub struct FilePart {
     pub file: FileReport,
     pub classes: Vec<ClassReport>,
-    pub globals: BTreeMap<(String, String), u64>,
+    pub globals: BTreeMap<(String, String), Named>,
     /// A load error as one line, if the file could not be read.
     pub error: Option<String>,
     /// True when the error is an invalid pickle (exit code 2).
@@ -112,6 +132,9 @@ impl FilePart {
             reread_bytes: reread_bytes(e.bytes, reread_times),
             after_reread_bytes: None,
             top: Vec::new(),
+            flagged: Vec::new(),
+            named: Vec::new(),
+            concerns: Vec::new(),
             warnings: Vec::new(),
             error: e.error.as_ref().map(|x| x.to_string()),
         };
@@ -163,7 +186,7 @@ impl FilePart {
                     stages: e.stage().into_iter().collect(),
                 });
             }
-            globals = globals_of(m);
+            globals = named_globals(m);
         } else if rules.is_some() {
             fr.after_bytes = Some(e.bytes);
         }
@@ -201,104 +224,6 @@ pub struct Report {
 
 /// At most this many per-stage read-back lines in the text report (each ≥ 5% of the total).
 pub const REREAD_LINES: usize = 5;
-
-/// True for names that run code or touch the system when a pickle is loaded.
-pub fn is_dangerous(module: &str, name: &str) -> bool {
-    let top = module.split('.').next().unwrap_or(module);
-    const MODULES: &[&str] = &[
-        "os",
-        "posix",
-        "nt",
-        "subprocess",
-        "_posixsubprocess",
-        "shutil",
-        "socket",
-        "pty",
-        "runpy",
-        "importlib",
-        "ctypes",
-        "code",
-        "codeop",
-        "sys",
-        "marshal",
-        "webbrowser",
-        "pdb",
-        "multiprocessing",
-        "commands",
-        "popen2",
-        "timeit",
-        "asyncio",
-        "signal",
-        "_winapi",
-        "ftplib",
-        "urllib",
-        "http",
-        "smtplib",
-        "telnetlib",
-        "tempfile",
-        "glob",
-        "io",
-        "_io",
-    ];
-    const BUILTINS: &[&str] = &[
-        "eval",
-        "exec",
-        "compile",
-        "__import__",
-        "getattr",
-        "setattr",
-        "delattr",
-        "open",
-        "input",
-        "breakpoint",
-        "globals",
-        "locals",
-        "vars",
-        "execfile",
-        "file",
-        "apply",
-        "__builtins__",
-        "exit",
-        "quit",
-        "help",
-    ];
-    if MODULES.contains(&top) {
-        return true;
-    }
-    match top {
-        "builtins" | "__builtin__" => BUILTINS.contains(&name),
-        "operator" | "_operator" => matches!(name, "attrgetter" | "methodcaller" | "itemgetter"),
-        // A known gadget: numpy's test helper `runstring(code, dict)` calls exec.
-        "numpy" => name == "runstring",
-        "pickle" | "_pickle" | "cPickle" | "dill" | "cloudpickle" | "joblib" => true,
-        "types" => matches!(name, "FunctionType" | "CodeType" | "LambdaType"),
-        "functools" => matches!(name, "partial" | "reduce"),
-        _ => false,
-    }
-}
-
-/// Named globals of one model with counts.
-pub fn globals_of(m: &Model) -> BTreeMap<(String, String), u64> {
-    let mut out = BTreeMap::new();
-    let data = m.data();
-    for (module, name) in m.graph().nodes.globals() {
-        *out.entry((
-            name_text(data, module).into_owned(),
-            name_text(data, name).into_owned(),
-        ))
-        .or_insert(0) += 1;
-    }
-    out
-}
-
-/// `(module, name)` of every global the model names that [`is_dangerous`] flags, sorted and
-/// without duplicates: what a warning banner lists for a file someone else wrote.
-pub fn dangerous_globals(m: &Model) -> Vec<(String, String)> {
-    globals_of(m)
-        .into_keys()
-        .filter(|(module, name)| is_dangerous(module, name))
-        .collect()
-}
 
 /// The largest attribute instances of a model, pass-through groups folded away.
 pub fn top_attrs(m: &Model, n: usize) -> Vec<TopAttr> {
@@ -404,8 +329,8 @@ impl Report {
     pub fn from_parts(parts: Vec<FilePart>, notes: Vec<String>, rereads: Rereads) -> Report {
         let mut files = Vec::new();
         let mut classes: BTreeMap<(String, String), ClassReport> = BTreeMap::new();
-        let mut globals: BTreeMap<(String, String), u64> = BTreeMap::new();
-        for p in parts {
+        let mut globals: BTreeMap<(String, String), Named> = BTreeMap::new();
+        for mut p in parts {
             for c in p.classes {
                 let e = classes
                     .entry((c.class.clone(), c.attr.clone()))
@@ -425,9 +350,10 @@ impl Report {
                     }
                 }
             }
-            for (k, v) in p.globals {
-                *globals.entry(k).or_insert(0) += v;
+            for (k, v) in &p.globals {
+                globals.entry(k.clone()).or_default().merge(*v);
             }
+            p.file.named = p.globals.into_iter().collect();
             files.push(p.file);
         }
         let mut classes: Vec<ClassReport> = classes.into_values().collect();
@@ -441,17 +367,20 @@ impl Report {
         for c in &mut classes {
             c.stages.sort_unstable();
         }
-        let mut globals: Vec<GlobalReport> = globals
+        let globals: Vec<GlobalReport> = globals
             .into_iter()
-            .map(|((module, name), count)| GlobalReport {
-                dangerous: is_dangerous(&module, &name),
+            .map(|((module, name), named)| GlobalReport {
+                dangerous: false,
+                verdict: Verdict::Unknown,
+                reason: String::new(),
+                source: Vec::new(),
+                count: named.count,
                 module,
                 name,
-                count,
+                named,
             })
             .collect();
-        globals.sort_by(|a, b| b.dangerous.cmp(&a.dangerous).then(b.count.cmp(&a.count)));
-        Report {
+        let mut r = Report {
             total_bytes: files.iter().map(|f| f.bytes).sum(),
             after_bytes: None,
             last_stage: rereads.last,
@@ -461,7 +390,59 @@ impl Report {
             classes,
             globals,
             notes,
+        };
+        r.judge_globals(&Trust::default());
+        r
+    }
+
+    /// Gives every global (in the report and per file) its verdict, with the modules the
+    /// user trusts; most serious first, then the most named.
+    pub fn judge_globals(&mut self, trust: &Trust) {
+        for g in &mut self.globals {
+            let Judgement {
+                verdict,
+                reason,
+                source,
+            } = judge(&g.module, &g.name, g.named, trust);
+            g.dangerous = verdict.alarming();
+            g.verdict = verdict;
+            g.reason = reason;
+            g.source = source;
         }
+        self.globals.sort_by(|a, b| {
+            a.verdict
+                .cmp(&b.verdict)
+                .then(b.count.cmp(&a.count))
+                .then(a.module.cmp(&b.module))
+                .then(a.name.cmp(&b.name))
+        });
+        for f in &mut self.files {
+            f.flagged.clear();
+            f.concerns.clear();
+            for ((module, name), n) in &f.named {
+                let v = judge(module, name, *n, trust).verdict;
+                if v.alarming() {
+                    f.flagged.push(format!("{module}.{name}"));
+                }
+                if v.alarming() || v == Verdict::Unknown {
+                    f.concerns.push((format!("{module}.{name}"), v));
+                }
+            }
+            f.concerns.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        }
+    }
+
+    /// The files that `--fail-on at` fails, each with the globals that fail it: `dangerous`
+    /// catches dangerous and gadget globals; `unknown` also unknown ones.
+    pub fn failing(&self, at: Verdict) -> Vec<(&FileReport, Vec<&(String, Verdict)>)> {
+        let fails = |v: Verdict| v.alarming() || (at == Verdict::Unknown && v == Verdict::Unknown);
+        self.files
+            .iter()
+            .filter_map(|f| {
+                let hits: Vec<_> = f.concerns.iter().filter(|c| fails(c.1)).collect();
+                (!hits.is_empty()).then_some((f, hits))
+            })
+            .collect()
     }
 
     /// Plain text, readable at 80 columns.
@@ -595,17 +576,72 @@ impl Report {
                 );
             }
         }
-        let dangerous: Vec<&GlobalReport> = self.globals.iter().filter(|g| g.dangerous).collect();
-        if !dangerous.is_empty() {
+        self.globals_text(&mut s);
+        s
+    }
+
+    /// The globals section of the text report: every dangerous, gadget and benign global with
+    /// its reason and source, the unknown ones (the first [`UNKNOWN_SHOWN`]), safe counted.
+    fn globals_text(&self, s: &mut String) {
+        use std::fmt::Write;
+        if self.globals.is_empty() {
+            return;
+        }
+        let count = |v: Verdict| self.globals.iter().filter(|g| g.verdict == v).count();
+        let _ = writeln!(
+            s,
+            "\nglobals: {} dangerous, {} gadget, {} benign, {} unknown, {} safe",
+            count(Verdict::Dangerous),
+            count(Verdict::Gadget),
+            count(Verdict::Benign),
+            count(Verdict::Unknown),
+            count(Verdict::Safe)
+        );
+        if self.globals.iter().any(|g| g.dangerous) {
             let _ = writeln!(
                 s,
-                "\nDANGEROUS globals (would run code if CPython loaded this file; picklescope never does):"
+                "DANGEROUS globals (would run code if CPython loaded this file; picklescope never does):"
             );
-            for g in dangerous {
-                let _ = writeln!(s, "  {}.{}  x{}", g.module, g.name, g.count);
+        }
+        let mut unknown = 0;
+        let mut other_header = false;
+        for g in &self.globals {
+            if !g.dangerous && g.verdict != Verdict::Safe && !other_header {
+                other_header = true;
+                let _ = writeln!(
+                    s,
+                    "other globals (no warning: benign or not known to be data):"
+                );
+            }
+            match g.verdict {
+                Verdict::Safe => continue,
+                Verdict::Unknown => {
+                    unknown += 1;
+                    if unknown > UNKNOWN_SHOWN {
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            let _ = writeln!(
+                s,
+                "  {:<9} {}.{}  x{}",
+                g.verdict.as_str(),
+                g.module,
+                g.name,
+                g.count
+            );
+            if g.verdict != Verdict::Unknown {
+                let _ = writeln!(s, "            {} [{}]", g.reason, g.source.join(", "));
             }
         }
-        s
+        if unknown > UNKNOWN_SHOWN {
+            let _ = writeln!(
+                s,
+                "  ... and {} more unknown (--json lists all; --trust-module PREFIX vouches for a project's own modules)",
+                unknown - UNKNOWN_SHOWN
+            );
+        }
     }
 
     /// The read-back cost: the total and one line per stage that carries much of it.
@@ -696,7 +732,7 @@ impl Report {
                 "\n**Dangerous globals:** {}",
                 dangerous
                     .iter()
-                    .map(|g| format!("`{}.{}`", g.module, g.name))
+                    .map(|g| format!("`{}.{}` ({})", g.module, g.name, g.verdict.as_str()))
                     .collect::<Vec<_>>()
                     .join(", ")
             );

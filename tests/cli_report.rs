@@ -100,8 +100,9 @@ fn report_json_has_the_documented_shape() {
             "reread_times",
             "reread_bytes",
         ],
-        &["warnings", "error"],
+        &["warnings", "error", "flagged"],
     );
+    assert!(f.get("flagged").is_none(), "nothing dangerous in a result");
     assert!(
         f["path"]
             .as_str()
@@ -175,8 +176,30 @@ fn report_json_has_the_documented_shape() {
     let globals = r["globals"].as_array().expect("globals");
     assert!(!globals.is_empty());
     for g in globals {
-        assert_keys("global", g, &["module", "name", "count", "dangerous"], &[]);
+        assert_keys(
+            "global",
+            g,
+            &[
+                "module",
+                "name",
+                "count",
+                "dangerous",
+                "verdict",
+                "reason",
+                "source",
+            ],
+            &[],
+        );
         assert_eq!(g["dangerous"], false, "{g}");
+        let verdict = g["verdict"].as_str().expect("verdict");
+        assert!(["safe", "unknown"].contains(&verdict), "{g}");
+        assert!(!g["reason"].as_str().expect("reason").is_empty(), "{g}");
+        // Listed globals say who lists them; unknown ones have no source.
+        assert_eq!(
+            g["source"].as_array().expect("source").is_empty(),
+            verdict == "unknown",
+            "{g}"
+        );
         assert!(g["count"].as_u64().expect("count") >= 1);
     }
     assert!(

@@ -210,7 +210,7 @@ fn exercise(data: &[u8], rules: &Rules) -> usize {
     let total: u64 = all.iter().map(Span::len).sum();
     assert!(retained(g, &m.refs, &all) <= total);
     let _ = picklescope::report::top_attrs(&m, 10);
-    let _ = picklescope::report::dangerous_globals(&m);
+    let _ = picklescope::model::globals::alarming(&m);
     let _ = picklescope::context::stage_info(&m);
     let mut same = Vec::new();
     rewrite(m.data(), g, &[], &mut same).expect("identity rewrite");
@@ -875,7 +875,7 @@ fn megabyte_names_shared_through_the_memo_cost_nothing_per_object() {
     );
     assert!(g.attr.ends_with('…') && g.attr.len() <= max + 3);
     let _ = picklescope::report::top_attrs(&m, 10);
-    let _ = picklescope::report::globals_of(&m);
+    let _ = picklescope::model::globals::named_globals(&m);
     let w = picklescope::slim::what_if(&m, &rules(&[("*", &g.attr)])).expect("what-if");
     assert_eq!(w.plan.hits.len(), 1);
     // Work, not time: decoding the names per object would allocate 2 MiB per instance

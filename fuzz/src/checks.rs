@@ -86,8 +86,8 @@ pub fn model(data: &[u8]) {
         assert!(gr.retained <= gr.bytes);
     }
     let _ = picklescope::report::top_attrs(&m, 5);
-    let _ = picklescope::report::globals_of(&m);
-    let _ = picklescope::report::dangerous_globals(&m);
+    let _ = picklescope::model::globals::named_globals(&m);
+    let _ = picklescope::model::globals::alarming(&m);
     let _ = picklescope::context::stage_info(&m);
 }
 

@@ -67,6 +67,13 @@ pub enum Shell {
     Fish,
 }
 
+/// How serious a global must be for `report --fail-on` to fail.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FailOn {
+    Dangerous,
+    Unknown,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Emit {
     Toml,
@@ -84,10 +91,17 @@ Pass-through containers are folded: an attribute whose bytes lie >= 90% inside t
 other class.attr group nested in it is not listed (ResultsList._ResultsList__results gives way to
 the views inside it).
 
-Exit codes: 0 success; 2 invalid pickle (one line on stderr: file, problem, byte offset); 1 other.
+Globals: each class or function a file names gets a verdict: dangerous (runs code or touches
+the system when loaded), gadget (a callable such as operator.attrgetter that the pickle calls on
+data), benign (such a callable only built and stored), safe (a known data type) or unknown.
+
+Exit codes: 0 success; 2 invalid pickle (one line on stderr: file, problem, byte offset); 1 other;
+3 with --fail-on, when a file names a global that fails it.
 
 Examples:
   picklescope report result-stage4.pickle
+  picklescope report model.pkl --fail-on dangerous   exit 3 on a dangerous or gadget global
+  picklescope report out/ --trust-module pipeline --fail-on unknown
   picklescope report pipeline-X.context --json > report.json
   picklescope report out/ --markdown --top 5
   picklescope report out/ --preset strategy-a     adds the size after slimming per stage")]
@@ -109,6 +123,14 @@ Examples:
         /// With rules, each file also shows its exact size after slimming (nothing is written).
         #[command(flatten)]
         rules: RuleArgs,
+        /// Exit 3 when a file names a global this serious: `dangerous` (dangerous or gadget),
+        /// `unknown` (also any global that is neither listed nor trusted).
+        #[arg(long, value_name = "LEVEL")]
+        fail_on: Option<FailOn>,
+        /// Globals from this module or its submodules are safe unless listed as dangerous
+        /// (repeatable), e.g. `--trust-module pipeline`.
+        #[arg(long, value_name = "PREFIX")]
+        trust_module: Vec<String>,
     },
     /// Drop transient attributes everywhere and save each file in place, atomically.
     #[command(after_help = "\

@@ -40,6 +40,14 @@ impl Failure {
             printed: false,
         }
     }
+    /// `report --fail-on`: a file names a global that serious (exit 3).
+    pub fn flagged(m: impl Into<String>) -> Failure {
+        Failure {
+            code: 3,
+            message: m.into(),
+            printed: false,
+        }
+    }
     pub fn usage(m: impl Into<String>) -> Failure {
         Failure {
             code: 2,
@@ -116,4 +124,35 @@ pub fn fail_on_single_error(ws: &Workspace) -> Result<(), Failure> {
         });
     }
     Ok(())
+}
+
+/// `report --fail-on LEVEL`: one line per failing file on stderr (file and the globals that
+/// fail it), exit 3 when there is any.
+pub fn fail_on(r: &picklescope::report::Report, level: args::FailOn) -> Result<(), Failure> {
+    use picklescope::model::globals::Verdict;
+    let at = match level {
+        args::FailOn::Dangerous => Verdict::Dangerous,
+        args::FailOn::Unknown => Verdict::Unknown,
+    };
+    let failing = r.failing(at);
+    if failing.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = failing
+        .iter()
+        .map(|(f, hits)| {
+            let names: Vec<String> = hits
+                .iter()
+                .map(|(n, v)| format!("{n} ({})", v.as_str()))
+                .collect();
+            format!(
+                "{}: fails --fail-on {}: {}",
+                f.path,
+                at.as_str(),
+                names.join(", ")
+            )
+        })
+        .collect();
+    // One line a file, each in the usual `picklescope: ` form.
+    Err(Failure::flagged(lines.join("\npicklescope: ")))
 }

@@ -2,6 +2,7 @@
 
 pub mod classes;
 pub mod doc;
+pub mod globals;
 pub mod groups;
 pub mod rows;
 pub mod sizes;

@@ -272,6 +272,15 @@ impl Nodes {
         })
     }
 
+    /// Every call node (REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST) from the side table, in id
+    /// order, without visiting the other nodes.
+    pub fn calls(&self) -> impl Iterator<Item = Node> + '_ {
+        self.full
+            .iter()
+            .filter(|n| matches!(n.kind, Kind::Call { .. }))
+            .copied()
+    }
+
     /// Appends a node; its span must lie within [`MAX_OFFSET`]. Inlined: where the machine
     /// calls it the kind is known, and the packing's match folds away.
     #[inline(always)]

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use crate::context::{FileRole, SourceFile, StageInfo, stage_info};
+use crate::model::globals::{Judgement, Trust, Verdict, judged};
 use crate::model::{LoadError, Model};
-use crate::report::is_dangerous;
 use crate::slim::{Rules, what_if};
 
 /// A file of the opened source, filled in as the background scan finishes it.
@@ -35,8 +35,11 @@ pub enum Status {
 pub struct Loaded {
     pub model: Model,
     pub info: StageInfo,
-    /// `module.name` of globals that would run code when loaded.
+    /// `module.name` of globals that would run code when loaded (dangerous, or a gadget the
+    /// pickle calls), with the verdict when it is a gadget.
     pub dangerous: Vec<String>,
+    /// Every global the file names with its verdict (for the detail view).
+    pub globals: Vec<((String, String), Judgement)>,
 }
 
 impl FileState {
@@ -67,16 +70,24 @@ impl FileState {
         match r {
             Ok(model) => {
                 let info = stage_info(&model);
-                let dangerous = crate::report::globals_of(&model)
-                    .into_keys()
-                    .filter(|(m, n)| is_dangerous(m, n))
-                    .map(|(m, n)| format!("{m}.{n}"))
+                let globals: Vec<((String, String), Judgement)> = judged(&model, &Trust::default())
+                    .into_iter()
+                    .map(|(k, _, j)| (k, j))
+                    .collect();
+                let dangerous = globals
+                    .iter()
+                    .filter(|(_, j)| j.verdict.alarming())
+                    .map(|((m, n), j)| match j.verdict {
+                        Verdict::Gadget => format!("{m}.{n} (gadget)"),
+                        _ => format!("{m}.{n}"),
+                    })
                     .collect();
                 self.bytes = model.doc.len();
                 self.status = Status::Loaded(Box::new(Loaded {
                     model,
                     info,
                     dangerous,
+                    globals,
                 }));
                 self.error = None;
             }
@@ -224,5 +235,15 @@ impl Marks {
             }
         }
         v
+    }
+}
+
+impl Loaded {
+    /// The verdict on `module.name`, if this file names it.
+    pub fn judgement(&self, module: &str, name: &str) -> Option<&Judgement> {
+        self.globals
+            .iter()
+            .find(|((m, n), _)| m == module && n == name)
+            .map(|(_, j)| j)
     }
 }

@@ -994,6 +994,35 @@ fn draw_help(f: &mut Frame, area: Rect, theme: Theme) {
 }
 
 /// The detail text of the selected tree row (class, span, sharing, first opcodes).
+/// What the global behind node `id` (a class or function, or the callable of a call) would do
+/// if CPython loaded the file: its verdict and reason.
+fn global_verdict(app: &App, id: NodeId) -> Option<String> {
+    let m = app.tree_model()?;
+    let (g, data) = (m.graph(), m.data());
+    let gid = match g.get(id)?.kind {
+        Kind::Call { callable, .. } => callable,
+        _ => id,
+    };
+    let Kind::Global { module, name } = g.get(gid)?.kind else {
+        return None;
+    };
+    let (module, name) = (
+        crate::pickle::value::name_text(data, module),
+        crate::pickle::value::name_text(data, name),
+    );
+    let loaded = app
+        .tree
+        .as_ref()
+        .and_then(|t| app.files.get(t.entry))?
+        .loaded()?;
+    let j = loaded.judgement(&module, &name)?;
+    Some(format!(
+        "{module}.{name}: {} — {}",
+        j.verdict.as_str(),
+        j.reason
+    ))
+}
+
 pub fn detail_lines(app: &App) -> Vec<String> {
     let (Some(m), Some(r)) = (app.tree_model(), app.selected_row()) else {
         return Vec::new();
@@ -1010,6 +1039,9 @@ pub fn detail_lines(app: &App) -> Vec<String> {
     ];
     if let Some(c) = m.class_of(id) {
         out.push(format!("class     {c}"));
+    }
+    if let Some(v) = global_verdict(app, id) {
+        out.push(format!("global    {v}"));
     }
     if let Some(a) = m.array(id) {
         out.push(format!(
