@@ -153,6 +153,7 @@ fn explore(path: &std::path::Path, open: &cli::args::OpenArgs) -> Result<(), Fai
     let opts = picklescope::tui::Options {
         read_only: open.read_only,
         no_mouse: open.no_mouse,
+        sources: open.source.clone(),
     };
     let copied = picklescope::tui::run(source, rules, opts)
         .map_err(|e| Failure::other(format!("terminal: {e}")))?;

@@ -439,3 +439,53 @@ fn pickle_tells_the_empty_value_of_the_fix() {
         "{text}"
     );
 }
+
+/// In the explorer: Tab to the marks pane, `g` on a mark lists the reads of that attribute in
+/// the `--source` tree, arrows scroll, another key closes; without `--source`, `g` is "first".
+#[test]
+fn explorer_g_on_a_mark_lists_its_reads() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use picklescope::tui::App;
+    use picklescope::tui::app::Modal;
+
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let demo = dir.path().join("demo");
+    picklescope::synth::write_demo(&demo, &picklescope::synth::DemoOptions::default())
+        .unwrap_or_else(|e| panic!("demo: {e}"));
+    let root = package_tree(dir.path());
+    let source = picklescope::context::resolve(&demo, None).unwrap_or_else(|e| panic!("{e}"));
+    let marks = rules("[[transient]]\nclass = \"*.RawflagchansResults\"\nattrs = [\"view\"]\n");
+    let mut app = App::new(source, marks, true);
+    let paths: Vec<_> = app.files.iter().map(|f| f.file.path.clone()).collect();
+    for (i, p) in paths.iter().enumerate() {
+        app.file_loaded(i, picklescope::model::Model::open(p));
+    }
+    let press = |app: &mut App, code: KeyCode| app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+
+    press(&mut app, KeyCode::Tab);
+    assert!(app.marks_focus);
+    press(&mut app, KeyCode::Char('g'));
+    assert!(
+        matches!(app.modal, Modal::None),
+        "no --source: g stays 'first'"
+    );
+
+    app.guard_sources = vec![root];
+    press(&mut app, KeyCode::Char('g'));
+    let Modal::Guards { title, lines, .. } = &app.modal else {
+        panic!("g opened no guards pane: {:?} {}", app.modal, app.status);
+    };
+    assert!(title.contains("RawflagchansResults.view"), "{title}");
+    let text = lines.join("\n");
+    // The renderer beside the class is likely; the demo's views are dicts, so the fix says {}.
+    assert!(text.contains("rawflagchans/renderer.py"), "{text}");
+    assert!(
+        text.contains("fix: for k, v in getattr(result, 'view', {}).items():"),
+        "{text}"
+    );
+    assert!(text.contains("likely"), "{text}");
+    press(&mut app, KeyCode::Down);
+    assert!(matches!(app.modal, Modal::Guards { scroll: 1, .. }));
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.modal, Modal::None));
+}

@@ -44,6 +44,10 @@ pub struct OpenArgs {
     /// On exit, print what `y`/`Y` copied (for terminals without OSC 52 clipboard support).
     #[arg(long)]
     pub print_on_exit: bool,
+    /// Python source to search when `g` is pressed on a mark in the marks pane: lists the code
+    /// that reads that attribute without a guard (as `picklescope guards` does).
+    #[arg(long, value_name = "DIR")]
+    pub source: Vec<PathBuf>,
 }
 
 /// Where transient rules come from.

@@ -12,13 +12,18 @@
 //! - [`guarded`]: whether a read already runs only where the attribute exists.
 //! - [`classes`]: class statements and the classes a set of rules marks.
 //! - [`scan`]: files and modules, confidence, fixes: the findings of a whole run.
+//! - [`empties`]: the empty value of an attribute's type, from a pickle, for the fixes.
+//! - [`text`]: the findings as text.
 
 pub mod classes;
+pub mod empties;
 pub mod guarded;
 pub mod py;
 pub mod reads;
 pub mod scan;
+pub mod text;
 
 pub use classes::{ClassDef, Marked};
+pub use empties::{empties, empty_literal};
 pub use reads::{Form, Read};
 pub use scan::{Confidence, Finding, Scan, ScanError, scan};

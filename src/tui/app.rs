@@ -48,8 +48,17 @@ pub enum Modal {
     Search(String),
     ConfirmWrite,
     ConfirmQuit,
-    ConfirmProtected { class: String, attr: String },
+    ConfirmProtected {
+        class: String,
+        attr: String,
+    },
     Writing,
+    /// `g` on a mark: the reads of that attribute in the `--source` trees, scrolled.
+    Guards {
+        title: String,
+        lines: Vec<String>,
+        scroll: usize,
+    },
 }
 
 /// One row shown in the tree, with sizes.
@@ -115,6 +124,8 @@ pub struct App {
     pub sort: Sort,
     pub last_search: Option<String>,
     pub read_only: bool,
+    /// `--source` trees that `g` searches for reads of a marked attribute.
+    pub guard_sources: Vec<PathBuf>,
     pub backup: bool,
     pub full_names: bool,
     pub quit: bool,
@@ -169,6 +180,7 @@ impl App {
             sort: Sort::Retained,
             last_search: None,
             read_only,
+            guard_sources: Vec::new(),
             backup: false,
             full_names: false,
             quit: false,
@@ -546,6 +558,10 @@ impl App {
                 return;
             }
             Modal::Writing => return,
+            Modal::Guards { .. } => {
+                self.scroll_guards(ev.code);
+                return;
+            }
         }
         let Some(action) = action_for(&ev) else {
             return;
@@ -560,6 +576,9 @@ impl App {
             Action::Down => self.move_by(1),
             Action::PageUp => self.move_by(-(self.page.max(1) as i64)),
             Action::PageDown => self.move_by(self.page.max(1) as i64),
+            Action::First if self.marks_focus && !self.guard_sources.is_empty() => {
+                self.show_guards()
+            }
             Action::First => self.move_by(i64::MIN / 2),
             Action::Last => self.move_by(i64::MAX / 2),
             Action::Open => {

@@ -81,7 +81,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[Char('g'), Code(KeyCode::Home)],
         label: "g",
         action: Action::First,
-        help: "first row",
+        help: "first row; on a mark with --source DIR: code reading it unguarded",
     },
     Binding {
         keys: &[Char('G'), Code(KeyCode::End)],

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod clipboard;
+pub mod guards;
 pub mod keys;
 pub mod mouse;
 pub mod state;
@@ -53,18 +54,21 @@ fn restore() {
 }
 
 /// How the explorer runs.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Never write: the write key is disabled.
     pub read_only: bool,
     /// Leave the mouse to the terminal (its own text selection) instead of capturing it.
     pub no_mouse: bool,
+    /// Python source trees `g` searches for reads of a marked attribute.
+    pub sources: Vec<std::path::PathBuf>,
 }
 
 /// Runs the explorer on a resolved source until the user quits; returns the texts copied
 /// (`y`, `Y`) in order, for `--print-on-exit`.
 pub fn run(source: Source, rules: Rules, opts: Options) -> std::io::Result<Vec<String>> {
     let mut app = App::new(source, rules, opts.read_only);
+    app.guard_sources = opts.sources.clone();
     let rx = spawn_scan(&app);
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

@@ -219,6 +219,11 @@ pub fn draw(f: &mut Frame, app: &App, theme: Theme) {
     match &app.modal {
         Modal::None => {}
         Modal::Help => draw_help(f, area, theme),
+        Modal::Guards {
+            title,
+            lines,
+            scroll,
+        } => draw_guards(f, area, title, lines, *scroll),
         Modal::Detail => draw_detail(f, app, area, theme),
         Modal::Search(q) => {
             let r = Rect {
@@ -891,6 +896,25 @@ fn draw_marks(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
     f.render_widget(
         Table::new(rows, widths).block(block).column_spacing(1),
         area,
+    );
+}
+
+/// The `g` pane: findings text from `scroll` on, in a box nearly the whole screen.
+fn draw_guards(f: &mut Frame, area: Rect, title: &str, lines: &[String], scroll: usize) {
+    let r = centered(
+        area,
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(2),
+    );
+    let shown: Vec<Line> = lines
+        .iter()
+        .skip(scroll)
+        .map(|l| Line::from(l.as_str()))
+        .collect();
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(shown).block(Block::default().borders(Borders::ALL).title(title)),
+        r,
     );
 }
 
