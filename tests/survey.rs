@@ -469,3 +469,28 @@ fn bad_shards_and_documents_are_refused() {
         .expect("run");
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn a_context_named_apart_from_its_file_still_claims_its_saved_state() {
+    // `renamed.context` holds the run name `pipeline-demo`: resolve reads that name and uses
+    // `pipeline-demo/saved_state/`, so the walk must not list that directory again on its own.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s = write_demo(
+        tmp.path(),
+        &DemoOptions {
+            scale: 0.02,
+            ..Default::default()
+        },
+    )
+    .expect("demo");
+    let renamed = tmp.path().join("renamed.context");
+    std::fs::rename(&s.context, &renamed).expect("rename");
+    let doc = json(&run(common::bin()
+        .args(["survey", "--json"])
+        .arg(tmp.path())));
+    let contexts = doc["contexts"].as_array().expect("contexts");
+    assert_eq!(contexts.len(), 1, "{contexts:?}");
+    assert_eq!(contexts[0]["path"], renamed.display().to_string());
+    assert_eq!(u(&contexts[0]["files"]), 49);
+    assert_eq!(u(&contexts[0]["bytes"]), s.total_bytes);
+}
