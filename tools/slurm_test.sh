@@ -130,9 +130,11 @@ done
 [ "$state" = "idle" ] || fail "the node did not come up (state: ${state:-none})"
 echo "slurm_test: cluster up: $(sinfo -h -o '%P %D node(s) %T %c CPUs')"
 
-# --- the example array job (4 tasks, 0-based ids) and its dependent merge job.
+# --- the example array job and its dependent merge job. Ids 0,2,4,6: --shard auto must map
+# them to 1/4..4/4 through SLURM_ARRAY_TASK_MIN, _STEP and _COUNT.
 N=4
-jid=$(sbatch --parsable --array=0-$((N - 1)) --cpus-per-task=1 --mem=200M \
+ARRAY=0-6:2
+jid=$(sbatch --parsable --array=$ARRAY --cpus-per-task=1 --mem=200M \
   --chdir="$T" --output="$T/logs/survey-%A_%a.log" \
   --export="ALL,PICKLESCOPE=$BIN" \
   examples/survey.sbatch "$T/tree" "$T/shards" --preset strategy-a) || fail "sbatch"
@@ -140,7 +142,7 @@ mid=$(sbatch --parsable --dependency="afterok:$jid" --mem=200M --chdir="$T" \
   --output="$T/logs/merge-%j.log" --job-name=picklescope-merge \
   --wrap="'$BIN' survey --merge '$T'/shards/shard-*.json --json > '$T/fleet.json'") \
   || fail "sbatch (merge)"
-echo "slurm_test: submitted array job $jid ($N tasks) and merge job $mid"
+echo "slurm_test: submitted array job $jid (--array=$ARRAY, $N tasks) and merge job $mid"
 
 for _ in $(seq 300); do
   [ -z "$(squeue -h -j "$jid,$mid" 2>/dev/null)" ] && break
@@ -161,9 +163,14 @@ tr ' ' '\n' < "$T/jobcomp.txt" | awk -F= '
   $1 == "ArrayJobId" { aj = $2 }
   $1 == "ArrayTaskId" { printf "  job %s = array task %s_%s\n", id, aj, $2 }'
 
-for k in $(seq 0 $((N - 1))); do
-  [ -s "$T/shards/shard-$k.json" ] || { cat "$T"/logs/* >&2 || true; fail "shard $k wrote nothing"; }
+for id in 0 2 4 6; do
+  [ -s "$T/shards/shard-$id.json" ] || { cat "$T"/logs/* >&2 || true; fail "task $id wrote nothing"; }
 done
+shards=$(for id in 0 2 4 6; do
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["shard"])' "$T/shards/shard-$id.json"
+done | sort | tr '\n' ' ')
+[ "$shards" = "1/4 2/4 3/4 4/4 " ] || fail "tasks 0,2,4,6 ran shards $shards, not 1/4..4/4"
+echo "slurm_test: array tasks 0,2,4,6 ran shards $shards"
 [ -s "$T/fleet.json" ] || { cat "$T"/logs/merge-* >&2 || true; fail "the merge job wrote nothing"; }
 
 "$BIN" survey "$T/tree" --preset strategy-a --json > "$T/full.json"
