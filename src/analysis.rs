@@ -138,6 +138,11 @@ pub struct StageDiff {
     pub file: String,
     pub a_bytes: Option<u64>,
     pub b_bytes: Option<u64>,
+    /// The entry of A (and of B) this row stands for.
+    #[serde(skip)]
+    pub a_index: Option<usize>,
+    #[serde(skip)]
+    pub b_index: Option<usize>,
 }
 
 /// One class.attr group in a comparison.
@@ -193,7 +198,7 @@ pub fn diff(a: &Workspace, b: &Workspace) -> Diff {
     let single = a.entries.len() == 1 && b.entries.len() == 1;
     let mut stages: BTreeMap<String, StageDiff> = BTreeMap::new();
     for (side, ws) in [(0, a), (1, b)] {
-        for e in &ws.entries {
+        for (i, e) in ws.entries.iter().enumerate() {
             let key = if single { "file".into() } else { file_key(e) };
             let d = stages.entry(key).or_insert_with(|| StageDiff {
                 stage: e.stage(),
@@ -201,11 +206,15 @@ pub fn diff(a: &Workspace, b: &Workspace) -> Diff {
                 file: e.file_name(),
                 a_bytes: None,
                 b_bytes: None,
+                a_index: None,
+                b_index: None,
             });
             if side == 0 {
                 d.a_bytes = Some(e.bytes);
+                d.a_index = Some(i);
             } else {
                 d.b_bytes = Some(e.bytes);
+                d.b_index = Some(i);
             }
         }
     }

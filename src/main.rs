@@ -145,7 +145,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// Opens the interactive explorer on PATH.
+/// Opens the interactive explorer on PATH (compare mode with AFTER or `--backups`).
 fn explore(path: &std::path::Path, open: &cli::args::OpenArgs) -> Result<(), Failure> {
     let rules = load_rules(&open.rules)?.unwrap_or_default();
     let source = picklescope::context::resolve(path, open.context.as_deref())
@@ -155,8 +155,13 @@ fn explore(path: &std::path::Path, open: &cli::args::OpenArgs) -> Result<(), Fai
         no_mouse: open.no_mouse,
         sources: open.source.clone(),
     };
-    let copied = picklescope::tui::run(source, rules, opts)
-        .map_err(|e| Failure::other(format!("terminal: {e}")))?;
+    let copied = if open.after.is_some() || open.backups {
+        let cmp = cli::compare::load(source, open)?;
+        picklescope::tui::run_compare(cmp, opts)
+    } else {
+        picklescope::tui::run(source, rules, opts)
+    }
+    .map_err(|e| Failure::other(format!("terminal: {e}")))?;
     if open.print_on_exit {
         for t in copied {
             println!("{}", t.trim_end_matches('\n'));

@@ -532,3 +532,124 @@ fn mouse_wheel_scrolls_click_selects_double_click_opens_breadcrumb_goes_up() {
     );
     assert_eq!(app.modal, Modal::None);
 }
+
+/// The demo context twice: as written (BEFORE) and slimmed with strategy-a and `--backup`
+/// semantics (AFTER; the originals kept as `<file>.orig`).
+fn slimmed_demo() -> (tempfile::TempDir, picklescope::tui::compare::Compare) {
+    use picklescope::context::hierarchy::{expand_bases, preset};
+    use picklescope::slim::{SaveOptions, save_in_place, what_if};
+    use picklescope::workspace::Workspace;
+    let dir = tempfile::tempdir().unwrap();
+    write_demo(dir.path(), &DemoOptions::default()).unwrap();
+    let rules = expand_bases(&preset("strategy-a").unwrap());
+    let source = resolve(dir.path(), None).unwrap();
+    for f in &source.files {
+        let m = Model::open(&f.path).unwrap();
+        let w = what_if(&m, &rules).unwrap();
+        if w.after != w.before {
+            let opts = SaveOptions {
+                backup: true,
+                ..SaveOptions::default()
+            };
+            save_in_place(&m.doc, &w.plan.cuts, w.after, &opts).unwrap();
+        }
+    }
+    // BEFORE: each file's backup where slimming made one (`picklescope DIR --backups`).
+    let src_a = picklescope::tui::compare::backups_of(&resolve(dir.path(), None).unwrap()).unwrap();
+    let wa = Workspace::load(src_a, &|_, _| {});
+    let wb = Workspace::load(resolve(dir.path(), None).unwrap(), &|_, _| {});
+    (dir, picklescope::tui::compare::Compare::new(wa, wb))
+}
+
+fn compare_screen(c: &picklescope::tui::compare::Compare, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| picklescope::tui::compare::draw(f, c, Theme { color: false }))
+        .unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        for x in 0..w {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn compare_a_context_with_its_slimmed_copy_before_after_and_signed_deltas() {
+    let (_dir, mut c) = slimmed_demo();
+    let cpress = |c: &mut picklescope::tui::compare::Compare, code: KeyCode| {
+        c.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+    };
+    // Totals from the diff engine add up: per-stage sizes sum to both totals.
+    let sum_a: u64 = c.stages.iter().filter_map(|s| s.a_bytes).sum();
+    let sum_b: u64 = c.stages.iter().filter_map(|s| s.b_bytes).sum();
+    assert_eq!(sum_a, c.diff.a_total);
+    assert_eq!(sum_b, c.diff.b_total);
+    assert!(c.diff.b_total < c.diff.a_total / 2);
+    // Largest change first: stage 4 (the rawflagchans views) leads, every delta is a saving.
+    assert_eq!(c.stages[0].stage, Some(4));
+    let deltas: Vec<i128> = c
+        .stages
+        .iter()
+        .map(|s| s.b_bytes.unwrap() as i128 - s.a_bytes.unwrap() as i128)
+        .collect();
+    assert!(deltas.windows(2).all(|w| w[0].abs() >= w[1].abs()));
+    assert!(deltas.iter().all(|&d| d <= 0));
+    let s = compare_screen(&c, 110, 32);
+    assert!(s.contains("picklescope compare"), "{s}");
+    assert!(s.contains("read-only"));
+    let first = s.lines().find(|l| l.starts_with("│▶")).unwrap();
+    assert!(
+        first.contains("hif_rawflagchans") && first.contains("-3."),
+        "{first}"
+    );
+    insta::assert_snapshot!("compare_stages_110x32", s);
+
+    // Open stage 4, then the results list and one result: `view` exists only before.
+    cpress(&mut c, KeyCode::Enter);
+    cpress(&mut c, KeyCode::Enter);
+    cpress(&mut c, KeyCode::Enter);
+    let l = c.level().unwrap();
+    let top = &l.rows[0];
+    assert_eq!(top.name, "view");
+    assert!(top.a.is_some() && top.b.is_none());
+    assert_eq!(top.delta(), -(top.a.unwrap().1 as i128));
+    let s = compare_screen(&c, 110, 32);
+    let row = s.lines().find(|l| l.starts_with("│▶ view")).unwrap();
+    assert!(row.contains("− gone") && row.contains('—'), "{row}");
+    // Rows present on both sides show both sizes; unchanged ones a zero delta.
+    assert!(
+        s.lines()
+            .any(|l| l.contains(" stage_number ") && l.contains(" 0 B")),
+        "{s}"
+    );
+    insta::assert_snapshot!("compare_tree_110x32", s);
+
+    // Writing and marking are refused; y copies the row's path; ← walks back to the stages.
+    c.on_key(KeyEvent::new(KeyCode::Char('w'), KeyModifiers::NONE));
+    assert!(c.status.contains("read-only"), "{}", c.status);
+    c.on_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+    assert!(
+        c.copied
+            .last()
+            .unwrap()
+            .starts_with("_ResultsList__results[")
+            && c.copied.last().unwrap().ends_with("].view"),
+        "{:?}",
+        c.copied
+    );
+    c.on_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
+    let h = compare_screen(&c, 110, 32);
+    assert!(h.contains("copy the selected row's path"), "{h}");
+    cpress(&mut c, KeyCode::Esc);
+    for _ in 0..3 {
+        cpress(&mut c, KeyCode::Left);
+    }
+    assert!(c.level().is_none());
+    cpress(&mut c, KeyCode::Char('q'));
+    assert!(c.quit);
+}

@@ -29,6 +29,12 @@ pub struct Cli {
 pub struct OpenArgs {
     /// A pickle, a `.context` file, an output directory, or a `saved_state/` directory.
     pub path: Option<PathBuf>,
+    /// A second source: compare mode, PATH as BEFORE and this as AFTER (read-only).
+    #[arg(value_name = "AFTER")]
+    pub after: Option<PathBuf>,
+    /// Compare mode over PATH's `--backup` copies: each `<file>.orig` (before) with the file.
+    #[arg(long, conflicts_with = "after")]
+    pub backups: bool,
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Never write: the write key is disabled.

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use picklescope::analysis::{Diff, candidates_to_rules, diff, suggest};
 use picklescope::model::short_name;
-use picklescope::report::{pct, size};
+use picklescope::report::{change, pct, size};
 
 use super::args::Emit;
 use super::{Failure, fail_on_single_error, open_workspace};
@@ -79,13 +79,11 @@ fn opt(b: Option<u64>) -> String {
 }
 
 fn print_diff(d: &Diff) {
-    let delta = d.b_total as i128 - d.a_total as i128;
     println!(
-        "total  {} -> {}  ({}{})",
+        "total  {} -> {}  ({})",
         size(d.a_total),
         size(d.b_total),
-        if delta < 0 { "-" } else { "+" },
-        size(delta.unsigned_abs() as u64)
+        change(d.a_total, d.b_total)
     );
     println!(
         "\n{:>5}  {:<26} {:>11} -> {:>11}",

@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod batch;
+pub mod compare;
 pub mod guards_cmd;
 pub mod slim_cmd;
 pub mod survey_cmd;

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod clipboard;
+pub mod compare;
 pub mod guards;
 pub mod keys;
 pub mod mouse;
@@ -70,6 +71,23 @@ pub fn run(source: Source, rules: Rules, opts: Options) -> std::io::Result<Vec<S
     let mut app = App::new(source, rules, opts.read_only);
     app.guard_sources = opts.sources.clone();
     let rx = spawn_scan(&app);
+    with_terminal(opts, |t| event_loop(t, &mut app, &rx))?;
+    Ok(app.copied)
+}
+
+/// Runs the compare explorer over two loaded sources; returns the texts copied.
+pub fn run_compare(cmp: compare::Compare, opts: Options) -> std::io::Result<Vec<String>> {
+    let mut cmp = cmp;
+    with_terminal(opts, |t| compare_loop(t, &mut cmp))?;
+    Ok(cmp.copied)
+}
+
+/// Puts the terminal in raw mode on the alternate screen (mouse captured unless `--no-mouse`),
+/// runs `body`, and restores the terminal however `body` ends, a panic included.
+fn with_terminal(
+    opts: Options,
+    body: impl FnOnce(&mut Terminal<CrosstermBackend<Stdout>>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
@@ -82,11 +100,57 @@ pub fn run(source: Source, rules: Rules, opts: Options) -> std::io::Result<Vec<S
     }
     let backend = CrosstermBackend::new(std::io::stdout());
     let res = match Terminal::new(backend) {
-        Ok(mut t) => event_loop(&mut t, &mut app, &rx),
+        Ok(mut t) => body(&mut t),
         Err(e) => Err(e),
     };
     restore();
-    res.map(|()| app.copied)
+    res
+}
+
+/// Sends copied texts to the terminal as OSC 52.
+fn flush_outbox(outbox: &mut Vec<String>) -> std::io::Result<()> {
+    if outbox.is_empty() {
+        return Ok(());
+    }
+    let mut out = std::io::stdout();
+    for t in outbox.drain(..) {
+        // A terminal without OSC 52 ignores the sequence; --print-on-exit covers it.
+        clipboard::write_osc52(&mut out, &t)?;
+    }
+    out.flush()
+}
+
+fn compare_loop(
+    term: &mut Terminal<CrosstermBackend<Stdout>>,
+    cmp: &mut compare::Compare,
+) -> std::io::Result<()> {
+    let theme = view::Theme::from_env();
+    let mut dirty = true;
+    while !cmp.quit {
+        flush_outbox(&mut cmp.outbox)?;
+        if dirty {
+            term.draw(|f| {
+                cmp.page = f.area().height.saturating_sub(6) as usize;
+                compare::draw(f, cmp, theme);
+            })?;
+            dirty = false;
+        }
+        if event::poll(Duration::from_millis(50))? {
+            match event::read()? {
+                Event::Key(k) if k.kind != KeyEventKind::Release => {
+                    cmp.on_key(k);
+                    dirty = true;
+                }
+                Event::Mouse(m) if m.kind != event::MouseEventKind::Moved => {
+                    cmp.on_mouse(m);
+                    dirty = true;
+                }
+                Event::Resize(..) => dirty = true,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 fn event_loop(
@@ -101,14 +165,7 @@ fn event_loop(
             app.file_loaded(i, r);
             dirty = true;
         }
-        if !app.outbox.is_empty() {
-            let mut out = std::io::stdout();
-            for t in app.outbox.drain(..) {
-                // A terminal without OSC 52 ignores the sequence; --print-on-exit covers it.
-                clipboard::write_osc52(&mut out, &t)?;
-            }
-            out.flush()?;
-        }
+        flush_outbox(&mut app.outbox)?;
         if dirty {
             term.draw(|f| {
                 app.page = f.area().height.saturating_sub(8) as usize;

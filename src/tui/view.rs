@@ -29,14 +29,14 @@ impl Theme {
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         }
     }
-    fn fg(&self, c: Color) -> Style {
+    pub(crate) fn fg(&self, c: Color) -> Style {
         if self.color {
             Style::default().fg(c)
         } else {
             Style::default()
         }
     }
-    fn sel(&self) -> Style {
+    pub(crate) fn sel(&self) -> Style {
         if self.color {
             Style::default()
                 .bg(Color::Blue)
@@ -46,10 +46,10 @@ impl Theme {
             Style::default().add_modifier(Modifier::REVERSED)
         }
     }
-    fn bold(&self) -> Style {
+    pub(crate) fn bold(&self) -> Style {
         Style::default().add_modifier(Modifier::BOLD)
     }
-    fn warn(&self) -> Style {
+    pub(crate) fn warn(&self) -> Style {
         if self.color {
             Style::default()
                 .bg(Color::Red)
