@@ -151,29 +151,15 @@ fn run_measured(args: &[&std::ffi::OsStr]) -> (std::process::Output, u64) {
 
 const MIB: usize = 1 << 20;
 
-// ---- stream builders ------------------------------------------------------------------------
+// ---- stream builders (shared with benches/hostile.rs, which times these inputs) -------------
 
-fn cat(parts: &[&[u8]]) -> Vec<u8> {
-    parts.concat()
-}
+#[path = "support/hostile_streams.rs"]
+mod streams;
 
-fn rep(b: &[u8], n: usize) -> Vec<u8> {
-    b.repeat(n)
-}
-
-fn binunicode(s: &str) -> Vec<u8> {
-    let mut v = vec![b'X'];
-    v.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    v.extend_from_slice(s.as_bytes());
-    v
-}
-
-fn binbytes8(n: usize, fill: u8) -> Vec<u8> {
-    let mut v = vec![0x8e];
-    v.extend_from_slice(&(n as u64).to_le_bytes());
-    v.extend(std::iter::repeat_n(fill, n));
-    v
-}
+use streams::{
+    binbytes8, binunicode, cat, classes_with_view, megabyte_names, nested_distinct_classes, rep,
+    shared_memo_chain, tuple_memo_chain,
+};
 
 fn err_of(data: &[u8]) -> PickleError {
     match parse(data) {
@@ -632,36 +618,6 @@ fn put_overwrites_survive_slimming() {
     }
 }
 
-fn put(k: usize) -> Vec<u8> {
-    if k < 256 {
-        vec![b'q', k as u8]
-    } else {
-        cat(&[b"r", &(k as u32).to_le_bytes()])
-    }
-}
-
-fn get(k: usize) -> Vec<u8> {
-    if k < 256 {
-        vec![b'h', k as u8]
-    } else {
-        cat(&[b"j", &(k as u32).to_le_bytes()])
-    }
-}
-
-/// `__main__.C` with state {x: <defs>, y: [<uses>]}: every memo entry is defined inside `x`
-/// (which is cut) and used from `y`, so slimming re-emits them all.
-fn memo_chain(defs: &[u8], uses: &[u8]) -> Vec<u8> {
-    cat(&[
-        b"\x80\x02c__main__\nC\n)\x81}(",
-        &binunicode("x"),
-        defs,
-        &binunicode("y"),
-        b"(",
-        uses,
-        b"lub.",
-    ])
-}
-
 /// Slims `d` dropping `C.x`; returns the output. The work is bounded instead of timed: the
 /// heap bytes allocated in all (model, plan, both rewrites, the output) stay within a fixed
 /// multiple of the input and output sizes, so re-emission never copies what it already wrote.
@@ -705,51 +661,16 @@ fn memo_chains_are_rewritten_in_linear_time() {
     const N: usize = 300_000;
     // 1. A chain of nested 1-tuples, every level memoized: all definitions start at the same
     //    byte. Each use re-emits one level around the levels already written (this was
-    //    quadratic: ~50 s here; now well under a second).
-    let defs = cat(&[
-        b"K\x01",
-        &put(0),
-        &(1..=N)
-            .flat_map(|k| cat(&[b"\x85", &put(k)]))
-            .collect::<Vec<u8>>(),
-    ]);
-    let uses: Vec<u8> = (0..=N).flat_map(get).collect();
-    let out = slim_x_bounded(&memo_chain(&defs, &uses));
+    //    quadratic: ~50 s here).
+    let out = slim_x_bounded(&tuple_memo_chain(N));
     let (g, _) = parse(&out).expect("output parses");
     let root_state = g.node(g.root()).state;
     let y = g.children(root_state)[0].value;
     assert_eq!(g.children(y).len(), N + 1);
     // 2. Each definition uses the previous one: re-emitting the last one re-emits the whole
     //    chain, N definitions deep (a deep stack of regions, kept on the heap).
-    let defs = cat(&[
-        b"K\x01",
-        &put(0),
-        &(1..=N)
-            .flat_map(|k| cat(&[&get(k - 1), b"\x85", &put(k), b"0"]))
-            .collect::<Vec<u8>>(),
-    ]);
-    let out = slim_x_bounded(&memo_chain(&defs, &get(N)));
+    let out = slim_x_bounded(&shared_memo_chain(N));
     parse(&out).expect("output parses");
-}
-
-/// `depth` instances of distinct classes nested through `a`, every one memoized and fetched
-/// again from a list after the root: each class.attr group's span holds all the deeper ones.
-fn nested_distinct_classes(depth: usize) -> Vec<u8> {
-    let mut d = b"\x80\x02(".to_vec();
-    for i in 0..depth {
-        d.extend_from_slice(format!("c__main__\nC{i}\n").as_bytes());
-        d.extend_from_slice(b")\x81");
-        d.extend(put(i));
-        d.extend_from_slice(b"}(");
-        d.extend(binunicode("a"));
-    }
-    d.push(b'N');
-    d.extend(rep(b"ub", depth));
-    for i in 0..depth {
-        d.extend(get(i));
-    }
-    d.extend_from_slice(b"l.");
-    d
 }
 
 #[test]
@@ -802,17 +723,7 @@ fn thousands_of_hits_are_measured_with_bounded_work() {
     // stay exact, the rest are estimated and flagged. The work bound is the number of exact
     // hits (one counting pass each), checked below.
     const N: usize = 20_000;
-    let mut d = b"\x80\x02(".to_vec();
-    for i in 0..N {
-        d.extend_from_slice(format!("c__main__\nC{i}\n").as_bytes());
-        d.extend_from_slice(b")\x81}(");
-        d.extend(binunicode("view"));
-        d.extend(binbytes8(i % 7, b'v'));
-        d.extend(binunicode("keep"));
-        d.extend_from_slice(b"K\x02ub");
-    }
-    d.extend_from_slice(b"l.");
-    let m = model(d);
+    let m = model(classes_with_view(N));
     let w = picklescope::slim::what_if(&m, &rules(&[("*", "view")])).expect("what-if");
     assert_eq!(w.plan.hits.len(), N);
     let exact = w.hit_estimated.iter().filter(|e| !**e).count();
@@ -845,18 +756,7 @@ fn megabyte_names_shared_through_the_memo_cost_nothing_per_object() {
     // attribute name (a memoized 1 MiB key) are the same huge strings: decoding them for every
     // object meant 400 GB of copying; names are cut at NAME_MAX bytes for grouping and display.
     const N: usize = 200_000;
-    let huge = "m".repeat(1 << 20);
-    let mut d = cat(&[
-        b"\x80\x04",
-        &binunicode(&huge),
-        b"\x94",
-        &binunicode("C"),
-        b"\x94",
-        &binunicode(&huge),
-        b"\x94(",
-    ]);
-    d.extend(rep(b"h\x00h\x01\x93)\x81}h\x02K\x01sb", N));
-    d.extend_from_slice(b"l.");
+    let d = megabyte_names(N);
     let len = d.len();
     let (m, work) = work_of(|| {
         let m = model(d);
