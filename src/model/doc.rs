@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use memmap2::Mmap;
 
+use super::sniff::{self, Format};
 use super::sparse::SparseMap;
 
 use crate::pickle::{self, Graph, PickleError, Warning};
@@ -25,12 +26,18 @@ pub enum LoadError {
         #[source]
         source: PickleError,
     },
+    /// Another format, recognised when the bytes do not parse as a pickle.
+    #[error("{path}: {}, not a pickle", format.describe())]
+    NotAPickle { path: PathBuf, format: Format },
 }
 
 impl LoadError {
     /// True when the file was read but is not a valid pickle.
     pub fn is_invalid_pickle(&self) -> bool {
-        matches!(self, LoadError::Pickle { .. })
+        matches!(
+            self,
+            LoadError::Pickle { .. } | LoadError::NotAPickle { .. }
+        )
     }
 }
 
@@ -209,9 +216,26 @@ impl Doc {
 
     fn from_backing(path: PathBuf, backing: Backing) -> Result<Doc, LoadError> {
         let data: &[u8] = backing.bytes();
-        let (graph, warnings) = pickle::parse(data).map_err(|source| LoadError::Pickle {
-            path: path.clone(),
-            source,
+        let (graph, warnings) = pickle::parse(data).map_err(|source| {
+            // Text is named only when it fails at its first byte: a protocol-0 pickle broken
+            // further on (or with a bad argument) is text too, and its error says more.
+            let format = sniff::what(data)
+                .filter(|f| {
+                    *f != Format::Text
+                        || source.offset == 0
+                            && !matches!(source.kind, pickle::ErrorKind::BadArgument { .. })
+                })
+                .filter(|_| source.kind != pickle::ErrorKind::Empty);
+            match format {
+                Some(format) => LoadError::NotAPickle {
+                    path: path.clone(),
+                    format,
+                },
+                None => LoadError::Pickle {
+                    path: path.clone(),
+                    source,
+                },
+            }
         })?;
         Ok(Doc {
             path,

@@ -6,6 +6,7 @@ pub mod globals;
 pub mod groups;
 pub mod rows;
 pub mod sizes;
+pub mod sniff;
 pub mod sparse;
 
 use std::path::Path;

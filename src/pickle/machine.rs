@@ -435,6 +435,7 @@ impl<'a> Machine<'a> {
         let puts_before = self.graph.puts.len();
         let mut memoize = false;
         let mut protocol = 0u8;
+        let mut saw_proto = false;
         let mut warned_persid = false;
         let mut warned_ext = false;
         let mut warned_buf = false;
@@ -455,6 +456,7 @@ impl<'a> Machine<'a> {
                         return Err(err(p, ErrorKind::UnsupportedProtocol(v)));
                     }
                     protocol = v;
+                    saw_proto = true;
                 }
                 Op::FRAME => {
                     let n = i.uint();
@@ -476,6 +478,10 @@ impl<'a> Machine<'a> {
                     let rest: Vec<Item> = self.stack.drain(..).collect();
                     for it in rest {
                         Self::close(&mut self.graph.nodes, it, p);
+                    }
+                    if !saw_proto {
+                        // As pickletools says: the highest protocol among the opcodes.
+                        protocol = highest_protocol(&self.data[start..i.end]);
                     }
                     self.graph.pickles.push(PickleInfo {
                         span: Span::new(start, i.end),
@@ -876,6 +882,12 @@ impl<'a> Machine<'a> {
                     self.call(&i, CallKind::Obj, f, args, NO_NODE)?;
                 }
                 Op::PERSID => {
+                    if !i.arg.is_ascii() {
+                        return Err(bad(
+                            &i,
+                            "persistent IDs in protocol 0 must be ASCII strings",
+                        ));
+                    }
                     self.push_new(
                         Kind::PersId {
                             pid: NO_NODE,
@@ -938,6 +950,15 @@ impl<'a> Machine<'a> {
         });
         Ok(())
     }
+}
+
+/// The highest protocol that introduced an opcode of `pickle` (a whole pickle, already parsed).
+fn highest_protocol(pickle: &[u8]) -> u8 {
+    super::scan::Scanner::new(pickle, 0)
+        .map_while(Result::ok)
+        .map(|i| i.op.protocol())
+        .max()
+        .unwrap_or(0)
 }
 
 fn persid_warning(p: usize) -> Warning {
