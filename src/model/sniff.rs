@@ -140,7 +140,7 @@ fn is_lzma_alone(data: &[u8]) -> bool {
     let size = u64::from_le_bytes([
         data[5], data[6], data[7], data[8], data[9], data[10], data[11], data[12],
     ]);
-    let pow2 = dict.is_power_of_two() || (dict / 3).is_power_of_two() && dict % 3 == 0;
+    let pow2 = dict.is_power_of_two() || (dict / 3).is_power_of_two() && dict.is_multiple_of(3);
     dict >= 4096 && pow2 && (size == u64::MAX || size < 1 << 48)
 }
 
