@@ -719,6 +719,8 @@ impl TreeColumns {
     /// the type keeps what it needs up to two fifths of the rest, the name takes what the row
     /// can spare, and what is left widens the bar.
     pub fn fit(width: u16, name_need: usize, type_need: usize) -> TreeColumns {
+        // The name column is never narrower than its header; count that before sharing out.
+        let name_need = name_need.max(4);
         let inline = width >= 90;
         let show_bar = width >= 70;
         // Borders 2; marker 2 + spacing; retained 10 + spacing; inline and bar with theirs.
