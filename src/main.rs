@@ -14,6 +14,7 @@ use picklescope::report::Report;
 static ALLOC: picklescope::alloc::HugeBlocks = picklescope::alloc::HugeBlocks;
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -23,6 +24,17 @@ fn main() -> ExitCode {
             }
             ExitCode::from(f.code)
         }
+    }
+}
+
+/// Output into a pipe whose reader has gone (`picklescope report ... | head`) ends the process
+/// quietly by SIGPIPE, as it does for other Unix tools, instead of a panic on the write.
+fn quiet_on_closed_pipe() {
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -135,6 +147,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
+        Some(Command::Man) => cli::man::render(&mut std::io::stdout().lock())
+            .map_err(|e| Failure::other(format!("stdout: {e}"))),
         None => match &cli.open.path {
             Some(path) => explore(path, &cli.open),
             None => {
@@ -147,6 +161,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
 
 /// Opens the interactive explorer on PATH (compare mode with AFTER or `--backups`).
 fn explore(path: &std::path::Path, open: &cli::args::OpenArgs) -> Result<(), Failure> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Err(Failure::usage(format!(
+            "the explorer needs a terminal on stdout; for a text summary run: picklescope report {}",
+            path.display()
+        )));
+    }
     let rules = load_rules(&open.rules)?.unwrap_or_default();
     let source = picklescope::context::resolve(path, open.context.as_deref())
         .map_err(|e| Failure::other(e.to_string()))?;
@@ -154,6 +175,7 @@ fn explore(path: &std::path::Path, open: &cli::args::OpenArgs) -> Result<(), Fai
         read_only: open.read_only,
         no_mouse: open.no_mouse,
         sources: open.source.clone(),
+        look: picklescope::tui::ascii::Env::current().look(open.ascii, open.color),
     };
     let copied = if open.after.is_some() || open.backups {
         let cmp = cli::compare::load(source, open)?;

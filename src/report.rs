@@ -811,6 +811,16 @@ pub fn change_pct(before: u64, after: u64) -> String {
     format!("{p:+.1}%")
 }
 
+/// A byte size in at most `width` characters, unit always kept: fewer decimals when the usual
+/// form (up to "1023.99 KiB") is too wide.
+pub fn size_in(b: u64, width: usize) -> String {
+    let s = size(b);
+    if s.len() <= width {
+        return s;
+    }
+    humansize::format_size(b, humansize::BINARY.decimal_places(1))
+}
+
 /// A share as a percentage string.
 pub fn pct(part: u64, total: u64) -> String {
     if total == 0 {

@@ -3,8 +3,22 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use picklescope::tui::ascii::ColorChoice;
 
-const AFTER_HELP: &str = "\
+/// The exit status contract, word for word the same in `--help`, the man page and the README.
+macro_rules! exit_codes {
+    () => {
+        "Exit status: 0 success; 1 failure (I/O or permissions, a file that could not be written); \
+2 invalid input (a pickle or rules file that cannot be read as one, or a command-line error such \
+as an unknown option, an unknown --preset, or slim without rules); 3 report --fail-on found a \
+global it fails on. Each error is one line on stderr, naming the file when one is at fault."
+    };
+}
+
+/// What `picklescope --help` shows below the options (besides the exit status).
+macro_rules! top_examples {
+    () => {
+        "\
 Examples:
   picklescope demo                          write a demo context and explore it
   picklescope pipeline-X.context            explore a context (stages, tree, marks)
@@ -12,7 +26,16 @@ Examples:
   picklescope slim out/ --preset strategy-a --dry-run
   picklescope slim result-stage4.pickle --rules transient.toml --backup
 
-picklescope never executes pickle code and needs neither the pipeline, CASA nor numpy.";
+picklescope never executes pickle code and needs neither the pipeline, CASA nor numpy."
+    };
+}
+
+/// The exit status paragraph.
+pub const EXIT_CODES: &str = exit_codes!();
+/// The top-level examples.
+pub const TOP_EXAMPLES: &str = top_examples!();
+
+const AFTER_HELP: &str = concat!(top_examples!(), "\n\n", exit_codes!());
 
 /// Explore and slim large Python pickles (ALMA/NRAO pipeline contexts) without executing them.
 #[derive(Debug, Parser)]
@@ -54,6 +77,13 @@ pub struct OpenArgs {
     /// that reads that attribute without a guard (as `picklescope guards` does).
     #[arg(long, value_name = "DIR")]
     pub source: Vec<PathBuf>,
+    /// Draw with ASCII only (chosen by itself when the locale is not UTF-8 or TERM is
+    /// dumb/vt100-like).
+    #[arg(long)]
+    pub ascii: bool,
+    /// Colours: auto (on unless NO_COLOR is set or TERM=dumb), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorChoice,
 }
 
 /// Where transient rules come from.
@@ -93,7 +123,7 @@ pub enum Emit {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sizes of stages, largest attributes, class.attr groups and named globals.
-    #[command(after_help = "\
+    #[command(after_help = concat!("\
 Sizes: `inline` is the bytes of an attribute's key and value in the stream; `retained` is what
 would disappear if it were removed (definitions that other parts still reference through the
 memo stay; shared objects count once).
@@ -105,8 +135,7 @@ Globals: each class or function a file names gets a verdict: dangerous (runs cod
 the system when loaded), gadget (a callable such as operator.attrgetter that the pickle calls on
 data), benign (such a callable only built and stored), safe (a known data type) or unknown.
 
-Exit codes: 0 success; 2 invalid pickle (one line on stderr: file, problem, byte offset); 1 other;
-3 with --fail-on, when a file names a global that fails it.
+An invalid pickle's error line also gives the byte offset.
 
 Examples:
   picklescope report result-stage4.pickle
@@ -114,7 +143,9 @@ Examples:
   picklescope report out/ --trust-module pipeline --fail-on unknown
   picklescope report pipeline-X.context --json > report.json
   picklescope report out/ --markdown --top 5
-  picklescope report out/ --preset strategy-a     adds the size after slimming per stage")]
+  picklescope report out/ --preset strategy-a     adds the size after slimming per stage
+
+", exit_codes!()))]
     Report {
         /// A pickle, a `.context` file, an output directory, or a `saved_state/` directory.
         path: PathBuf,
@@ -143,17 +174,20 @@ Examples:
         trust_module: Vec<String>,
     },
     /// Drop transient attributes everywhere and save each file in place, atomically.
-    #[command(after_help = "\
+    #[command(after_help = concat!("\
 Each file is written to a temp file beside it, fsynced, read back and verified, then renamed over
 the original (which is refused if it changed since it was read). --dry-run prints the exact sizes
 a real run writes.
 
-Exit codes: 0 success; 2 invalid pickle or rules file; 1 other failures.
+A file that cannot be written (no write permission on it or its directory, a read-only mount) is
+reported as not written with the reason; the summary counts written and failed files.
 
 Examples:
   picklescope slim out/ --preset strategy-a --dry-run
   picklescope slim out/pipeline-X.context --rules transient.toml --backup
-  picklescope slim result-stage4.pickle --rules transient.toml --json")]
+  picklescope slim result-stage4.pickle --rules transient.toml --json
+
+", exit_codes!()))]
     Slim {
         /// A pickle, a directory of pickles, a `.context`, an output dir or `saved_state/`.
         path: PathBuf,
@@ -315,4 +349,9 @@ Examples:
         after_help = "Examples:\n  picklescope completions bash > ~/.local/share/bash-completion/completions/picklescope"
     )]
     Completions { shell: Shell },
+    /// Print the manual page (roff) on stdout.
+    #[command(
+        after_help = "Examples:\n  picklescope man | man -l -\n  picklescope man > ~/.local/share/man/man1/picklescope.1"
+    )]
+    Man,
 }

@@ -4,6 +4,7 @@ pub mod args;
 pub mod batch;
 pub mod compare;
 pub mod guards_cmd;
+pub mod man;
 pub mod slim_cmd;
 pub mod survey_cmd;
 

@@ -49,6 +49,10 @@ struct Out {
     dry_run: bool,
     before_bytes: u64,
     after_bytes: u64,
+    /// Files saved in place.
+    written: usize,
+    /// Files that had something to remove but were not written (each with its `error`).
+    failed: usize,
     files: Vec<FileOut>,
 }
 
@@ -67,9 +71,7 @@ pub fn run(
     let tty = std::io::stderr().is_terminal() && !json;
     let opts = SaveOptions {
         backup,
-        fail_after: std::env::var("PICKLESCOPE_FAIL_AFTER_BYTES")
-            .ok()
-            .and_then(|v| v.parse().ok()),
+        fail_after: injected_failure(),
         // Every file's data is synced before its rename; the directories once, at the end.
         defer_dir_sync: true,
     };
@@ -111,12 +113,16 @@ pub fn run(
         dry_run,
         before_bytes: 0,
         after_bytes: 0,
+        written: 0,
+        failed: 0,
         files: Vec::new(),
     };
     let mut worst: Option<Failure> = None;
     for (fo, failure) in results {
         out.before_bytes += fo.before_bytes;
         out.after_bytes += fo.after_bytes;
+        out.written += usize::from(fo.written);
+        out.failed += usize::from(fo.error.is_some());
         out.files.push(fo);
         if let Some(f) = failure {
             worst = Some(Failure::worse(worst, f));
@@ -134,11 +140,6 @@ pub fn run(
 }
 
 fn print_text(out: &Out, notes: &[String]) {
-    let verb = if out.dry_run {
-        "would write"
-    } else {
-        "written"
-    };
     println!(
         "{:>5}  {:<24} {:>11} -> {:>11} {:>7}  file",
         "stage", "task", "before", "after", "change"
@@ -160,7 +161,13 @@ fn print_text(out: &Out, notes: &[String]) {
                 String::new()
             },
             name,
-            if f.written { "  (written)" } else { "" }
+            if f.written {
+                "  (written)"
+            } else if f.error.is_some() {
+                "  (not written)"
+            } else {
+                ""
+            }
         );
         for r in &f.removed {
             println!(
@@ -178,8 +185,18 @@ fn print_text(out: &Out, notes: &[String]) {
             println!("         error: {e}");
         }
     }
+    let outcome = if out.dry_run {
+        let would = out
+            .files
+            .iter()
+            .filter(|f| f.after_bytes != f.before_bytes)
+            .count();
+        format!("dry run: {would} file(s) would be written")
+    } else {
+        format!("{} file(s) written, {} failed", out.written, out.failed)
+    };
     println!(
-        "total  {} -> {}  ({}, {}) {verb}",
+        "total  {} -> {}  ({}, {})  {outcome}",
         size(out.before_bytes),
         size(out.after_bytes),
         change(out.before_bytes, out.after_bytes),
@@ -188,6 +205,20 @@ fn print_text(out: &Out, notes: &[String]) {
     for n in notes {
         println!("note: {n}");
     }
+}
+
+/// Test builds (feature `fault-injection`): `PICKLESCOPE_FAIL_AFTER_BYTES=N` makes every save fail
+/// after N bytes. Release builds have no such hook.
+#[cfg(feature = "fault-injection")]
+fn injected_failure() -> Option<u64> {
+    std::env::var("PICKLESCOPE_FAIL_AFTER_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+}
+
+#[cfg(not(feature = "fault-injection"))]
+fn injected_failure() -> Option<u64> {
+    None
 }
 
 /// Plans, measures and (unless a dry run) writes one file.

@@ -5,11 +5,13 @@ pub mod plan;
 pub mod prefilter;
 pub mod rules;
 pub mod save;
+pub mod writable;
 pub mod write;
 
 pub use plan::{Hit, NotRemovable, Plan, cut_list};
 pub use rules::{PROTECTED, Rule, Rules, RulesError, glob_match};
 pub use save::{SaveError, SaveOptions, Saved, save_in_place, sync_dirs};
+pub use writable::why_not_writable;
 pub use write::{Counter, RewriteError, rewrite};
 
 use crate::model::Model;

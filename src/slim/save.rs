@@ -38,6 +38,8 @@ pub enum SaveError {
     BackupExists { path: PathBuf, backup: PathBuf },
     #[error("{path}: verification failed: {why}; original kept")]
     Verify { path: PathBuf, why: String },
+    #[error("{path}: not written: {why}")]
+    NotWritable { path: PathBuf, why: String },
 }
 
 /// The result of a successful save.
@@ -90,6 +92,12 @@ pub fn save_in_place(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
+    if let Some(why) = super::writable::dir_refuses(&dir) {
+        return Err(SaveError::NotWritable {
+            path: doc.path.clone(),
+            why,
+        });
+    }
     let backup = opts.backup.then(|| {
         let mut b = target.clone().into_os_string();
         b.push(".orig");

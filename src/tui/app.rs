@@ -59,6 +59,11 @@ pub enum Modal {
         lines: Vec<String>,
         scroll: usize,
     },
+    /// A message too long for the status line; any key closes it.
+    Message {
+        title: String,
+        text: String,
+    },
 }
 
 /// One row shown in the tree, with sizes.
@@ -139,6 +144,12 @@ pub struct App {
     pub page: usize,
     /// Where `e` writes rules.
     pub export_dir: PathBuf,
+    /// Draw with ASCII only.
+    pub ascii: bool,
+    /// The terminal's width and height at the last draw.
+    pub size: (u16, u16),
+    /// First line shown in the help.
+    pub help_scroll: usize,
 }
 
 /// Retained sizes are computed for every row of listings up to this size; larger listings
@@ -189,6 +200,9 @@ impl App {
             last_click: None,
             page: 10,
             export_dir: std::env::current_dir().unwrap_or_default(),
+            ascii: false,
+            size: (80, 24),
+            help_scroll: 0,
         }
     }
 
@@ -498,7 +512,24 @@ impl App {
         }
         match self.modal.clone() {
             Modal::None => {}
-            Modal::Help | Modal::Detail => {
+            Modal::Help => {
+                let max = super::view::help_max_scroll(self);
+                let s = self.help_scroll.min(max);
+                self.help_scroll = match ev.code {
+                    KeyCode::Up | KeyCode::Char('k') => s.saturating_sub(1),
+                    KeyCode::Down | KeyCode::Char('j') => (s + 1).min(max),
+                    KeyCode::PageUp => s.saturating_sub(self.page.max(1)),
+                    KeyCode::PageDown | KeyCode::Char(' ') => (s + self.page.max(1)).min(max),
+                    KeyCode::Home | KeyCode::Char('g') => 0,
+                    KeyCode::End | KeyCode::Char('G') => max,
+                    _ => {
+                        self.modal = Modal::None;
+                        0
+                    }
+                };
+                return;
+            }
+            Modal::Detail | Modal::Message { .. } => {
                 self.modal = Modal::None;
                 return;
             }
@@ -678,12 +709,20 @@ impl App {
                     self.status = "read-only session (--read-only): writing is disabled".into();
                 } else if self.write_plan().is_empty() {
                     self.status = "nothing to write: no marks hit any file".into();
+                } else if let Some(text) = self.unwritable() {
+                    self.modal = Modal::Message {
+                        title: "Cannot write".into(),
+                        text,
+                    };
                 } else {
                     self.modal = Modal::ConfirmWrite;
                 }
             }
             Action::FullNames => self.full_names = !self.full_names,
-            Action::Help => self.modal = Modal::Help,
+            Action::Help => {
+                self.help_scroll = 0;
+                self.modal = Modal::Help;
+            }
             Action::Quit => {
                 if self.marks_focus {
                     self.marks_focus = false;
@@ -885,6 +924,38 @@ impl App {
             .collect()
     }
 
+    /// Why some files of the write plan cannot be saved in place (read-only directory or
+    /// mount), one line each; `None` when every one can.
+    pub fn unwritable(&self) -> Option<String> {
+        let plan = self.write_plan();
+        // Reason -> the files it stops (one reason per directory, usually).
+        let mut why: Vec<(String, Vec<String>)> = Vec::new();
+        for (i, _, _) in &plan {
+            let Some(f) = self.files.get(*i) else {
+                continue;
+            };
+            let Some(reason) = crate::slim::why_not_writable(&f.file.path) else {
+                continue;
+            };
+            match why.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, names)) => names.push(f.file_name()),
+                None => why.push((reason, vec![f.file_name()])),
+            }
+        }
+        let stopped: usize = why.iter().map(|(_, n)| n.len()).sum();
+        (stopped > 0).then(|| {
+            let list: Vec<String> = why
+                .iter()
+                .map(|(r, names)| format!("{r}:\n  {}", names.join(", ")))
+                .collect();
+            format!(
+                "{stopped} of {} file(s) cannot be saved in place, so nothing is written.\n{}\n\nCopy the files somewhere writable, or export the marks (e) and run `picklescope slim` where you may write.",
+                plan.len(),
+                list.join("\n")
+            )
+        })
+    }
+
     fn write_all(&mut self) {
         let plan = self.write_plan();
         let mut ok = 0;
@@ -953,10 +1024,17 @@ impl App {
             );
         } else {
             self.status = format!(
-                "wrote {ok} file(s); {} failed (originals kept): {}",
-                errors.len(),
-                errors.join("; ")
+                "wrote {ok} file(s); {} failed (originals kept)",
+                errors.len()
             );
+            self.modal = Modal::Message {
+                title: "Write failed".into(),
+                text: format!(
+                    "wrote {ok} file(s); {} failed, their originals kept:\n{}",
+                    errors.len(),
+                    errors.join("\n")
+                ),
+            };
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The interactive explorer: terminal setup and restore, background scan, event loop.
 
 pub mod app;
+pub mod ascii;
 pub mod clipboard;
 pub mod compare;
 pub mod guards;
@@ -63,6 +64,8 @@ pub struct Options {
     pub no_mouse: bool,
     /// Python source trees `g` searches for reads of a marked attribute.
     pub sources: Vec<std::path::PathBuf>,
+    /// ASCII only, colours.
+    pub look: ascii::Look,
 }
 
 /// Runs the explorer on a resolved source until the user quits; returns the texts copied
@@ -70,15 +73,20 @@ pub struct Options {
 pub fn run(source: Source, rules: Rules, opts: Options) -> std::io::Result<Vec<String>> {
     let mut app = App::new(source, rules, opts.read_only);
     app.guard_sources = opts.sources.clone();
+    app.ascii = opts.look.ascii;
     let rx = spawn_scan(&app);
-    with_terminal(opts, |t| event_loop(t, &mut app, &rx))?;
+    let theme = view::Theme {
+        color: opts.look.color,
+    };
+    with_terminal(opts, |t| event_loop(t, &mut app, &rx, theme))?;
     Ok(app.copied)
 }
 
 /// Runs the compare explorer over two loaded sources; returns the texts copied.
 pub fn run_compare(cmp: compare::Compare, opts: Options) -> std::io::Result<Vec<String>> {
     let mut cmp = cmp;
-    with_terminal(opts, |t| compare_loop(t, &mut cmp))?;
+    let look = opts.look;
+    with_terminal(opts, |t| compare_loop(t, &mut cmp, look))?;
     Ok(cmp.copied)
 }
 
@@ -123,8 +131,9 @@ fn flush_outbox(outbox: &mut Vec<String>) -> std::io::Result<()> {
 fn compare_loop(
     term: &mut Terminal<CrosstermBackend<Stdout>>,
     cmp: &mut compare::Compare,
+    look: ascii::Look,
 ) -> std::io::Result<()> {
-    let theme = view::Theme::from_env();
+    let theme = view::Theme { color: look.color };
     let mut dirty = true;
     while !cmp.quit {
         flush_outbox(&mut cmp.outbox)?;
@@ -132,6 +141,9 @@ fn compare_loop(
             term.draw(|f| {
                 cmp.page = f.area().height.saturating_sub(6) as usize;
                 compare::draw(f, cmp, theme);
+                if look.ascii {
+                    ascii::transliterate(f.buffer_mut());
+                }
             })?;
             dirty = false;
         }
@@ -157,8 +169,8 @@ fn event_loop(
     term: &mut Terminal<CrosstermBackend<Stdout>>,
     app: &mut App,
     rx: &mpsc::Receiver<(usize, Result<Model, LoadError>)>,
+    theme: view::Theme,
 ) -> std::io::Result<()> {
-    let theme = view::Theme::from_env();
     let mut dirty = true;
     while !app.quit {
         while let Ok((i, r)) = rx.try_recv() {
@@ -169,6 +181,7 @@ fn event_loop(
         if dirty {
             term.draw(|f| {
                 app.page = f.area().height.saturating_sub(8) as usize;
+                app.size = (f.area().width, f.area().height);
                 view::draw(f, app, theme);
             })?;
             dirty = false;

@@ -10,7 +10,7 @@ use crate::model::{Label, Model, label_text, short_name};
 use crate::pickle::scan::read_instr;
 use crate::pickle::value::{scalar_preview, truncate};
 use crate::pickle::{Kind, NodeId};
-use crate::report::{change_pct, pct, saved_col, saves_or_grows, size};
+use crate::report::{change_pct, pct, saved_col, saves_or_grows, size, size_in};
 
 use crate::elide;
 
@@ -25,9 +25,8 @@ pub struct Theme {
 
 impl Theme {
     pub fn from_env() -> Theme {
-        Theme {
-            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        }
+        let look = super::ascii::Env::current().look(false, super::ascii::ColorChoice::Auto);
+        Theme { color: look.color }
     }
     pub(crate) fn fg(&self, c: Color) -> Style {
         if self.color {
@@ -218,7 +217,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: Theme) {
     draw_footer(f, app, footer, elided, theme);
     match &app.modal {
         Modal::None => {}
-        Modal::Help => draw_help(f, area, theme),
+        Modal::Help => draw_help(f, app, area),
         Modal::Guards {
             title,
             lines,
@@ -239,6 +238,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: Theme) {
             );
         }
         Modal::ConfirmWrite | Modal::Writing => draw_confirm_write(f, app, area, theme),
+        Modal::Message { title, text } => draw_message(f, area, title, text, theme),
         Modal::ConfirmQuit => draw_question(
             f,
             area,
@@ -263,6 +263,30 @@ pub fn draw(f: &mut Frame, app: &App, theme: Theme) {
             theme,
         ),
     }
+    if app.ascii {
+        super::ascii::transliterate(f.buffer_mut());
+    }
+}
+
+/// A message in a box, wrapped to the terminal's width; any key closes it.
+fn draw_message(f: &mut Frame, area: Rect, title: &str, text: &str, theme: Theme) {
+    let w = area.width.min(78);
+    let inner = w.saturating_sub(2).max(1) as usize;
+    let body = format!("{text}\n\n(any key closes this)");
+    let rows = Paragraph::new(body.as_str())
+        .wrap(Wrap { trim: false })
+        .line_count(inner as u16);
+    let r = centered(area, w, rows as u16 + 2);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(body).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" {title} "))
+                .border_style(theme.fg(Color::Yellow)),
+        ),
+        r,
+    );
 }
 
 /// Where each part of the screen goes (drawing and mouse hit-testing share it).
@@ -419,6 +443,7 @@ fn draw_footer(f: &mut Frame, app: &App, r: Rect, elided: Option<String>, theme:
     let text = match elided {
         _ if !app.status.is_empty() => app.status.clone(),
         Some(name) => format!("▶ {name}"),
+        None if app.ascii => super::ascii::key_words(&footer_keys(app, r.width)),
         None => footer_keys(app, r.width),
     };
     let style = if hints {
@@ -458,6 +483,11 @@ fn draw_stages(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
     let total = app.total_bytes().max(1);
     let max = app.files.iter().map(|f| f.bytes).max().unwrap_or(1).max(1);
     let wide = area.width >= 70;
+    // Narrow terminals drop whole columns (read back first, then after/saved without marks)
+    // rather than cutting the units off the sizes.
+    let marked = !app.marks.rules.transient.is_empty();
+    let show_reread = area.width >= 60;
+    let show_after = marked || area.width >= 50;
     let bar_w = (area.width as usize)
         .saturating_sub(4 + 26 + 11 + 11 + 6 + 10 + 11)
         .clamp(4, 30);
@@ -491,7 +521,7 @@ fn draw_stages(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
                     if fs.error.is_some() {
                         "error".into()
                     } else {
-                        size(fs.bytes)
+                        size_in(fs.bytes, 10)
                     }
                 )),
             ];
@@ -501,20 +531,25 @@ fn draw_stages(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
                         .style(theme.fg(Color::Cyan)),
                 );
             }
+            if show_reread {
+                cells.push(Cell::from(format!(
+                    "{:>10}",
+                    if fs.reread_times == 0 || fs.error.is_some() {
+                        String::new()
+                    } else {
+                        size_in(fs.reread_bytes(), 10)
+                    }
+                )));
+            }
+            if !show_after {
+                return TRow::new(cells).style(style);
+            }
             cells.push(Cell::from(format!(
                 "{:>10}",
-                if fs.reread_times == 0 || fs.error.is_some() {
-                    String::new()
+                if marked {
+                    size_in(after, 10)
                 } else {
-                    size(fs.reread_bytes())
-                }
-            )));
-            cells.push(Cell::from(format!(
-                "{:>10}",
-                if app.marks.rules.transient.is_empty() {
                     String::new()
-                } else {
-                    size(after)
                 }
             )));
             cells.push(
@@ -534,9 +569,10 @@ fn draw_stages(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
             TRow::new(cells).style(style)
         })
         .collect();
+    // The task column gives way first: sizes keep their units at any width.
     let mut widths = vec![
         Constraint::Length(4),
-        Constraint::Min(14),
+        Constraint::Fill(1),
         Constraint::Length(10),
     ];
     let mut header = vec!["   #", "task", "      size"];
@@ -544,12 +580,14 @@ fn draw_stages(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
         widths.push(Constraint::Length(bar_w as u16));
         header.push("share");
     }
-    widths.extend([
-        Constraint::Length(10),
-        Constraint::Length(10),
-        Constraint::Length(5),
-    ]);
-    header.extend([" read back", "     after", "saved"]);
+    if show_reread {
+        widths.push(Constraint::Length(10));
+        header.push(" read back");
+    }
+    if show_after {
+        widths.extend([Constraint::Length(10), Constraint::Length(5)]);
+        header.extend(["     after", "saved"]);
+    }
     let t = Table::new(rows, widths)
         .header(TRow::new(header).style(theme.bold()))
         .block(block)
@@ -661,9 +699,9 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) -> Option<Strin
                 Cell::from(elide::elide_end(&ty, cols.ty)),
             ];
             if cols.inline {
-                cells.push(Cell::from(format!("{:>10}", size(r.inline))));
+                cells.push(Cell::from(format!("{:>10}", size_in(r.inline, 10))));
             }
-            cells.push(Cell::from(format!("{:>10}", size(r.retained))));
+            cells.push(Cell::from(format!("{:>10}", size_in(r.retained, 10))));
             if cols.bar > 0 {
                 cells.push(
                     Cell::from(bar(r.retained as f64 / total as f64, cols.bar))
@@ -794,9 +832,9 @@ fn draw_classes(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 Cell::from(format!("{:>7}", c.instances)),
             ];
             if wide {
-                cells.push(Cell::from(format!("{:>10}", size(c.bytes))));
+                cells.push(Cell::from(format!("{:>10}", size_in(c.bytes, 10))));
             }
-            cells.push(Cell::from(format!("{:>10}", size(c.retained))));
+            cells.push(Cell::from(format!("{:>10}", size_in(c.retained, 10))));
             cells.push(Cell::from(truncate(&stages.join(","), 20)));
             TRow::new(cells).style(style)
         })
@@ -980,12 +1018,25 @@ fn draw_confirm_write(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
     draw_question(f, area, "Write slimmed pickles?", &refs, theme);
 }
 
-fn draw_help(f: &mut Frame, area: Rect, theme: Theme) {
+/// The help's lines for a terminal of `width` x `height`: one key a line, or two columns when
+/// that fits and one column does not.
+fn help_lines(app: &App, width: u16, height: u16) -> Vec<Line<'static>> {
+    let label = |b: &super::keys::Binding| {
+        if app.ascii {
+            super::ascii::key_words(b.label)
+        } else {
+            b.label.to_string()
+        }
+    };
+    let lw = if app.ascii { 14 } else { 8 };
     let mut lines: Vec<Line> = BINDINGS
         .iter()
         .map(|b| {
             Line::from(vec![
-                Span::styled(format!(" {:<8}", b.label), theme.bold()),
+                Span::styled(
+                    format!(" {:<lw$}", label(b)),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
                 Span::raw(b.help),
             ])
         })
@@ -997,11 +1048,13 @@ fn draw_help(f: &mut Frame, area: Rect, theme: Theme) {
     lines.push(Line::from(
         " retained = what disappears if removed (shared objects counted once).",
     ));
-    lines.push(Line::from(" any key closes this help"));
-    if lines.len() as u16 + 2 > area.height {
-        // Short terminal: the keys in two columns, the notes shortened.
-        let half = BINDINGS.len().div_ceil(2);
-        let cell = |b: &super::keys::Binding| format!(" {:<7}{}", b.label, truncate(b.help, 30));
+    lines.push(Line::from(" any other key closes this help"));
+    let half = BINDINGS.len().div_ceil(2);
+    if lines.len() as u16 + 2 > height && width >= 80 && half as u16 + 3 <= height {
+        // Short but wide terminal: the keys in two columns, the notes shortened.
+        let cell = |b: &super::keys::Binding| {
+            format!(" {:<w$}{}", label(b), truncate(b.help, 30), w = lw - 1)
+        };
         lines = (0..half)
             .map(|i| {
                 let left = cell(&BINDINGS[i]);
@@ -1009,12 +1062,41 @@ fn draw_help(f: &mut Frame, area: Rect, theme: Theme) {
                 Line::from(format!("{left:<39}{right}"))
             })
             .collect();
-        lines.push(Line::from(" T = transient · any key closes this help"));
+        lines.push(Line::from(
+            " T = transient · any other key closes this help",
+        ));
     }
+    lines
+}
+
+/// How far the help can scroll on the last drawn terminal size.
+pub fn help_max_scroll(app: &App) -> usize {
+    let (w, h) = app.size;
+    let lines = help_lines(app, w, h).len();
+    lines.saturating_sub(h.saturating_sub(2) as usize)
+}
+
+fn draw_help(f: &mut Frame, app: &App, area: Rect) {
+    let lines = help_lines(app, area.width, area.height);
     let r = centered(area, 80, lines.len() as u16 + 2);
+    let visible = r.height.saturating_sub(2) as usize;
+    let max = lines.len().saturating_sub(visible);
+    let top = app.help_scroll.min(max);
+    let title = if max > 0 {
+        format!(
+            " Keys {}-{} of {} · j/k scroll ",
+            top + 1,
+            (top + visible).min(lines.len()),
+            lines.len()
+        )
+    } else {
+        " Keys ".to_string()
+    };
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Keys ")),
+        Paragraph::new(lines)
+            .scroll((top as u16, 0))
+            .block(Block::default().borders(Borders::ALL).title(title)),
         r,
     );
 }
