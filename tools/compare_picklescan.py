@@ -247,8 +247,20 @@ def samples():
     return out
 
 
-def picklescan_verdict(path):
-    p = subprocess.run(["picklescan", "-p", path], capture_output=True, text=True)
+def picklescan_command():
+    """picklescan's CLI through this Python when it has the package (`python -m picklescan`
+    drops the exit status that says "infected"), else a `picklescan` on PATH."""
+    try:
+        import picklescan.cli  # noqa: F401
+
+        return [sys.executable, "-c", "import sys; from picklescan.cli import main; sys.exit(main())"]
+    except ImportError:
+        found = shutil.which("picklescan")
+        return [found] if found else None
+
+
+def picklescan_verdict(cmd, path):
+    p = subprocess.run(cmd + ["-p", path], capture_output=True, text=True)
     if p.returncode == 1:
         return "infected"
     if p.returncode == 0:
@@ -284,7 +296,8 @@ def main():
     if not binary:
         print("picklescope binary not found: cargo build --release, or --bin PATH", file=sys.stderr)
         return 2
-    if not shutil.which("picklescan"):
+    scan = picklescan_command()
+    if not scan:
         print("picklescan not found: pip install picklescan", file=sys.stderr)
         return 2
     out_dir = a.keep or tempfile.mkdtemp(prefix="compare_picklescan_")
@@ -294,7 +307,7 @@ def main():
         path = os.path.join(out_dir, stem + ".pkl")
         with open(path, "wb") as f:
             f.write(data)
-        ps = picklescan_verdict(path)
+        ps = picklescan_verdict(scan, path)
         pv, names = picklescope_verdict(binary, path)
         rows.append((stem, kind, ps, pv, names))
     if not a.keep:
@@ -319,16 +332,16 @@ def main():
             missed += 1
         shown = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
         print(f"| {stem} | {kind} | {ps} | {pv} | {'yes' if agree else 'no' + note} | {shown} |")
-    print()
-    print(f"{len(rows)} files: {counts['agree']} agree, {counts['disagree']} disagree; "
-          f"malicious files picklescope does not flag: {missed}; "
-          f"flagged by picklescan, clean in picklescope without explanation: {len(unexplained)}")
     shown = [s for s in EXPLAINED if any(r[0] == s and r[2] == "infected" and r[3] != "flagged" for r in rows)]
     if shown:
         print()
         print("Where picklescan is wrong:")
         for s in shown:
             print(f"- {s}: {EXPLAINED[s]}")
+    print()
+    print(f"{len(rows)} files: {counts['agree']} agree, {counts['disagree']} disagree; "
+          f"malicious files picklescope does not flag: {missed}; "
+          f"flagged by picklescan, clean in picklescope without explanation: {len(unexplained)}")
     for s in unexplained:
         print(f"UNEXPLAINED: {s}", file=sys.stderr)
     return 1 if unexplained or missed else 0
