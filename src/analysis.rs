@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{Model, merge_spans};
+use crate::model::{ClassTotals, Model, merge_spans};
 use crate::pickle::{Kind, Span};
 use crate::slim::{PROTECTED, Rules, what_if};
 use crate::workspace::Workspace;
@@ -178,16 +178,11 @@ fn file_key(e: &crate::workspace::Entry) -> String {
     }
 }
 
-fn groups_of(ws: &Workspace) -> BTreeMap<(String, String), (u64, u64)> {
-    let mut out = BTreeMap::new();
+fn groups_of(ws: &Workspace) -> ClassTotals {
+    let mut out = ClassTotals::default();
     for e in &ws.entries {
-        let Some(m) = &e.model else { continue };
-        for g in &m.groups().groups {
-            let v = out
-                .entry((g.class.clone(), g.attr.clone()))
-                .or_insert((0, 0));
-            v.0 += g.instances;
-            v.1 += g.bytes;
+        if let Some(m) = &e.model {
+            out.add(m.groups(), e.stage());
         }
     }
     out
@@ -223,19 +218,24 @@ pub fn diff(a: &Workspace, b: &Workspace) -> Diff {
     let mut disappeared = Vec::new();
     let mut appeared = Vec::new();
     let mut changed = Vec::new();
-    let keys: std::collections::BTreeSet<&(String, String)> = ga.keys().chain(gb.keys()).collect();
-    for k in keys {
-        let (ai, ab) = ga.get(k).copied().unwrap_or((0, 0));
-        let (bi, bb) = gb.get(k).copied().unwrap_or((0, 0));
+    let keys: std::collections::BTreeSet<(&str, &str)> = ga
+        .iter()
+        .chain(gb.iter())
+        .map(|c| (c.class.as_str(), c.attr.as_str()))
+        .collect();
+    for (class, attr) in keys {
+        let (a, b) = (ga.get(class, attr), gb.get(class, attr));
+        let (ai, ab) = a.map(|c| (c.instances, c.bytes)).unwrap_or((0, 0));
+        let (bi, bb) = b.map(|c| (c.instances, c.bytes)).unwrap_or((0, 0));
         let d = GroupDiff {
-            class: k.0.clone(),
-            attr: k.1.clone(),
+            class: class.to_string(),
+            attr: attr.to_string(),
             a_instances: ai,
             b_instances: bi,
             a_bytes: ab,
             b_bytes: bb,
         };
-        match (ga.contains_key(k), gb.contains_key(k)) {
+        match (a.is_some(), b.is_some()) {
             (true, false) => disappeared.push(d),
             (false, true) => appeared.push(d),
             _ if ab != bb || ai != bi => changed.push(d),

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::context::reread::{Rereads, reread_bytes};
 use crate::elide::{elide_middle, fit};
 use crate::model::globals::{Judgement, Named, Trust, Verdict, judge, named_globals};
-use crate::model::{Model, short_name};
+use crate::model::{ClassTotal, ClassTotals, Model, short_name};
 use crate::pickle::Kind;
 use crate::workspace::Workspace;
 
@@ -62,16 +62,8 @@ pub struct FileReport {
     pub error: Option<String>,
 }
 
-/// One class.attr group across all files.
-#[derive(Debug, Clone, Serialize)]
-pub struct ClassReport {
-    pub class: String,
-    pub attr: String,
-    pub instances: u64,
-    pub bytes: u64,
-    pub retained_bytes: u64,
-    pub stages: Vec<u32>,
-}
+/// One class.attr group across all files (the one accounting: [`crate::model::accounting`]).
+pub type ClassReport = ClassTotal;
 
 /// A class or function a pickle names, with what it would do if CPython loaded the file.
 #[derive(Debug, Clone, Serialize)]
@@ -94,7 +86,7 @@ pub struct GlobalReport {
 #[derive(Debug, Clone)]
 pub struct FilePart {
     pub file: FileReport,
-    pub classes: Vec<ClassReport>,
+    pub classes: ClassTotals,
     pub globals: BTreeMap<(String, String), Named>,
     /// A load error as one line, if the file could not be read.
     pub error: Option<String>,
@@ -138,7 +130,7 @@ impl FilePart {
             warnings: Vec::new(),
             error: e.error.as_ref().map(|x| x.to_string()),
         };
-        let mut classes = Vec::new();
+        let mut classes = ClassTotals::default();
         let mut globals = BTreeMap::new();
         if let Some(m) = &e.model {
             let g = m.graph();
@@ -173,19 +165,7 @@ impl FilePart {
                         .unwrap_or(e.bytes),
                 );
             }
-            for gr in &m.groups().groups {
-                if gr.pass_through {
-                    continue;
-                }
-                classes.push(ClassReport {
-                    class: gr.class.clone(),
-                    attr: gr.attr.clone(),
-                    instances: gr.instances,
-                    bytes: gr.bytes,
-                    retained_bytes: gr.retained,
-                    stages: e.stage().into_iter().collect(),
-                });
-            }
+            classes.add(m.groups(), e.stage());
             globals = named_globals(m);
         } else if rules.is_some() {
             fr.after_bytes = Some(e.bytes);
@@ -328,45 +308,21 @@ impl Report {
     /// Merges per-file parts (in file order) into one report.
     pub fn from_parts(parts: Vec<FilePart>, notes: Vec<String>, rereads: Rereads) -> Report {
         let mut files = Vec::new();
-        let mut classes: BTreeMap<(String, String), ClassReport> = BTreeMap::new();
+        let mut classes = ClassTotals::default();
         let mut globals: BTreeMap<(String, String), Named> = BTreeMap::new();
         for mut p in parts {
-            for c in p.classes {
-                let e = classes
-                    .entry((c.class.clone(), c.attr.clone()))
-                    .or_insert_with(|| ClassReport {
-                        stages: Vec::new(),
-                        instances: 0,
-                        bytes: 0,
-                        retained_bytes: 0,
-                        ..c.clone()
-                    });
-                e.instances += c.instances;
-                e.bytes += c.bytes;
-                e.retained_bytes += c.retained_bytes;
-                for s in c.stages {
-                    if !e.stages.contains(&s) {
-                        e.stages.push(s);
-                    }
-                }
-            }
+            classes.merge(&p.classes);
             for (k, v) in &p.globals {
                 globals.entry(k.clone()).or_default().merge(*v);
             }
             p.file.named = p.globals.into_iter().collect();
             files.push(p.file);
         }
-        let mut classes: Vec<ClassReport> = classes.into_values().collect();
-        classes.sort_by(|a, b| {
-            b.retained_bytes
-                .cmp(&a.retained_bytes)
-                .then(b.bytes.cmp(&a.bytes))
-                .then(a.class.cmp(&b.class))
-                .then(a.attr.cmp(&b.attr))
-        });
-        for c in &mut classes {
-            c.stages.sort_unstable();
-        }
+        let classes: Vec<ClassReport> = classes
+            .sorted()
+            .into_iter()
+            .filter(|c| !c.is_pass_through())
+            .collect();
         let globals: Vec<GlobalReport> = globals
             .into_iter()
             .map(|((module, name), named)| GlobalReport {
@@ -572,7 +528,7 @@ impl Report {
                     fit(&format!("{}.{}", short_name(&c.class), c.attr), 40),
                     c.instances,
                     size(c.bytes),
-                    size(c.retained_bytes)
+                    size(c.retained)
                 );
             }
         }
@@ -721,7 +677,7 @@ impl Report {
                 c.attr,
                 c.instances,
                 size(c.bytes),
-                size(c.retained_bytes),
+                size(c.retained),
                 stages.join(", ")
             );
         }

@@ -95,13 +95,19 @@ fn check(fx: &Fx, chosen: &[(String, String)]) -> Result<Vec<u8>, TestCaseError>
     let r = rules_for(chosen);
     let (predicted, out) = slim_bytes(m, &r);
     prop_assert_eq!(predicted, out.len() as u64, "{}", fx.name);
-    // The dry-run the commands use (what_if also sizes each hit alone: only for one group,
+    // The dry-run the commands use (checked for one group at a time,
     // where that is the same rewrite).
     if chosen.len() <= 1 {
         let ws = what_if(m, &r).map_err(|e| TestCaseError::fail(format!("what-if: {e}")))?;
         prop_assert_eq!(ws.after, out.len() as u64, "{}", fx.name);
+        // What the hits remove is the retained size of the whole cut, each byte once.
+        let merged = picklescope::model::merge_spans(ws.plan.cuts.clone());
         prop_assert_eq!(
-            ws.hit_saved.iter().sum::<i64>(),
+            ws.removed.total(),
+            picklescope::model::retained(m.graph(), &m.refs, &merged)
+        );
+        prop_assert_eq!(
+            ws.removed.total() as i64 + ws.bookkeeping,
             ws.before as i64 - ws.after as i64
         );
         if ws.after > ws.before {

@@ -86,3 +86,178 @@ fn reread_bytes_follow_s_minus_k_plus_one_per_file_and_in_total() {
     assert!(line.contains("read back 45 times = "), "{line}");
     assert!(t.contains("read back per run: "), "{t}");
 }
+
+/// Every class.attr group of every file: bytes (the union of its instances) within the file,
+/// retained within inline; summed over files the same way by report, diff and the explorer.
+#[test]
+fn group_bytes_stay_within_their_files_and_retained_within_inline() {
+    let (dir, _) = demo(DemoOptions::default());
+    let ws = picklescope::workspace::Workspace::open(dir.path(), None, &|_, _| {}).unwrap();
+    let mut totals = picklescope::model::ClassTotals::default();
+    let mut file_bytes: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    for e in &ws.entries {
+        let m = e.model.as_ref().unwrap();
+        for g in &m.groups().groups {
+            assert!(
+                g.bytes <= e.bytes,
+                "{}.{} in {}",
+                g.class,
+                g.attr,
+                e.file_name()
+            );
+            assert!(g.retained <= g.bytes, "{}.{}", g.class, g.attr);
+            *file_bytes
+                .entry((g.class.clone(), g.attr.clone()))
+                .or_default() += e.bytes;
+        }
+        totals.add(m.groups(), e.stage());
+    }
+    for c in totals.iter() {
+        assert!(c.bytes <= file_bytes[&(c.class.clone(), c.attr.clone())]);
+        assert!(c.retained <= c.bytes);
+    }
+    // report --json lists the same figures (pass-through groups folded away).
+    let v = json(&["report", "--json", "--top", "1"], dir.path());
+    for c in v["classes"].as_array().unwrap() {
+        let t = totals
+            .get(c["class"].as_str().unwrap(), c["attr"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(u(&c["bytes"]), t.bytes, "{c}");
+        assert_eq!(u(&c["retained_bytes"]), t.retained, "{c}");
+        assert_eq!(u(&c["instances"]), t.instances, "{c}");
+    }
+}
+
+/// `slim --json`: the removed entries of each file add up to before − after, within the
+/// memo bookkeeping shown beside them; a view inside removed components counts for
+/// components only.
+#[test]
+fn slim_removed_entries_add_up_to_the_saving() {
+    let (dir, _) = demo(DemoOptions::default());
+    let v = json(
+        &["slim", "--json", "--dry-run", "--preset", "strategy-a"],
+        dir.path(),
+    );
+    let mut removed_total = 0;
+    let mut bk_total = 0i64;
+    for f in v["files"].as_array().unwrap() {
+        let removed: u64 = f["removed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| u(&r["bytes"]))
+            .sum();
+        let bk = f
+            .get("bookkeeping_bytes")
+            .map_or(0, |b| b.as_i64().unwrap());
+        let saved = u(&f["before_bytes"]) as i64 - u(&f["after_bytes"]) as i64;
+        assert_eq!(removed as i64 + bk, saved, "{f}");
+        // Bookkeeping is memo and frame detail, never a real share of the saving.
+        assert!(bk.unsigned_abs() <= 4096 + removed / 100, "{f}");
+        removed_total += removed;
+        bk_total += bk;
+        let before = u(&f["before_bytes"]);
+        for r in f["removed"].as_array().unwrap() {
+            assert!(u(&r["bytes"]) <= before, "{r}");
+        }
+        if f["stage"] == 7 {
+            let by = |attr: &str| {
+                f["removed"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r["attr"] == attr)
+                    .map(|r| u(&r["bytes"]))
+            };
+            assert!(by("components").unwrap() > 0);
+            assert_eq!(by("view"), Some(0), "nested views count inside components");
+        }
+    }
+    assert_eq!(u(&v["removed_bytes"]), removed_total);
+    assert_eq!(v["bookkeeping_bytes"].as_i64(), Some(bk_total));
+    assert_eq!(
+        removed_total as i64 + bk_total,
+        u(&v["before_bytes"]) as i64 - u(&v["after_bytes"]) as i64
+    );
+}
+
+/// report, slim and diff agree on the same files: a rule on one group removes its retained
+/// bytes (as report lists them), and diff of before and after shows that group's bytes gone.
+#[test]
+fn report_slim_and_diff_agree_on_one_group() {
+    let (dir, _) = demo(DemoOptions::default());
+    let report = json(&["report", "--json", "--top", "1"], dir.path());
+    let class = "pipeline.hif.tasks.rawflagchans.resultobjects.RawflagchansResults";
+    let c = report["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["class"] == class && c["attr"] == "view")
+        .unwrap()
+        .clone();
+    let rules = dir.path().join("one.toml");
+    std::fs::write(
+        &rules,
+        format!("[[transient]]\nclass = \"{class}\"\nattrs = [\"view\"]\n"),
+    )
+    .unwrap();
+    let before = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), before.path());
+    let out = bin()
+        .args(["slim", "--json", "--rules"])
+        .arg(&rules)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let removed: u64 = s["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["removed"].as_array().unwrap().iter())
+        .map(|r| u(&r["bytes"]))
+        .sum();
+    assert_eq!(removed, u(&c["retained_bytes"]));
+    let out = bin()
+        .args(["diff", "--json"])
+        .arg(before.path())
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let gone = d["disappeared"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["class"] == class && g["attr"] == "view")
+        .unwrap();
+    assert_eq!(u(&gone["a_bytes"]), u(&c["bytes"]));
+    assert_eq!(u(&gone["a_instances"]), u(&c["instances"]));
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for e in walk(from) {
+        let rel = e.strip_prefix(from).unwrap();
+        let dst = to.join(rel);
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        std::fs::copy(&e, &dst).unwrap();
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

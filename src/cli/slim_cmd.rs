@@ -35,6 +35,10 @@ struct FileOut {
     before_bytes: u64,
     after_bytes: u64,
     removed: Vec<Removed>,
+    /// `before − after − Σ removed`: memo renumbering, re-emitted definitions' fetches and
+    /// re-framing (signed; omitted when zero).
+    #[serde(skip_serializing_if = "is_zero")]
+    bookkeeping_bytes: i64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     not_removable: Vec<String>,
     written: bool,
@@ -42,6 +46,10 @@ struct FileOut {
     backup: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
 }
 
 #[derive(Debug, Serialize)]
@@ -53,6 +61,10 @@ struct Out {
     written: usize,
     /// Files that had something to remove but were not written (each with its `error`).
     failed: usize,
+    /// Σ of every file's `removed` entries.
+    removed_bytes: i64,
+    /// Σ of every file's `bookkeeping_bytes`: `before − after = removed + bookkeeping`.
+    bookkeeping_bytes: i64,
     files: Vec<FileOut>,
 }
 
@@ -115,6 +127,8 @@ pub fn run(
         after_bytes: 0,
         written: 0,
         failed: 0,
+        removed_bytes: 0,
+        bookkeeping_bytes: 0,
         files: Vec::new(),
     };
     let mut worst: Option<Failure> = None;
@@ -123,6 +137,8 @@ pub fn run(
         out.after_bytes += fo.after_bytes;
         out.written += usize::from(fo.written);
         out.failed += usize::from(fo.error.is_some());
+        out.removed_bytes += fo.removed.iter().map(|r| r.bytes).sum::<i64>();
+        out.bookkeeping_bytes += fo.bookkeeping_bytes;
         out.files.push(fo);
         if let Some(f) = failure {
             worst = Some(Failure::worse(worst, f));
@@ -176,6 +192,13 @@ fn print_text(out: &Out, notes: &[String]) {
                 r.attr,
                 r.instances,
                 signed(-(r.bytes as i128))
+            );
+        }
+        if f.bookkeeping_bytes != 0 {
+            println!(
+                "         {}{} bytes of memo and frame bookkeeping",
+                if f.bookkeeping_bytes > 0 { "-" } else { "+" },
+                f.bookkeeping_bytes.unsigned_abs()
             );
         }
         for n in &f.not_removable {
@@ -256,14 +279,15 @@ fn slim_one(
         .plan
         .hits
         .iter()
-        .zip(&w.hit_saved)
-        .map(|(h, s)| Removed {
+        .enumerate()
+        .map(|(i, h)| Removed {
             class: h.class.clone(),
             attr: h.attr.clone(),
             instances: h.instances,
-            bytes: *s,
+            bytes: w.hit_removed(i) as i64,
         })
         .collect();
+    fo.bookkeeping_bytes = w.bookkeeping;
     fo.not_removable = w
         .plan
         .not_removable
@@ -292,6 +316,8 @@ fn slim_one(
         }
         Err(err) => {
             fo.after_bytes = fo.before_bytes;
+            fo.removed.clear();
+            fo.bookkeeping_bytes = 0;
             fo.error = Some(err.to_string());
             (fo, Some(Failure::other(err.to_string())))
         }
@@ -316,6 +342,7 @@ impl FileOut {
             before_bytes: bytes,
             after_bytes: bytes,
             removed: Vec::new(),
+            bookkeeping_bytes: 0,
             not_removable: Vec::new(),
             written: false,
             backup: None,

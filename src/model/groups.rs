@@ -22,7 +22,8 @@ pub struct Group {
     pub class: String,
     pub attr: String,
     pub instances: u64,
-    /// Sum of the inline bytes of every instance.
+    /// Inline bytes: the union of the instances' spans (an instance nested inside another
+    /// instance of the same group counts once, at the outermost).
     pub bytes: u64,
     /// Bytes that disappear when every instance is removed together.
     pub retained: u64,
@@ -93,7 +94,6 @@ impl Groups {
                     }
                 };
                 groups[gi].instances += 1;
-                groups[gi].bytes += row.span.len();
                 spans[gi].push(row.span);
                 attrs.push(AttrInst { group: gi, row });
             }
@@ -105,6 +105,7 @@ impl Groups {
         let mut approximate = false;
         for (gi, s) in spans.into_iter().enumerate() {
             let merged = merge_spans(s);
+            groups[gi].bytes = merged.iter().map(Span::len).sum();
             groups[gi].retained = match retained_within(g, &m.refs, &merged, &mut budget) {
                 Some(r) => r,
                 None => {

@@ -1,5 +1,6 @@
 //! Python meaning over the arena: instances, attributes, arrays, paths, sizes and groups.
 
+pub mod accounting;
 pub mod classes;
 pub mod doc;
 pub mod globals;
@@ -12,11 +13,12 @@ pub mod sparse;
 use std::path::Path;
 use std::sync::OnceLock;
 
+pub use accounting::{ClassTotal, ClassTotals, Removal, outermost, removal};
 pub use classes::{ArraySummary, array_summary, class_of, short_name};
 pub use doc::{Doc, FileStamp, LoadError, RawFile};
 pub use groups::{AttrInst, Group, Groups};
 pub use rows::{Label, Parents, Row, label_text, path_segment, rows};
-pub use sizes::{MemoRefs, merge_spans, retained, retained_within};
+pub use sizes::{MemoRefs, kept_within, merge_spans, retained, retained_within};
 
 use crate::pickle::{Graph, NodeId, Span};
 

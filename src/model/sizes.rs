@@ -106,8 +106,24 @@ fn spend(budget: &mut u64, n: usize) -> Option<()> {
 /// budget keeps it bounded, and callers fall back to the inline size.
 pub fn retained_within(g: &Graph, refs: &MemoRefs, cut: &[Span], budget: &mut u64) -> Option<u64> {
     let total: u64 = cut.iter().map(Span::len).sum();
+    let kept: u64 = kept_within(g, refs, cut, budget)?
+        .iter()
+        .map(Span::len)
+        .sum();
+    Some(total.saturating_sub(kept))
+}
+
+/// The definitions inside `cut` (disjoint, sorted) that code outside it still references
+/// through the memo, closed over what they reference in turn: disjoint maximal spans, sorted.
+/// `None` (and a spent budget) when the work would exceed `budget` (see [`retained_within`]).
+pub fn kept_within(
+    g: &Graph,
+    refs: &MemoRefs,
+    cut: &[Span],
+    budget: &mut u64,
+) -> Option<Vec<Span>> {
     if g.gets.is_empty() {
-        return Some(total);
+        return Some(Vec::new());
     }
     let defined_inside = |n: NodeId| -> Option<Span> {
         let d = g.get(n)?.span;
@@ -153,8 +169,11 @@ pub fn retained_within(g: &Graph, refs: &MemoRefs, cut: &[Span], budget: &mut u6
             }
         }
     }
-    let kept_bytes: u64 = kept.iter().map(|(s, e)| e - s).sum();
-    Some(total.saturating_sub(kept_bytes))
+    Some(
+        kept.into_iter()
+            .map(|(start, end)| Span { start, end })
+            .collect(),
+    )
 }
 
 /// Adds `d` to the set of maximal kept spans; false if already covered.

@@ -1,6 +1,6 @@
 //! The plan for one file: which byte spans to cut for a rule set, and what each rule hits.
 
-use crate::model::{Label, Model, rows};
+use crate::model::{Label, Model, merge_spans, rows};
 use crate::pickle::{Kind, NodeId, Span};
 
 use super::rules::Rules;
@@ -12,7 +12,8 @@ pub struct Hit {
     pub attr: String,
     pub rule: usize,
     pub instances: u64,
-    /// Inline bytes of the removed entries (exact removal is the file's before − after).
+    /// Inline bytes of the removed entries: the union of their spans (an entry nested in
+    /// another of the same hit counts once).
     pub bytes: u64,
     pub spans: Vec<Span>,
 }
@@ -59,10 +60,12 @@ impl Plan {
             if let Some(h) = hit_of[a.group] {
                 let hit = &mut plan.hits[h];
                 hit.instances += 1;
-                hit.bytes += a.row.span.len();
                 hit.spans.push(a.row.span);
                 all.push(a.row.span);
             }
+        }
+        for h in &mut plan.hits {
+            h.bytes = merge_spans(h.spans.clone()).iter().map(Span::len).sum();
         }
         plan.cuts = cut_list(all);
         plan.not_removable = slots_only(m, rules);

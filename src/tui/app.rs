@@ -98,16 +98,8 @@ pub struct TreeNav {
     pub levels: Vec<Level>,
 }
 
-/// One class.attr group across all loaded files.
-#[derive(Debug, Clone)]
-pub struct ClassRow {
-    pub class: String,
-    pub attr: String,
-    pub instances: u64,
-    pub bytes: u64,
-    pub retained: u64,
-    pub stages: Vec<u32>,
-}
+/// One class.attr group across all loaded files (the one accounting).
+pub type ClassRow = crate::model::ClassTotal;
 
 /// Everything the explorer shows and remembers.
 #[derive(Debug)]
@@ -280,32 +272,12 @@ impl App {
 
     /// Aggregates class.attr groups over every loaded file.
     pub fn rebuild_classes(&mut self) {
-        let mut map: std::collections::BTreeMap<(String, String), ClassRow> = Default::default();
+        let mut totals = crate::model::ClassTotals::default();
         for f in &self.files {
             let Some(m) = f.model() else { continue };
-            for g in &m.groups().groups {
-                let c = map
-                    .entry((g.class.clone(), g.attr.clone()))
-                    .or_insert_with(|| ClassRow {
-                        class: g.class.clone(),
-                        attr: g.attr.clone(),
-                        instances: 0,
-                        bytes: 0,
-                        retained: 0,
-                        stages: Vec::new(),
-                    });
-                c.instances += g.instances;
-                c.bytes += g.bytes;
-                c.retained += g.retained;
-                if let Some(s) = f.stage()
-                    && !c.stages.contains(&s)
-                {
-                    c.stages.push(s);
-                }
-            }
+            totals.add(m.groups(), f.stage());
         }
-        let mut v: Vec<ClassRow> = map.into_values().collect();
-        v.sort_by(|a, b| b.retained.cmp(&a.retained).then(a.class.cmp(&b.class)));
+        let v = totals.sorted();
         self.classes = v;
         self.class_sel = self.class_sel.min(self.classes.len().saturating_sub(1));
     }

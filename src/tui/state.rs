@@ -15,7 +15,7 @@ pub struct FileState {
     pub status: Status,
     /// Bytes after slimming with the current marks (exact, from the counting writer).
     pub after: Option<u64>,
-    /// Per (rule index, attr): (instances, exact bytes saved).
+    /// Per (rule index, attr): (instances, bytes removed; see [`crate::slim::FileSlim::removed`]).
     pub hits: BTreeMap<(usize, String), (u64, i64)>,
     pub error: Option<String>,
     /// Times one pipeline run reads this file back (see [`crate::context::reread`]).
@@ -153,10 +153,10 @@ impl FileState {
         match what_if(m, rules) {
             Ok(w) => {
                 let mut hits = BTreeMap::new();
-                for (h, s) in w.plan.hits.iter().zip(&w.hit_saved) {
+                for (i, h) in w.plan.hits.iter().enumerate() {
                     let e = hits.entry((h.rule, h.attr.clone())).or_insert((0u64, 0i64));
                     e.0 += h.instances;
-                    e.1 += s;
+                    e.1 += w.hit_removed(i) as i64;
                 }
                 self.hits = hits;
                 self.after = Some(w.after);
