@@ -123,10 +123,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Guards {
             sources,
             rules,
-            classes_from,
             pickle,
             json,
-        }) => cli::guards_cmd::run(&sources, &rules, &classes_from, pickle.as_deref(), json),
+        }) => cli::guards_cmd::run(&sources, &rules, pickle.as_deref(), json),
         Some(Command::Demo {
             dir,
             no_open,

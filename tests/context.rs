@@ -283,7 +283,9 @@ fn slimming_a_whole_context_with_strategy_a_is_what_cpython_expects() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let before = v["before_bytes"].as_u64().unwrap();
     let after = v["after_bytes"].as_u64().unwrap();
-    assert!(after * 100 < before * 20, "{before} -> {after}");
+    // Stages 13 and 16 of the demo keep a `view` on BandpassflagResults/GfluxscaleflagResults,
+    // which are not FlaggableViewResults in the pipeline's source: strategy-a leaves them.
+    assert!(after * 100 < before * 25, "{before} -> {after}");
     // Each file's after_bytes is what is on disk now.
     for f in v["files"].as_array().unwrap() {
         let len = std::fs::metadata(f["path"].as_str().unwrap())
@@ -304,8 +306,6 @@ fn slimming_a_whole_context_with_strategy_a_is_what_cpython_expects() {
     let drops = [
         "*.RawflagchansResults:view",
         "*.LowgainflagResults:view",
-        "*.BandpassflagResults:view",
-        "*.GfluxscaleflagResults:view",
         "*.TsysflagspectraResults:view",
         "*.MatrixFlaggerResults:view",
         "*.TsysflagResults:components",

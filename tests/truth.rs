@@ -261,3 +261,83 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// `--classes-from DIR` learns base classes from `class X(Base, ...)` statements (multi-line
+/// headers, dotted bases, comments), so a rule on a base class reaches a subclass no shipped
+/// hierarchy knows; the source is read as text, never run.
+#[test]
+fn classes_from_a_source_tree_reach_subclasses() {
+    use picklescope::synth::{Value as Py, encode};
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("src/mypipe");
+    std::fs::create_dir_all(pkg.join("tasks")).unwrap();
+    std::fs::write(pkg.join("__init__.py"), "raise SystemExit('never run')\n").unwrap();
+    std::fs::write(pkg.join("tasks/__init__.py"), "").unwrap();
+    std::fs::write(
+        pkg.join("base.py"),
+        "import os\nos.system('touch RAN')\n\nclass ViewHolder(object):\n    pass\n",
+    )
+    .unwrap();
+    std::fs::write(
+        pkg.join("tasks/flagging.py"),
+        "from mypipe import base\n\n\
+         class Middle(base.ViewHolder):  # one level\n    pass\n\n\
+         class DeepResults(\n    object,  # a comment, (parens) and all\n    Middle,\n):\n    \"\"\"class Fake(base.ViewHolder): in a docstring\"\"\"\n",
+    )
+    .unwrap();
+    let value = Py::List(vec![
+        Py::instance(
+            "mypipe.tasks.flagging",
+            "DeepResults",
+            [("view", Py::Bytes(vec![7u8; 50_000])), ("keep", Py::Int(1))],
+        ),
+        Py::instance(
+            "mypipe.tasks.flagging",
+            "Fake",
+            [("view", Py::Bytes(vec![7u8; 1000]))],
+        ),
+    ]);
+    let pickle = dir.path().join("result-stage3.pickle");
+    std::fs::write(&pickle, encode(&value, 5).unwrap()).unwrap();
+    let rules = dir.path().join("base.toml");
+    std::fs::write(
+        &rules,
+        "[[transient]]\nclass = \"mypipe.base.ViewHolder\"\nattrs = [\"view\"]\n",
+    )
+    .unwrap();
+    let run = |extra: &[&std::ffi::OsStr]| -> Value {
+        let out = bin()
+            .args(["slim", "--dry-run", "--json", "--rules"])
+            .arg(&rules)
+            .args(extra)
+            .arg(&pickle)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    // Without the source, nothing in the pickle is a ViewHolder.
+    let v = run(&[]);
+    assert_eq!(v["before_bytes"], v["after_bytes"]);
+    let src = dir.path().join("src");
+    let v = run(&["--classes-from".as_ref(), src.as_os_str()]);
+    let removed = &v["files"][0]["removed"];
+    assert_eq!(removed.as_array().unwrap().len(), 1, "{removed}");
+    assert_eq!(removed[0]["class"], "mypipe.tasks.flagging.DeepResults");
+    assert!(u(&removed[0]["bytes"]) > 50_000);
+    assert!(!dir.path().join("RAN").exists() && !src.join("RAN").exists());
+    // A missing directory is invalid input, named.
+    let out = bin()
+        .args(["slim", "--dry-run", "--rules"])
+        .arg(&rules)
+        .args(["--classes-from", "/nonexistent/tree"])
+        .arg(&pickle)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/tree"));
+}

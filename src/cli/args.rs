@@ -98,6 +98,10 @@ pub struct RuleArgs {
     /// Allow protected attributes (qa, flagging, stage_number, ...).
     #[arg(long)]
     pub force: bool,
+    /// Python source trees to learn base classes from (`class X(Base, ...)` statements, read
+    /// as text, never imported or run): a rule on a base class then reaches its subclasses.
+    #[arg(long, value_name = "DIR")]
+    pub classes_from: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -334,9 +338,6 @@ Examples:
         sources: Vec<PathBuf>,
         #[command(flatten)]
         rules: RuleArgs,
-        /// More source trees to learn base classes from (not searched for reads).
-        #[arg(long, value_name = "DIR")]
-        classes_from: Vec<PathBuf>,
         /// A pickle or context that shows what type each marked attribute holds.
         #[arg(long, value_name = "PATH")]
         pickle: Option<PathBuf>,

@@ -13,12 +13,17 @@ use super::{Failure, fail_on_single_error, load_rules, open_workspace};
 
 pub fn run(
     sources: &[PathBuf],
-    rules: &RuleArgs,
-    classes_from: &[PathBuf],
+    rule_args: &RuleArgs,
     pickle: Option<&Path>,
     json: bool,
 ) -> Result<(), Failure> {
-    let rules = load_rules(rules)?
+    // The scan learns the classes of --classes-from itself (and those of the sources).
+    let classes_from = &rule_args.classes_from;
+    let plain = RuleArgs {
+        classes_from: Vec::new(),
+        ..rule_args.clone()
+    };
+    let rules = load_rules(&plain)?
         .ok_or_else(|| Failure::usage("guards needs --rules FILE or --preset NAME"))?;
     let empties = match pickle {
         Some(p) => {

@@ -12,7 +12,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use picklescope::context::Source;
-use picklescope::context::hierarchy::{PRESETS, expand_bases, preset};
+use picklescope::context::hierarchy::{PRESETS, expand_bases, expand_with, preset};
 use picklescope::slim::Rules;
 use picklescope::workspace::Workspace;
 
@@ -86,7 +86,16 @@ pub fn load_rules(a: &RuleArgs) -> Result<Option<Rules>, Failure> {
     rules
         .check_protected(a.force)
         .map_err(|e| Failure::invalid(e.to_string()))?;
-    Ok(Some(expand_bases(&rules)))
+    let rules = expand_bases(&rules);
+    if a.classes_from.is_empty() {
+        return Ok(Some(rules));
+    }
+    let (defs, unreadable) = picklescope::guards::learn_classes(&a.classes_from)
+        .map_err(|e| Failure::invalid(format!("--classes-from {e}")))?;
+    for u in unreadable {
+        eprintln!("picklescope: --classes-from: {u}");
+    }
+    Ok(Some(expand_with(&rules, &defs).0))
 }
 
 /// A progress line on stderr while files are scanned, when stderr is a terminal.

@@ -187,18 +187,27 @@ fn print_text(out: &Out, notes: &[String]) {
         );
         for r in &f.removed {
             println!(
-                "         - {}.{}  {} instance(s)  {}",
+                "         - {}.{}  {} instance(s)  {}{}",
                 picklescope::model::short_name(&r.class),
                 r.attr,
                 r.instances,
-                signed(-(r.bytes as i128))
+                signed(-(r.bytes as i128)),
+                if r.bytes == 0 && r.instances > 0 {
+                    " (all inside other removed attributes)"
+                } else {
+                    ""
+                }
             );
         }
         if f.bookkeeping_bytes != 0 {
             println!(
-                "         {}{} bytes of memo and frame bookkeeping",
-                if f.bookkeeping_bytes > 0 { "-" } else { "+" },
-                f.bookkeeping_bytes.unsigned_abs()
+                "         memo and frame bookkeeping: {} {}",
+                size(f.bookkeeping_bytes.unsigned_abs()),
+                if f.bookkeeping_bytes > 0 {
+                    "more saved"
+                } else {
+                    "added back"
+                }
             );
         }
         for n in &f.not_removable {

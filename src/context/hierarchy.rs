@@ -1,34 +1,52 @@
-//! Known pipeline class hierarchies and the presets built on them ("strategy-a").
+//! Known pipeline class hierarchies, the presets built on them ("strategy-a"), and rules
+//! expanded over base classes (shipped data, or class statements read with `--classes-from`).
 
+use crate::guards::ClassDef;
 use crate::slim::Rules;
 
-/// Concrete pipeline result classes that inherit `FlaggableViewResults` (and so its `view`).
+/// The classes that inherit `pipeline.h.tasks.common.flaggableviewresults.FlaggableViewResults`
+/// (and so its `view`) in the pipeline's source: exactly these 9, directly or not.
 pub const FLAGGABLE_VIEW_SUBCLASSES: &[&str] = &[
-    "RawflagchansResults",
-    "LowgainflagResults",
-    "BandpassflagResults",
-    "GfluxscaleflagResults",
-    "TsysflagspectraResults",
-    "MatrixFlaggerResults",
-    "TargetflagResults",
-    "PolcalflagResults",
-    "CorrectedampflagResults",
-    "FlaggableViewResults",
+    "pipeline.h.tasks.common.viewflaggers.MatrixFlaggerResults",
+    "pipeline.h.tasks.common.viewflaggers.VectorFlaggerResults",
+    "pipeline.hif.tasks.rawflagchans.resultobjects.RawflagchansResults",
+    "pipeline.hif.tasks.rawflagchans.resultobjects.RawflagchansViewResults",
+    "pipeline.hif.tasks.lowgainflag.resultobjects.LowgainflagResults",
+    "pipeline.hif.tasks.lowgainflag.resultobjects.LowgainflagViewResults",
+    "pipeline.h.tasks.tsysflag.resultobjects.TsysflagspectraResults",
+    "pipeline.h.tasks.tsysflag.resultobjects.TsysflagViewResults",
+    "pipeline.hifa.tasks.wvrgcalflag.resultobjects.WvrgcalflagViewResults",
 ];
 
-/// Base class -> known subclasses (short names), shipped as data.
-pub const HIERARCHY: &[(&str, &[&str])] = &[("FlaggableViewResults", FLAGGABLE_VIEW_SUBCLASSES)];
+/// The classes that inherit `pipeline.h.tasks.tsyscal.resultobjects.TsyscalResults`.
+pub const TSYSCAL_SUBCLASSES: &[&str] = &[
+    "pipeline.h.tasks.tsysflag.resultobjects.TsysflagResults",
+    "pipeline.h.tasks.tsysflag.resultobjects.TsysflagspectraResults",
+];
+
+/// Base class (short name) -> known subclasses (dotted names), shipped as data.
+pub const HIERARCHY: &[(&str, &[&str])] = &[
+    ("FlaggableViewResults", FLAGGABLE_VIEW_SUBCLASSES),
+    ("TsyscalResults", TSYSCAL_SUBCLASSES),
+];
 
 /// Names of the presets `--preset` accepts.
 pub const PRESETS: &[&str] = &["strategy-a"];
 
-/// The rules of a preset, written for short class names (matched as `*.Name`).
+fn short(class: &str) -> &str {
+    class.rsplit('.').next().unwrap_or(class)
+}
+
+/// The rules of a preset. Classes are matched by short name (`*.Name`): module paths move
+/// between pipeline versions, class names do not.
 pub fn preset(name: &str) -> Option<Rules> {
     match name {
+        // The pipeline's adopted `_transient_fields`: `FlaggableViewResults.view` (so every
+        // subclass), `TsysflagResults.components`, `WvrgcalResult.view`.
         "strategy-a" => {
             let mut r = Rules::default();
             for c in FLAGGABLE_VIEW_SUBCLASSES {
-                r.add(&format!("*.{c}"), "view");
+                r.add(&format!("*.{}", short(c)), "view");
             }
             r.add("*.TsysflagResults", "components");
             r.add("*.WvrgcalResult", "view");
@@ -43,16 +61,71 @@ pub fn preset(name: &str) -> Option<Rules> {
 pub fn expand_bases(rules: &Rules) -> Rules {
     let mut out = rules.clone();
     for r in &rules.transient {
-        let short = r.class.rsplit('.').next().unwrap_or(&r.class);
         for (base, subs) in HIERARCHY {
-            if short == *base {
+            if short(&r.class) == *base {
                 for s in *subs {
                     for a in &r.attrs {
-                        out.add(&format!("*.{s}"), a);
+                        out.add(&format!("*.{}", short(s)), a);
                     }
                 }
             }
         }
     }
     out
+}
+
+/// Expands rules over class statements read from source (`--classes-from`): a class whose
+/// own `module.Name` or any ancestor's matches a rule gets that rule's attributes, by its
+/// dotted name. Returns the expanded rules and, per added class, the rule class that reached it.
+pub fn expand_with(rules: &Rules, defs: &[ClassDef]) -> (Rules, Vec<(String, String)>) {
+    let mut out = rules.clone();
+    let mut added = Vec::new();
+    for m in crate::guards::classes::marked(rules, defs) {
+        if m.module.is_empty() {
+            continue;
+        }
+        let qual = format!("{}.{}", m.module, m.name);
+        if rules.matches(&qual, &m.attr).is_none() {
+            out.add(&qual, &m.attr);
+            added.push((format!("{qual}.{}", m.attr), m.via.clone()));
+        }
+    }
+    (out, added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strategy_a_is_the_nine_subclasses_components_and_wvrgcal_view() {
+        let p = preset("strategy-a").unwrap_or_default();
+        let marked = |c: &str, a: &str| p.matches(c, a).is_some();
+        for c in FLAGGABLE_VIEW_SUBCLASSES {
+            assert!(marked(c, "view"), "{c}");
+        }
+        assert_eq!(FLAGGABLE_VIEW_SUBCLASSES.len(), 9);
+        assert!(marked(
+            "pipeline.h.tasks.tsysflag.resultobjects.TsysflagResults",
+            "components"
+        ));
+        assert!(marked(
+            "pipeline.hifa.tasks.wvrgcal.resultobjects.WvrgcalResult",
+            "view"
+        ));
+        // Not FlaggableViewResults in the pipeline's source.
+        for c in [
+            "pipeline.hifa.tasks.bandpassflag.resultobjects.BandpassflagResults",
+            "pipeline.hifa.tasks.gfluxscaleflag.resultobjects.GfluxscaleflagResults",
+            "pipeline.hifa.tasks.targetflag.targetflag.TargetflagResults",
+            "pipeline.hifa.tasks.polcalflag.polcalflag.PolcalflagResults",
+            "pipeline.hif.tasks.correctedampflag.resultobjects.CorrectedampflagResults",
+        ] {
+            assert!(!marked(c, "view"), "{c}");
+        }
+        assert!(!marked(
+            "pipeline.hifa.tasks.wvrgcal.resultobjects.WvrgcalResult",
+            "qa_wvr"
+        ));
+    }
 }

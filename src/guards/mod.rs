@@ -26,4 +26,4 @@ pub mod text;
 pub use classes::{ClassDef, Marked};
 pub use empties::{empties, empty_literal};
 pub use reads::{Form, Read};
-pub use scan::{Confidence, Finding, Scan, ScanError, scan};
+pub use scan::{Confidence, Finding, Scan, ScanError, learn_classes, scan};

@@ -140,6 +140,18 @@ pub fn scan(
     Ok(result)
 }
 
+/// The class statements of every `.py` file under `roots` (parsed as text, never imported or
+/// run), and the files that could not be read. What `--classes-from` learns base classes from.
+pub fn learn_classes(roots: &[PathBuf]) -> Result<(Vec<ClassDef>, Vec<String>), ScanError> {
+    let mut s = Scan::default();
+    let parsed = parse_all(roots, &mut s)?;
+    let defs = parsed
+        .iter()
+        .flat_map(|p| class_defs(p.tree.root_node(), &p.text, &p.module))
+        .collect();
+    Ok((defs, s.unreadable))
+}
+
 /// Parses every `.py` file under `roots` (sorted, symlinks not followed).
 fn parse_all(roots: &[PathBuf], result: &mut Scan) -> Result<Vec<Parsed>, ScanError> {
     let mut out = Vec::new();
