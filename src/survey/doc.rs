@@ -151,7 +151,7 @@ impl ClassSums {
                 contexts: 1,
                 instances: c.instances,
                 bytes: c.bytes,
-                retained_bytes: c.retained_bytes,
+                retained_bytes: c.retained,
             });
         }
     }
