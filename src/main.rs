@@ -86,9 +86,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
             rules,
             dry_run,
             backup,
+            touch,
             json,
             context,
-        }) => cli::slim_cmd::run(&path, &rules, dry_run, backup, json, context.as_deref()),
+        }) => cli::slim_cmd::run(
+            &path,
+            &rules,
+            dry_run,
+            backup,
+            touch,
+            json,
+            context.as_deref(),
+        ),
         Some(Command::Rules { rules, emit }) => {
             let r = load_rules(&rules)?
                 .ok_or_else(|| Failure::usage("rules needs --rules FILE or --preset NAME"))?;

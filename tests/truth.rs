@@ -341,3 +341,58 @@ fn classes_from_a_source_tree_reach_subclasses() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/tree"));
 }
+
+/// A slimmed file keeps its modification time (h_resume('last') picks the newest .context by
+/// mtime: slimming an older context must not make it the one resumed); --touch updates it.
+#[test]
+fn slimming_keeps_modification_times_unless_touch() {
+    let (dir, ctx) = demo(DemoOptions::default());
+    let stage4 = dir
+        .path()
+        .join("pipeline-demo/saved_state/result-stage4.pickle");
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    for p in [&ctx, &stage4] {
+        std::fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    // A newer context beside it: the one h_resume('last') should keep resuming.
+    let newer = dir.path().join("pipeline-newer.context");
+    std::fs::copy(&ctx, &newer).unwrap();
+    let newer_time = std::fs::metadata(&newer).unwrap().modified().unwrap();
+    let before = std::fs::metadata(&stage4).unwrap().len();
+    let out = bin()
+        .args(["slim", "--preset", "strategy-a"])
+        .arg(&stage4)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta = std::fs::metadata(&stage4).unwrap();
+    assert!(meta.len() < before / 10, "really rewritten");
+    assert_eq!(meta.modified().unwrap(), old);
+    assert!(newer_time > old);
+    // --touch: the rewrite's own time.
+    let stage7 = dir
+        .path()
+        .join("pipeline-demo/saved_state/result-stage7.pickle");
+    std::fs::File::options()
+        .write(true)
+        .open(&stage7)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let out = bin()
+        .args(["slim", "--touch", "--preset", "strategy-a"])
+        .arg(&stage7)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(std::fs::metadata(&stage7).unwrap().modified().unwrap() > old);
+}

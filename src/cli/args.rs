@@ -203,6 +203,10 @@ Examples:
         /// Keep each original as `<file>.orig` (never overwriting an existing one).
         #[arg(long)]
         backup: bool,
+        /// Give rewritten files the current time. By default each keeps its modification time:
+        /// the pipeline's h_resume('last') resumes the newest .context by mtime.
+        #[arg(long)]
+        touch: bool,
         /// One JSON document on stdout.
         #[arg(long)]
         json: bool,

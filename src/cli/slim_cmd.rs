@@ -73,6 +73,7 @@ pub fn run(
     rule_args: &RuleArgs,
     dry_run: bool,
     backup: bool,
+    touch: bool,
     json: bool,
     context: Option<&str>,
 ) -> Result<(), Failure> {
@@ -86,6 +87,7 @@ pub fn run(
         fail_after: injected_failure(),
         // Every file's data is synced before its rename; the directories once, at the end.
         defer_dir_sync: true,
+        touch,
     };
     let dirs = std::sync::Mutex::new(Vec::new());
     // Each file is loaded, planned, written and dropped by a worker: memory holds about one

@@ -20,6 +20,10 @@ pub struct SaveOptions {
     /// several files and syncs each directory once with [`sync_dirs`]. Until then a crash can
     /// only bring back the original file, whole.
     pub defer_dir_sync: bool,
+    /// Give the rewritten file the time of the rewrite. By default it keeps the original's
+    /// modification (and access) time: the pipeline's `h_resume('last')` resumes the newest
+    /// `.context` by mtime, so slimming an older context must not make it the newest.
+    pub touch: bool,
 }
 
 /// Why a save did not happen. The original file is unchanged in every case.
@@ -156,6 +160,13 @@ pub fn save_in_place(
         let _ = std::os::unix::fs::fchown(tmp.file(), Some(meta.uid()), Some(meta.gid()));
     }
     tmp.file().set_permissions(perms).map_err(io)?;
+    if !opts.touch {
+        let mut times = fs::FileTimes::new().set_modified(meta.modified().map_err(io)?);
+        if let Ok(a) = meta.accessed() {
+            times = times.set_accessed(a);
+        }
+        tmp.file().set_times(times).map_err(io)?;
+    }
     check_unchanged(doc, &target)?;
     if let Some(b) = &backup {
         // A hard link keeps the original bytes under the backup name without copying.
