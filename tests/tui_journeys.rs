@@ -653,3 +653,35 @@ fn compare_a_context_with_its_slimmed_copy_before_after_and_signed_deltas() {
     cpress(&mut c, KeyCode::Char('q'));
     assert!(c.quit);
 }
+
+#[test]
+fn help_scrolls_on_a_short_terminal_and_every_key_is_reachable() {
+    let (_dir, mut app) = open_demo(false);
+    app.page = 4;
+    app.size = (90, 12);
+    press(&mut app, KeyCode::Char('?'));
+    let first = screen(&app, 90, 12);
+    assert!(first.contains("j/k scroll"), "{first}");
+    insta::assert_snapshot!("help_scrolled_top_90x12", first);
+    // Scroll to the end, collecting every line shown on the way.
+    let mut seen = first.clone();
+    for _ in 0..BINDINGS.len() {
+        press(&mut app, KeyCode::Down);
+        seen.push_str(&screen(&app, 90, 12));
+    }
+    assert_eq!(app.modal, Modal::Help, "arrows scroll, they do not close");
+    for b in BINDINGS {
+        assert!(
+            seen.contains(&format!(" {:<7}", b.label)),
+            "{} never shown",
+            b.label
+        );
+    }
+    let last = screen(&app, 90, 12);
+    assert_ne!(first, last);
+    assert!(last.contains("key closes this help"), "{last}");
+    press(&mut app, KeyCode::Char('g'));
+    assert_eq!(screen(&app, 90, 12), first);
+    press(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.modal, Modal::None);
+}

@@ -66,6 +66,15 @@ impl App {
     pub fn on_mouse(&mut self, ev: MouseEvent, area: Rect, now: Instant) {
         match self.modal {
             Modal::None => {}
+            Modal::Help if ev.kind == MouseEventKind::ScrollDown => {
+                self.help_scroll = (self.help_scroll + WHEEL_ROWS as usize)
+                    .min(super::view::help_max_scroll(self));
+                return;
+            }
+            Modal::Help if ev.kind == MouseEventKind::ScrollUp => {
+                self.help_scroll = self.help_scroll.saturating_sub(WHEEL_ROWS as usize);
+                return;
+            }
             Modal::Help | Modal::Detail => {
                 if let MouseEventKind::Down(_) = ev.kind {
                     self.modal = Modal::None;
