@@ -13,9 +13,12 @@
 #
 #   stages.png        Stages table with marks: after/saved columns filled, What-if pane
 #   tree-marks.png    stage 4 › _ResultsList__results › [n] RawflagchansResults, view marked T
+#   long-keys.png     inside that view: eight long dict keys, told apart (elided in the middle)
 #   whatif.png        Classes view (c) with four rules in the What-if pane
 #   write-confirm.png the w dialog: files before → after, backup toggle
 #   help.png          the ? key table
+#   compare-stages.png  compare mode (`picklescope DIR --backups`) after slim --backup: stages
+#   compare-tree.png    ... › a RawflagchansResults: `view` gone, before/after/Δ per row
 
 set -euo pipefail
 
@@ -115,6 +118,12 @@ keys Enter
 wait_for '^│▶  \[[0-9]+\] +RawflagchansResults'
 keys Enter
 wait_for '^│▶  view '
+# inside view: eight long keys that differ only at their end
+keys Enter
+wait_for '^│▶  "File:'
+shot long-keys
+keys h
+wait_for '^│▶  view '
 keys Space
 wait_for '^│✔ RawflagchansResults\.view'
 keys j
@@ -156,7 +165,7 @@ keys h h h
 wait_for '^┌ Stages'
 keys g j j j
 wait_for '^│▶  +4 hif_rawflagchans '
-wait_for '^│▶  +4 hif_rawflagchans .*%│$'
+wait_for '^│▶  +4 hif_rawflagchans .*[0-9]%?│$'
 shot stages
 
 keys w
@@ -181,5 +190,21 @@ while tm has-session -t shots 2>/dev/null && (( n-- > 0 )); do
     sleep 0.05
 done
 
+# compare mode: the context against a copy slimmed with strategy-a and --backup
+tm kill-session -t shots 2>/dev/null || true
+cp -r "$CTX" "$TMP/cmp"
+"$BIN" slim "$TMP/cmp" --preset strategy-a --backup >/dev/null || die "picklescope slim failed"
+tm new-session -d -s shots -x $COLS -y $ROWS "cd '$TMP/cmp' && env -u NO_COLOR '$BIN' . --backups; sleep 5"
+wait_for '^┌ Stages · [0-9]+ of [0-9]+ changed'
+shot compare-stages
+keys Enter
+wait_for '^│▶ _ResultsList__results '
+keys Enter
+wait_for '^│▶ \[[0-9]+\] '
+keys Enter
+wait_for '^│▶ view .*gone'
+shot compare-tree
+keys q
+
 T1=$(date +%s%N)
-say "done in $(( (T1 - T0) / 1000000 )) ms: $OUT/{stages,tree-marks,whatif,write-confirm,help}.png"
+say "done in $(( (T1 - T0) / 1000000 )) ms: $OUT/{stages,tree-marks,long-keys,whatif,write-confirm,help,compare-stages,compare-tree}.png"
