@@ -35,6 +35,12 @@ pub struct FileReport {
     pub stage: Option<u32>,
     pub task: Option<String>,
     pub root_class: Option<String>,
+    /// The codec of a compressed pickle (`bytes` is then its content).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codec: Option<&'static str>,
+    /// A compressed pickle's size on disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_bytes: Option<u64>,
     /// Exact size after slimming with the given rules (only with `--rules`/`--preset`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_bytes: Option<u64>,
@@ -119,6 +125,8 @@ impl FilePart {
             stage: e.stage(),
             task: e.info.task.clone(),
             root_class: None,
+            codec: None,
+            disk_bytes: None,
             after_bytes: None,
             reread_times,
             reread_bytes: reread_bytes(e.bytes, reread_times),
@@ -135,6 +143,10 @@ impl FilePart {
         if let Some(m) = &e.model {
             let g = m.graph();
             fr.protocol = g.pickles.first().map(|p| p.protocol);
+            if let Some(c) = m.doc.compressed {
+                fr.codec = Some(c.format.name());
+                fr.disk_bytes = Some(c.disk_bytes);
+            }
             fr.root_class = m
                 .class_of(g.root())
                 .or_else(|| g.get(g.root()).map(|n| kind_name(&n.kind).to_string()));

@@ -81,7 +81,12 @@ impl Entry {
             Some(Ok(m)) => Entry {
                 info: stage_info(&m),
                 file,
-                bytes,
+                // A compressed pickle counts its content (sizes inside it add up to that).
+                bytes: if m.doc.compressed.is_some() {
+                    m.doc.len()
+                } else {
+                    bytes
+                },
                 model: Some(m),
                 error: None,
             },

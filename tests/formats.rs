@@ -94,3 +94,119 @@ fn protocol_0_persistent_ids_must_be_ascii() {
         "{err}"
     );
 }
+
+/// A pickle compressed by Python (gzip, bz2, xz, lzma, zlib) reads as its content: the same
+/// classes and sizes as the plain file, `bytes` the content and `disk_bytes` the file; `slim`
+/// writes it back with the same codec, and CPython reads the result as the plain slim.
+#[test]
+fn compressed_pickles_read_and_slim_as_their_content() {
+    if common::no_python("compressed_pickles_read_and_slim_as_their_content") {
+        return;
+    }
+    let dir = tempdir();
+    let d = dir.path().display().to_string();
+    common::py(&format!(
+        r#"
+import pickle, gzip, bz2, lzma, zlib, os, types, sys
+sys.modules.setdefault('pipeline', types.ModuleType('pipeline'))
+mod = types.ModuleType('pipeline.fake'); sys.modules['pipeline.fake'] = mod
+class Holder: pass
+Holder.__module__ = 'pipeline.fake'; mod.Holder = Holder
+h = Holder(); h.big = [bytes(3000), 'x' * 500]; h.keep = list(range(100))
+data = pickle.dumps([h, h], protocol=2)
+d = {d:?}
+open(os.path.join(d, 'plain.pkl'), 'wb').write(data)
+open(os.path.join(d, 'c.pkl.gz'), 'wb').write(gzip.compress(data))
+open(os.path.join(d, 'c.pkl.bz2'), 'wb').write(bz2.compress(data))
+open(os.path.join(d, 'c.pkl.xz'), 'wb').write(lzma.compress(data))
+open(os.path.join(d, 'c.pkl.lzma'), 'wb').write(lzma.compress(data, format=lzma.FORMAT_ALONE))
+open(os.path.join(d, 'c.pkl.z'), 'wb').write(zlib.compress(data))
+"#
+    ));
+    let plain = dir.path().join("plain.pkl");
+    let (rc, out, err) = report(&plain);
+    assert_eq!(rc, 0, "{err}");
+    let want: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let rules = dir.path().join("r.toml");
+    std::fs::write(
+        &rules,
+        "[[transient]]\nclass = \"pipeline.fake.Holder\"\nattrs = [\"big\"]\n",
+    )
+    .expect("write");
+    let slim = |p: &Path| {
+        let o = bin()
+            .arg("slim")
+            .arg(p)
+            .arg("--rules")
+            .arg(&rules)
+            .output()
+            .expect("run");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    slim(&plain);
+    let plain_slim = std::fs::read(&plain).expect("read");
+    for (name, codec) in [
+        ("c.pkl.gz", "gzip"),
+        ("c.pkl.bz2", "bzip2"),
+        ("c.pkl.xz", "xz"),
+        ("c.pkl.lzma", "lzma"),
+        ("c.pkl.z", "zlib"),
+    ] {
+        let p = dir.path().join(name);
+        let disk = std::fs::metadata(&p).expect("stat").len();
+        let (rc, out, err) = report(&p);
+        assert_eq!(rc, 0, "{name}: {err}");
+        let got: serde_json::Value = serde_json::from_str(&out).expect("json");
+        assert_eq!(got["total_bytes"], want["total_bytes"], "{name}");
+        assert_eq!(got["classes"], want["classes"], "{name}");
+        let f = &got["files"][0];
+        assert_eq!(f["codec"].as_str(), Some(codec), "{name}");
+        assert_eq!(f["disk_bytes"].as_u64(), Some(disk), "{name}");
+        assert_eq!(f["top"], want["files"][0]["top"], "{name}");
+        slim(&p);
+        let back = common::py(&format!(
+            "import sys, gzip, bz2, lzma, zlib\nd = open({:?}, 'rb').read()\nc = {codec:?}\nd = {{'gzip': gzip.decompress, 'bzip2': bz2.decompress, 'xz': lzma.decompress, 'lzma': lzma.decompress, 'zlib': zlib.decompress}}[c](d)\nsys.stdout.buffer.write(d)",
+            p.display().to_string()
+        ));
+        assert_eq!(
+            back, plain_slim,
+            "{name}: slimmed content differs from the plain slim"
+        );
+    }
+}
+
+/// A gzip bomb and a zip bomb are clean one-line errors (exit 2), not an OOM.
+#[test]
+fn decompression_bombs_are_clean_errors() {
+    if common::no_python("decompression_bombs_are_clean_errors") {
+        return;
+    }
+    let dir = tempdir();
+    let d = dir.path().display().to_string();
+    common::py(&format!(
+        r#"
+import gzip, zipfile, os, zlib
+d = {d:?}
+z = zlib.compressobj(9, zlib.DEFLATED, 31)
+with open(os.path.join(d, 'bomb.pkl.gz'), 'wb') as f:
+    block = bytes(1 << 20)
+    for _ in range(512):
+        f.write(z.compress(block))
+    f.write(z.flush())
+with zipfile.ZipFile(os.path.join(d, 'bomb.zip'), 'w', zipfile.ZIP_DEFLATED) as zf:
+    with zf.open('archive/data.pkl', 'w', force_zip64=True) as w:
+        for _ in range(512):
+            w.write(bytes(1 << 20))
+"#
+    ));
+    for (name, want) in [
+        ("bomb.pkl.gz", "decompression bomb"),
+        ("bomb.zip", "a zip archive, not a pickle"),
+    ] {
+        let p = dir.path().join(name);
+        let (rc, _, err) = report(&p);
+        assert_eq!(rc, 2, "{name}: {err}");
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        assert!(err.contains(want), "{name}: {err}");
+    }
+}

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use memmap2::Mmap;
 
+use super::codec::{self, InflateError};
 use super::sniff::{self, Format};
 use super::sparse::SparseMap;
 
@@ -26,6 +27,13 @@ pub enum LoadError {
         #[source]
         source: PickleError,
     },
+    /// A compressed file that does not decompress, or would decompress beyond the limits.
+    #[error("{path}: {source}")]
+    Inflate {
+        path: PathBuf,
+        #[source]
+        source: InflateError,
+    },
     /// Another format, recognised when the bytes do not parse as a pickle.
     #[error("{path}: {}, not a pickle", format.describe())]
     NotAPickle { path: PathBuf, format: Format },
@@ -36,7 +44,12 @@ impl LoadError {
     pub fn is_invalid_pickle(&self) -> bool {
         matches!(
             self,
-            LoadError::Pickle { .. } | LoadError::NotAPickle { .. }
+            LoadError::Pickle { .. }
+                | LoadError::NotAPickle { .. }
+                | LoadError::Inflate {
+                    source: InflateError::Corrupt { .. } | InflateError::TooLarge { .. },
+                    ..
+                }
         )
     }
 }
@@ -98,6 +111,8 @@ pub struct Doc {
     pub graph: Graph,
     pub warnings: Vec<Warning>,
     pub stamp: Option<FileStamp>,
+    /// The codec, when the file on disk is compressed (`data` is then the content).
+    pub compressed: Option<Compressed>,
 }
 
 impl std::fmt::Debug for Doc {
@@ -120,6 +135,32 @@ pub struct RawFile {
     pub path: PathBuf,
     backing: Backing,
     pub stamp: FileStamp,
+    /// The codec, when the file is a compressed pickle (its bytes are then the content).
+    pub compressed: Option<Compressed>,
+}
+
+/// A compressed file's codec and size on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compressed {
+    pub format: Format,
+    pub disk_bytes: u64,
+}
+
+/// The codec the file starts with, from its first bytes.
+fn codec_of(file: &File, len: u64) -> Option<Format> {
+    let mut head = [0u8; 16];
+    let n = head.len().min(len as usize);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        file.read_exact_at(&mut head[..n], 0).ok()?;
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        return None;
+    }
+    sniff::magic(&head[..n]).filter(|f| f.is_codec())
 }
 
 impl RawFile {
@@ -154,6 +195,39 @@ impl RawFile {
         }
         let stamp = FileStamp::from_meta(&opened);
         let meta = opened;
+        if let Some(format) = codec_of(&file, meta.len()) {
+            // The content goes to an unnamed temp file of our own (nobody else can truncate
+            // it under the map), streamed within the decompression limits.
+            match codec::inflate(format, &file, meta.len(), &codec::Limits::from_env()) {
+                Ok((tmp, n)) => {
+                    let backing = if n == 0 {
+                        Backing::Owned(Vec::new())
+                    } else {
+                        // SAFETY: a private read-only map of an unnamed file only we hold.
+                        #[allow(unsafe_code)]
+                        let m = unsafe { Mmap::map(&tmp) }.map_err(io)?;
+                        Backing::Map(m)
+                    };
+                    return Ok(RawFile {
+                        path: path.to_path_buf(),
+                        backing,
+                        stamp,
+                        compressed: Some(Compressed {
+                            format,
+                            disk_bytes: meta.len(),
+                        }),
+                    });
+                }
+                // An lzma header is only a guess (0x5d is also EMPTY_LIST): read it as is.
+                Err(InflateError::Corrupt { .. }) if format == Format::Lzma => {}
+                Err(source) => {
+                    return Err(LoadError::Inflate {
+                        path: path.to_path_buf(),
+                        source,
+                    });
+                }
+            }
+        }
         let backing = if meta.len() == 0 {
             Backing::Owned(Vec::new())
         } else if let Some(s) = (meta.len() >= SPARSE_FROM)
@@ -187,6 +261,7 @@ impl RawFile {
             path: path.to_path_buf(),
             backing,
             stamp,
+            compressed: None,
         })
     }
 
@@ -199,6 +274,7 @@ impl RawFile {
     pub fn parse(self) -> Result<Doc, LoadError> {
         let mut doc = Doc::from_backing(self.path, self.backing)?;
         doc.stamp = Some(self.stamp);
+        doc.compressed = self.compressed;
         Ok(doc)
     }
 }
@@ -243,6 +319,7 @@ impl Doc {
             graph,
             warnings,
             stamp: None,
+            compressed: None,
         })
     }
 

@@ -2,6 +2,7 @@
 
 pub mod accounting;
 pub mod classes;
+pub mod codec;
 pub mod doc;
 pub mod globals;
 pub mod groups;
@@ -15,7 +16,7 @@ use std::sync::OnceLock;
 
 pub use accounting::{ClassTotal, ClassTotals, Removal, outermost, removal};
 pub use classes::{ArraySummary, array_summary, class_of, short_name};
-pub use doc::{Doc, FileStamp, LoadError, RawFile};
+pub use doc::{Compressed, Doc, FileStamp, LoadError, RawFile};
 pub use groups::{AttrInst, Group, Groups};
 pub use rows::{Label, Parents, Row, label_text, path_segment, rows};
 pub use sizes::{MemoRefs, kept_within, merge_spans, retained, retained_within};

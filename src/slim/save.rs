@@ -5,6 +5,8 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::model::codec::Encoder;
+use crate::model::sniff::Format;
 use crate::model::{Doc, FileStamp};
 
 use super::write::{RewriteError, Sink, WriteSink, rewrite};
@@ -126,11 +128,17 @@ pub fn save_in_place(
     {
         let file = tmp.file().try_clone().map_err(io)?;
         let buf = BufWriter::with_capacity(1 << 20, file);
-        let mut sink = WriteSink {
-            inner: FailAfter {
+        // A compressed pickle is written back with its codec (sizes count the content).
+        let enc = Encoder::new(
+            doc.compressed.map(|c| c.format),
+            FailAfter {
                 inner: buf,
                 left: opts.fail_after,
             },
+        )
+        .map_err(io)?;
+        let mut sink = WriteSink {
+            inner: enc,
             written: 0,
         };
         rewrite(doc.data(), &doc.graph, cuts, &mut sink as &mut dyn Sink).map_err(|source| {
@@ -139,18 +147,21 @@ pub fn save_in_place(
                 source,
             }
         })?;
-        sink.inner.flush().map_err(io)?;
-        if sink.written != expected {
+        let written = sink.written;
+        sink.inner.finish().map_err(io)?.flush().map_err(io)?;
+        if written != expected {
             return Err(SaveError::Verify {
                 path: doc.path.clone(),
-                why: format!("wrote {} bytes, dry-run said {expected}", sink.written),
+                why: format!("wrote {written} bytes, dry-run said {expected}"),
             });
         }
     }
     tmp.file().sync_all().map_err(io)?;
-    verify(&tmp.read_path(), expected).map_err(|why| SaveError::Verify {
-        path: doc.path.clone(),
-        why,
+    verify(&tmp.read_path(), expected, doc.compressed.map(|c| c.format)).map_err(|why| {
+        SaveError::Verify {
+            path: doc.path.clone(),
+            why,
+        }
     })?;
     // Owner and group first (best effort: only root or the owner may change them; a chown can
     // clear set-id bits, so the mode is set after it).
@@ -324,8 +335,16 @@ pub fn sync_dirs(dirs: &[PathBuf]) {
 }
 
 /// Reads the new file back with our own reader.
-fn verify(path: &Path, expected: u64) -> Result<(), String> {
+fn verify(path: &Path, expected: u64, codec: Option<Format>) -> Result<(), String> {
     let doc = Doc::open(path).map_err(|e| e.to_string())?;
+    let got = doc.compressed.map(|c| c.format);
+    if got != codec {
+        return Err(format!(
+            "written as {}, expected {}",
+            got.map_or("plain", |f| f.name()),
+            codec.map_or("plain", |f| f.name())
+        ));
+    }
     if doc.len() != expected {
         return Err(format!("file has {} bytes, expected {expected}", doc.len()));
     }
