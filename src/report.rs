@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::context::reread::{Rereads, reread_bytes};
 use crate::elide::{elide_middle, fit};
+use crate::model::fixed::NotRemovable;
 use crate::model::globals::{Judgement, Named, Trust, Verdict, judge, named_globals};
 use crate::model::{ClassTotal, ClassTotals, Model, short_name};
 use crate::pickle::Kind;
@@ -53,6 +54,9 @@ pub struct FileReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_reread_bytes: Option<u64>,
     pub top: Vec<TopAttr>,
+    /// Classes whose instances here cannot lose an attribute by name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_removable: Vec<NotRemovable>,
     /// `module.name` of the globals this file names whose verdict is dangerous or gadget.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub flagged: Vec<String>,
@@ -132,6 +136,7 @@ impl FilePart {
             reread_bytes: reread_bytes(e.bytes, reread_times),
             after_reread_bytes: None,
             top: Vec::new(),
+            not_removable: Vec::new(),
             flagged: Vec::new(),
             named: Vec::new(),
             concerns: Vec::new(),
@@ -178,6 +183,7 @@ impl FilePart {
                 );
             }
             classes.add(m.groups(), e.stage());
+            fr.not_removable = crate::model::fixed::not_removable(m);
             globals = named_globals(m);
         } else if rules.is_some() {
             fr.after_bytes = Some(e.bytes);
@@ -209,6 +215,9 @@ pub struct Report {
     pub after_reread_bytes: Option<u64>,
     pub files: Vec<FileReport>,
     pub classes: Vec<ClassReport>,
+    /// Classes that cannot lose an attribute by name (slots-tuple state or call arguments
+    /// only), over all files, largest first.
+    pub not_removable: Vec<NotRemovable>,
     pub globals: Vec<GlobalReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -348,6 +357,23 @@ impl Report {
                 named,
             })
             .collect();
+        let mut fixed: BTreeMap<(String, crate::model::fixed::Fixed), NotRemovable> =
+            BTreeMap::new();
+        for f in &files {
+            for n in &f.not_removable {
+                let e = fixed
+                    .entry((n.class.clone(), n.why))
+                    .or_insert_with(|| NotRemovable {
+                        instances: 0,
+                        bytes: 0,
+                        ..n.clone()
+                    });
+                e.instances += n.instances;
+                e.bytes += n.bytes;
+            }
+        }
+        let mut not_removable: Vec<NotRemovable> = fixed.into_values().collect();
+        not_removable.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.class.cmp(&b.class)));
         let mut r = Report {
             total_bytes: files.iter().map(|f| f.bytes).sum(),
             after_bytes: None,
@@ -356,6 +382,7 @@ impl Report {
             after_reread_bytes: None,
             files,
             classes,
+            not_removable,
             globals,
             notes,
         };
@@ -542,6 +569,25 @@ impl Report {
                     size(c.bytes),
                     size(c.retained)
                 );
+            }
+        }
+        if !self.not_removable.is_empty() {
+            let _ = writeln!(
+                s,
+                "\ncannot be slimmed (no attribute names in the state; rules leave them whole)"
+            );
+            for n in self.not_removable.iter().take(top_classes) {
+                let _ = writeln!(
+                    s,
+                    "  {} {:>6} {:>11}  {}",
+                    fit(short_name(&n.class), 30),
+                    n.instances,
+                    size(n.bytes),
+                    n.why.text()
+                );
+            }
+            if self.not_removable.len() > top_classes {
+                let _ = writeln!(s, "  ... {} more", self.not_removable.len() - top_classes);
             }
         }
         self.globals_text(&mut s);

@@ -78,6 +78,7 @@ fn report_json_has_the_documented_shape() {
             "globals",
             "last_stage",
             "reread_bytes",
+            "not_removable",
         ],
         &["notes"],
     );
@@ -100,7 +101,7 @@ fn report_json_has_the_documented_shape() {
             "reread_times",
             "reread_bytes",
         ],
-        &["warnings", "error", "flagged"],
+        &["warnings", "error", "flagged", "not_removable"],
     );
     assert!(f.get("flagged").is_none(), "nothing dangerous in a result");
     assert!(

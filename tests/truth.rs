@@ -396,3 +396,51 @@ fn slimming_keeps_modification_times_unless_touch() {
     assert!(out.status.success());
     assert!(std::fs::metadata(&stage7).unwrap().modified().unwrap() > old);
 }
+
+/// `report` names the classes it cannot slim (slots-tuple state, namedtuples), with instances
+/// and bytes, per file and in total; classes with a dict state are not among them.
+#[test]
+fn report_says_what_cannot_be_slimmed() {
+    let (dir, _) = demo(DemoOptions::default());
+    let v = json(&["report", "--json", "--top", "1"], dir.path());
+    let nr = v["not_removable"].as_array().unwrap();
+    let find = |short: &str| {
+        nr.iter()
+            .find(|n| n["class"].as_str().unwrap().ends_with(&format!(".{short}")))
+            .unwrap_or_else(|| panic!("{short} missing from {nr:?}"))
+    };
+    for (short, why) in [
+        ("SpectralWindow", "slots_tuple"),
+        ("CalFrom", "slots_tuple"),
+        ("CalTo", "slots_tuple"),
+        ("Timestamps", "call_arguments"),
+    ] {
+        let n = find(short);
+        assert_eq!(n["why"], why, "{n}");
+        assert!(u(&n["instances"]) >= 1 && u(&n["bytes"]) > 0, "{n}");
+    }
+    assert!(
+        !nr.iter().any(|n| {
+            let c = n["class"].as_str().unwrap();
+            c.ends_with("RawflagchansResults") || c.starts_with("numpy")
+        }),
+        "{nr:?}"
+    );
+    // Totals are the sum of the files'.
+    let per_file: u64 = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| {
+            f.get("not_removable")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|n| u(&n["bytes"]))
+        .sum();
+    assert_eq!(per_file, nr.iter().map(|n| u(&n["bytes"])).sum::<u64>());
+    let t = text(&["report"], dir.path());
+    assert!(t.contains("cannot be slimmed"), "{t}");
+    assert!(t.contains("SpectralWindow"), "{t}");
+}

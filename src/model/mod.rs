@@ -4,6 +4,7 @@ pub mod accounting;
 pub mod classes;
 pub mod codec;
 pub mod doc;
+pub mod fixed;
 pub mod globals;
 pub mod groups;
 pub mod rows;
