@@ -11,7 +11,7 @@ writes exactly the global names the real packages would produce:
   returns the same tuples as numpy's C implementation (methods.c
   ``array_reduce_ex``), so the opcode stream matches real numpy (checked by
   ``compare_numpy.py``).
-* the pipeline classes named in docs/PIPELINE_PICKLES.md, with the dotted names
+* the pipeline classes its contexts name, with the dotted names
   the real pipeline uses.
 
 The classes are plain containers: builders in gen_fixtures.py create instances

@@ -1,6 +1,6 @@
 //! A generator of a realistic ALMA pipeline run on disk: `<name>.context` + 48 stage pickles.
 //!
-//! The shapes follow `shared/docs/PIPELINE_PICKLES.md`: `ResultsList` items with the documented
+//! The shapes follow what the pipeline writes: `ResultsList` items with the pipeline's
 //! attribute order, flaggable-view results whose `view` holds `ImageResult`s with numpy arrays
 //! (stage 4 and 7 carry most of the bytes), a context whose `ResultsProxy`s point back at it,
 //! `__slots__` domain classes with tuple state, `defaultdict`/`OrderedDict`, `uuid.UUID`,
