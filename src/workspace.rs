@@ -76,7 +76,11 @@ impl Workspace {
 
 impl Entry {
     pub fn from_result(file: SourceFile, r: Option<Result<Model, LoadError>>) -> Entry {
-        let bytes = std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0);
+        // A loaded file's size is the size of what was read (the file may have changed since).
+        let bytes = match &r {
+            Some(Ok(m)) => m.doc.len(),
+            _ => std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0),
+        };
         match r {
             Some(Ok(m)) => Entry {
                 info: stage_info(&m),

@@ -1,10 +1,11 @@
-//! The sparse map of large files: its bytes are the file's bytes, whatever the file holds, and
-//! a parsed document over it is the same as one over the bytes in memory.
+//! The sparse map of large files: its bytes are the file's bytes outside the large payloads it
+//! leaves in the file, copying out gives the file's bytes everywhere, whatever the file holds,
+//! and a parsed document over it is the same as one over the bytes in memory.
 
 use std::io::Write;
 
 use picklescope::model::Doc;
-use picklescope::model::sparse::{Fill, LARGE_PAYLOAD, SparseMap};
+use picklescope::model::sparse::{Fill, LARGE_PAYLOAD, SparseMap, matches_file};
 use proptest::prelude::*;
 
 /// One piece of a generated protocol-4 stream (inside a list: MARK ... APPENDS).
@@ -68,8 +69,10 @@ fn sparse_of(bytes: &[u8]) -> Option<SparseMap> {
     let open = |fill| SparseMap::open_filled(&file, bytes.len() as u64, fill).expect("sparse map");
     let (populated, read) = (open(Fill::Populate), open(Fill::Pread));
     assert_eq!(
-        populated.as_ref().map(|m| (m.as_slice(), m.copied())),
-        read.as_ref().map(|m| (m.as_slice(), m.copied()))
+        populated
+            .as_ref()
+            .map(|m| (m.as_slice(), m.copied(), m.holes())),
+        read.as_ref().map(|m| (m.as_slice(), m.copied(), m.holes()))
     );
     populated
 }
@@ -95,17 +98,18 @@ proptest! {
         let m = sparse_of(&bytes);
         prop_assert_eq!(m.is_some(), large);
         if let Some(m) = m {
-            prop_assert!(m.as_slice() == bytes.as_slice());
+            prop_assert!(matches_file(&m, &bytes));
             prop_assert!(m.copied() <= bytes.len().next_multiple_of(4096) as u64);
         }
     }
 
 }
 
-/// Arbitrary bytes: either no sparse map or exactly the file's bytes; never a panic. The bytes
-/// are a generated stream (a large payload at the end half of the time) with random bytes
-/// overwritten and, a quarter of the time, appended, so that many cases do get a sparse map to compare (counted: a
-/// stream of purely random bytes almost never reaches a large payload).
+/// Arbitrary bytes: either no sparse map or the file's bytes (outside its holes, and everywhere
+/// when copied out); never a panic. The bytes are a generated stream (a large payload at the
+/// end half of the time) with random bytes overwritten and, a quarter of the time, appended,
+/// so that many cases do get a sparse map to compare (counted: a stream of purely random bytes
+/// almost never reaches a large payload).
 #[test]
 fn arbitrary_bytes() {
     const CASES: u32 = 256;
@@ -135,7 +139,7 @@ fn arbitrary_bytes() {
         bytes.extend(tail.unwrap_or_default());
         match sparse_of(&bytes) {
             Some(m) => {
-                prop_assert!(m.as_slice() == bytes.as_slice());
+                prop_assert!(matches_file(&m, &bytes));
                 reached.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
             None => {
@@ -164,7 +168,7 @@ fn large_payloads_are_not_copied() {
         .collect();
     let bytes = encode(&pieces);
     let m = sparse_of(&bytes).expect("large payloads: a sparse map");
-    assert!(m.as_slice() == bytes.as_slice());
+    assert!(matches_file(&m, &bytes));
     assert!(
         m.copied() <= 41 * 2 * 4096,
         "copied {} of {} bytes",
@@ -219,7 +223,15 @@ fn documents_over_a_sparse_map_parse_the_same() {
     let copied = mapped.copied_bytes().expect("a sparse map");
     assert!(copied < 1 << 20, "copied {copied} bytes");
     let memory = Doc::from_bytes("memory", bytes.clone()).expect("parse");
-    assert!(mapped.data() == bytes.as_slice());
+    let mut out = Vec::new();
+    mapped
+        .bytes()
+        .copy_range(0..bytes.len(), &mut |b| {
+            out.extend_from_slice(b);
+            Ok(())
+        })
+        .expect("copy out");
+    assert!(out == bytes);
     assert_eq!(mapped.graph.nodes, memory.graph.nodes);
     assert_eq!(mapped.graph.edges, memory.graph.edges);
     assert_eq!(mapped.graph.puts, memory.graph.puts);
@@ -243,7 +255,7 @@ fn mostly_small_objects_get_a_plain_map() {
         .collect();
     let bytes = encode(&pieces);
     let m = sparse_of(&bytes).expect("payloads dominate: a sparse map");
-    assert!(m.as_slice() == bytes.as_slice());
+    assert!(matches_file(&m, &bytes));
 }
 
 #[test]
@@ -255,6 +267,81 @@ fn a_file_ending_inside_a_payload_is_still_the_files_bytes() {
         bytes.extend_from_slice(&(n as u64).to_le_bytes());
         bytes.extend((0..n).map(|k| (k % 251) as u8));
         let m = sparse_of(&bytes).expect("a large payload: a sparse map");
-        assert!(m.as_slice() == bytes.as_slice(), "payload of {n} bytes");
+        assert!(matches_file(&m, &bytes), "payload of {n} bytes");
     }
+}
+
+/// A large file with large payloads, for [`Doc::open`] to read sparsely.
+fn large_with_arrays() -> Vec<u8> {
+    let pieces: Vec<Piece> = (0..24)
+        .flat_map(|k| [Piece::Str(40), Piece::Int(k as u8), Piece::Bytes8(1 << 20)])
+        .collect();
+    encode(&pieces)
+}
+
+#[test]
+fn previews_see_the_first_bytes_of_every_payload() {
+    let bytes = large_with_arrays();
+    let f = temp_with(&bytes);
+    let doc = Doc::open(f.path()).expect("open");
+    assert!(doc.copied_bytes().is_some(), "a sparse read");
+    let g = &doc.graph;
+    let mut seen = 0;
+    for id in 0..g.nodes.len() as u32 {
+        if let Some(picklescope::pickle::Kind::Bytes { payload }) = g.get(id).map(|n| n.kind) {
+            let head = payload.start as usize
+                ..payload.start as usize + picklescope::pickle::value::BYTES_PREVIEW;
+            assert_eq!(doc.data()[head.clone()], bytes[head]);
+            let a = picklescope::pickle::value::scalar_preview(g, doc.data(), id, 60);
+            let b = picklescope::pickle::value::scalar_preview(g, &bytes, id, 60);
+            assert_eq!(a, b);
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 24);
+}
+
+/// Truncating, shortening or growing a file after it was opened never takes a byte away from
+/// us (nothing is mapped from it: no SIGBUS); copying out what was left in the file says the
+/// file changed.
+#[test]
+fn a_file_truncated_after_opening_is_never_a_bus_error() {
+    let bytes = large_with_arrays();
+    // (the last payload ends 2 bytes before the end)
+    for new_len in [0u64, 100, bytes.len() as u64 / 2, bytes.len() as u64 - 10] {
+        let f = temp_with(&bytes);
+        let doc = Doc::open(f.path()).expect("open");
+        assert!(doc.copied_bytes().is_some());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(f.path())
+            .and_then(|w| w.set_len(new_len))
+            .expect("truncate");
+        // Every byte of the parsed view is still readable.
+        let sum: u64 = doc.data().iter().map(|&b| b as u64).sum();
+        assert!(sum > 0);
+        let mut out = Vec::new();
+        let r = doc.bytes().copy_range(0..bytes.len(), &mut |b| {
+            out.extend_from_slice(b);
+            Ok(())
+        });
+        let e = r.expect_err("the payloads are gone");
+        assert!(picklescope::model::sparse::is_changed(&e), "{e}");
+    }
+}
+
+/// A small file is read whole: truncating it afterwards changes nothing we hold.
+#[test]
+fn a_small_file_is_held_whole() {
+    let bytes = encode(&[Piece::Str(10), Piece::Bytes8(100_000), Piece::Int(3)]);
+    let f = temp_with(&bytes);
+    let doc = Doc::open(f.path()).expect("open");
+    assert!(doc.copied_bytes().is_none());
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(f.path())
+        .and_then(|w| w.set_len(0))
+        .expect("truncate");
+    assert!(doc.data() == bytes.as_slice());
+    assert!(doc.bytes().is_whole());
 }

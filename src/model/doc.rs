@@ -1,6 +1,8 @@
-//! An opened pickle file: the memory map, its parsed graph, warnings and file identity.
+//! An opened pickle file: its bytes (copied in, never mapped), its parsed graph, warnings and
+//! file identity.
 
 use std::fs::File;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -8,7 +10,7 @@ use memmap2::Mmap;
 
 use super::codec::{self, InflateError};
 use super::sniff::{self, Format};
-use super::sparse::SparseMap;
+use super::sparse::{SparseMap, is_changed};
 
 use crate::pickle::{self, Graph, PickleError, Warning};
 
@@ -37,6 +39,9 @@ pub enum LoadError {
     /// Another format, recognised when the bytes do not parse as a pickle.
     #[error("{path}: {}, not a pickle", format.describe())]
     NotAPickle { path: PathBuf, format: Format },
+    /// The file shrank, grew or was replaced while it was being read.
+    #[error("{path}: changed while being read")]
+    Changed { path: PathBuf },
 }
 
 impl LoadError {
@@ -55,6 +60,8 @@ impl LoadError {
 }
 
 enum Backing {
+    /// The content of a compressed file, in an unnamed temp file only we hold (nobody else
+    /// can truncate it).
     Map(Mmap),
     Sparse(SparseMap),
     Owned(Vec<u8>),
@@ -67,6 +74,49 @@ impl Backing {
             Backing::Sparse(s) => s.as_slice(),
             Backing::Owned(v) => v,
         }
+    }
+}
+
+/// A document's bytes for copying out whole: [`FileBytes::data`] is what the parser read
+/// (in a large file, raw payloads of 16 KiB or more are left out of it), and
+/// [`FileBytes::copy_range`] hands over the file's bytes everywhere, reading what was left
+/// out from the file.
+#[derive(Clone, Copy)]
+pub struct FileBytes<'a> {
+    data: &'a [u8],
+    sparse: Option<&'a SparseMap>,
+}
+
+impl<'a> FileBytes<'a> {
+    /// Bytes held whole in memory.
+    pub fn memory(data: &'a [u8]) -> FileBytes<'a> {
+        FileBytes { data, sparse: None }
+    }
+
+    /// The bytes the parser read.
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// Hands the file's bytes over `range` to `out`, in order; a file that no longer holds
+    /// them is a "changed while being read" error ([`super::sparse::is_changed`]).
+    pub fn copy_range(
+        &self,
+        range: Range<usize>,
+        out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        match self.sparse {
+            Some(s) => s.copy_range(range, out),
+            None => {
+                let end = range.end.min(self.data.len());
+                out(&self.data[range.start.min(end)..end])
+            }
+        }
+    }
+
+    /// True when every byte is in [`FileBytes::data`] (nothing to read from the file).
+    pub fn is_whole(&self) -> bool {
+        self.sparse.is_none_or(|s| s.holes().is_empty())
     }
 }
 
@@ -125,12 +175,11 @@ impl std::fmt::Debug for Doc {
     }
 }
 
-/// Files at least this large are mapped for random access (no read-ahead over payloads).
-const RANDOM_ACCESS_FROM: u64 = 64 << 20;
-/// Files at least this large get a sparse map when they hold large payloads.
-const SPARSE_FROM: u64 = 16 << 20;
+/// Files at least this large are read sparsely when large payloads dominate them (smaller
+/// ones cost less to read whole than to read in pieces).
+const SPARSE_FROM: u64 = 1 << 20;
 
-/// A mapped file not parsed yet (a quick opcode pass can look at it first).
+/// An opened file not parsed yet (a quick opcode pass can look at it first).
 pub struct RawFile {
     pub path: PathBuf,
     backing: Backing,
@@ -164,7 +213,11 @@ fn codec_of(file: &File, len: u64) -> Option<Format> {
 }
 
 impl RawFile {
-    /// Maps a regular file read-only. Nothing ever writes through the map.
+    /// Reads a regular file: whole into memory, or (a large file whose large raw payloads
+    /// dominate) everything but those payloads (see [`super::sparse`]). Nothing is mapped
+    /// from the file, so a file truncated by another process cannot take bytes away from
+    /// under us; a file that shrank, grew or was replaced while it was being read is
+    /// [`LoadError::Changed`].
     pub fn open(path: &Path) -> Result<RawFile, LoadError> {
         let io = |source| LoadError::Io {
             path: path.to_path_buf(),
@@ -178,7 +231,7 @@ impl RawFile {
             )));
         }
         if !meta.is_file() {
-            // A FIFO would block `open` forever, a device has no size to map.
+            // A FIFO would block `open` forever, a device has no size to read.
             return Err(io(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 "not a regular file (a FIFO, socket or device), not a pickle file",
@@ -228,35 +281,29 @@ impl RawFile {
                 }
             }
         }
-        let backing = if meta.len() == 0 {
-            Backing::Owned(Vec::new())
-        } else if let Some(s) = (meta.len() >= SPARSE_FROM)
-            .then(|| SparseMap::open(&file, meta.len()))
+        let changed = || LoadError::Changed {
+            path: path.to_path_buf(),
+        };
+        let read_err = |e: std::io::Error| if is_changed(&e) { changed() } else { io(e) };
+        let len = meta.len();
+        let backing = if let Some(s) = (len >= SPARSE_FROM)
+            .then(|| SparseMap::open(&file, len))
             .transpose()
-            .map_err(io)?
+            .map_err(read_err)?
             .flatten()
         {
             // A large file with large payloads: its opcode regions are copied in, its blobs
-            // stay in the file, untouched and outside our resident set (see model::sparse).
+            // stay in the file, unread (see model::sparse).
             Backing::Sparse(s)
         } else {
-            // SAFETY: the map is read-only and private to this process; picklescope never
-            // writes to a file it has mapped (saves go to a new file renamed over the old
-            // one), so the bytes only change if another process truncates the file, which
-            // the save path detects through the file stamp.
-            #[allow(unsafe_code)]
-            let m = unsafe { Mmap::map(&file) }.map_err(io)?;
-            // In a large file, reads jump from opcode to opcode over large payloads: no
-            // read-ahead, so blobs on disk stay unread. A small file is read whole anyway, and
-            // read-ahead makes that 4x faster from a cold cache.
-            #[cfg(unix)]
-            let _ = m.advise(if meta.len() >= RANDOM_ACCESS_FROM {
-                memmap2::Advice::Random
-            } else {
-                memmap2::Advice::Sequential
-            });
-            Backing::Map(m)
+            Backing::Owned(read_whole(&file, len).map_err(read_err)?)
         };
+        // What was read is one state of one file: the same size, times and inode after the
+        // read as before it, and still the file at `path`.
+        let same = |s: std::io::Result<FileStamp>| s.is_ok_and(|s| s == stamp);
+        if !same(file.metadata().map(|m| FileStamp::from_meta(&m))) || !same(FileStamp::of(path)) {
+            return Err(changed());
+        }
         Ok(RawFile {
             path: path.to_path_buf(),
             backing,
@@ -265,7 +312,8 @@ impl RawFile {
         })
     }
 
-    /// The file's bytes.
+    /// The file's bytes as parsed: in a large file read sparsely, raw payloads of 16 KiB or
+    /// more read as zeros past their first bytes; a save copies with [`Doc::bytes`].
     pub fn data(&self) -> &[u8] {
         self.backing.bytes()
     }
@@ -280,7 +328,7 @@ impl RawFile {
 }
 
 impl Doc {
-    /// Maps and parses a file. The map is read-only; nothing ever writes through it.
+    /// Reads and parses a file ([`RawFile::open`]).
     pub fn open(path: &Path) -> Result<Doc, LoadError> {
         RawFile::open(path)?.parse()
     }
@@ -323,13 +371,26 @@ impl Doc {
         })
     }
 
-    /// The file's bytes.
+    /// The file's bytes as parsed: in a large file read sparsely, raw payloads of 16 KiB or
+    /// more read as zeros past their first bytes; a save copies with [`Doc::bytes`].
     pub fn data(&self) -> &[u8] {
         self.backing.bytes()
     }
 
-    /// For a large file mapped sparsely (see [`super::sparse`]), the bytes held as private
-    /// copies; `None` for a plain map or bytes in memory.
+    /// The bytes for copying the file out whole (a save): see [`FileBytes`].
+    pub fn bytes(&self) -> FileBytes<'_> {
+        match &self.backing {
+            Backing::Sparse(s) => FileBytes {
+                data: s.as_slice(),
+                sparse: Some(s),
+            },
+            Backing::Owned(v) => FileBytes::memory(v),
+            Backing::Map(m) => FileBytes::memory(m),
+        }
+    }
+
+    /// For a large file read sparsely (see [`super::sparse`]), the bytes held as private
+    /// copies; `None` for a file read whole.
     pub fn copied_bytes(&self) -> Option<u64> {
         match &self.backing {
             Backing::Sparse(s) => Some(s.copied()),
@@ -345,4 +406,24 @@ impl Doc {
     pub fn is_empty(&self) -> bool {
         self.data().is_empty()
     }
+}
+
+/// Reads `len` bytes, the whole file: a file that is shorter or longer now is [`Changed`].
+///
+/// [`Changed`]: super::sparse::Changed
+fn read_whole(file: &File, len: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let want = usize::try_from(len).map_err(|_| std::io::Error::other("file too large"))?;
+    let mut v: Vec<u8> = Vec::new();
+    v.try_reserve_exact(want.saturating_add(1))
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::OutOfMemory, e.to_string()))?;
+    // One byte more than expected tells a file that grew.
+    file.take(len.saturating_add(1)).read_to_end(&mut v)?;
+    if v.len() != want {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            super::sparse::Changed,
+        ));
+    }
+    Ok(v)
 }

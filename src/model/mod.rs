@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 
 pub use accounting::{ClassTotal, ClassTotals, Removal, outermost, removal};
 pub use classes::{ArraySummary, array_summary, class_of, short_name};
-pub use doc::{Compressed, Doc, FileStamp, LoadError, RawFile};
+pub use doc::{Compressed, Doc, FileBytes, FileStamp, LoadError, RawFile};
 pub use groups::{AttrInst, Group, Groups};
 pub use rows::{Label, Parents, Row, label_text, path_segment, rows};
 pub use sizes::{MemoRefs, kept_within, merge_spans, retained, retained_within};

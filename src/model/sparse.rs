@@ -1,52 +1,89 @@
-//! A read-only map of a large pickle in which only the pages holding opcodes are private
-//! copies and every large payload stays mapped from the file, untouched — so neither the page
-//! cache's 2 MiB folios around an array header nor the arrays themselves count in our
-//! resident set. The copies are made by `pread` into a private (copy-on-write) map of the
-//! file, which the kernel turns into anonymous pages: the file itself is never written, and
-//! no payload folio is ever mapped; `MADV_POPULATE_WRITE` makes those copies a region at a
-//! time. (Laying anonymous pages over a read-only map instead
-//! costs a memory-area split per payload: 25% slower on a 1 GB file, measured.)
+//! The bytes of a large pickle without its large byte payloads: the regions holding opcodes
+//! (and every string, and the first bytes of each payload) are copied with `pread` into an
+//! anonymous map as long as the file, while the raw payloads of `bytes`/`bytearray` objects of
+//! 16 KiB or more (numpy arrays) are left out — never read while scanning, never resident,
+//! read from the file with `pread` only when a save copies them ([`SparseMap::copy_range`]).
+//! No page of the file is ever mapped: a file truncated under us cannot take a page away
+//! (a copy-on-write map of the file would not do: truncation drops even its private copies,
+//! and the next read of one is a SIGBUS).
 
 use std::fs::File;
+use std::ops::Range;
 
 use crate::pickle::Op;
 use crate::pickle::ops::ArgKind;
 use crate::pickle::scan::read_instr;
+use crate::pickle::value::BYTES_PREVIEW;
 
-/// Payloads at least this long stay in the file's map and are never read while scanning.
+/// Raw byte payloads at least this long are left in the file and never read while scanning.
 pub const LARGE_PAYLOAD: u64 = 16 << 10;
 
-/// Give up (the caller maps the file plainly) once this much would be copied.
+/// Give up (the caller reads the whole file) once this much would be copied.
 const MAX_COPIED: u64 = 64 << 20;
 
 /// Largest single copy: no more than this is read ahead of the walk, so a large payload
 /// right after dense opcodes is mostly left in the file.
 const MAX_RUN: usize = LARGE_PAYLOAD as usize;
 
-/// Copies past which the payloads left in the file must be at least four times larger.
-const WORTH_CHECKING_FROM: usize = 4 << 20;
+/// Copies past which the payloads left in the file must outweigh them: a
+/// sixteenth of the file, within these bounds (a file without large payloads is given up
+/// early, and read whole).
+const WORTH_CHECKING_FROM: std::ops::RangeInclusive<usize> = (64 << 10)..=(4 << 20);
+
+/// Size of the reads that copy a payload out of the file.
+const CHUNK: usize = 1 << 20;
 
 /// How copied regions are brought in (both give the same bytes; tests run both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fill {
-    /// `MADV_POPULATE_WRITE` over each region (one copy, one call), falling back to `Pread`
-    /// where the kernel lacks it.
+    /// `MADV_POPULATE_WRITE` over each region first (its pages made in one call), then
+    /// `pread`; plain `pread` where the kernel lacks it.
     Populate,
-    /// `pread` into the map (a copy-on-write fault per page, then the read's copy).
+    /// `pread` alone (its copy faults the pages in one at a time).
     Pread,
 }
 
-/// The bytes of a file, one contiguous slice: copied pages where opcodes are, the file's
-/// map where large payloads are.
+/// The error a read returns when the file no longer holds the bytes it held when opened
+/// (shorter now): "changed while being read".
+#[derive(Debug, thiserror::Error)]
+#[error("changed while being read")]
+pub struct Changed;
+
+/// True when `e` says the file changed under a read ([`Changed`]).
+pub fn is_changed(e: &std::io::Error) -> bool {
+    e.get_ref().is_some_and(|x| x.is::<Changed>())
+}
+
+fn changed() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::UnexpectedEof, Changed)
+}
+
+/// `pread` of exactly `buf.len()` bytes at `at`; a short read is [`Changed`].
+pub fn read_exact_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, at).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            changed()
+        } else {
+            e
+        }
+    })
+}
+
+/// The file's bytes, one contiguous slice, except inside [`SparseMap::holes`] (large raw
+/// payloads past their first [`BYTES_PREVIEW`] bytes), which read as zeros or the file's
+/// bytes; [`SparseMap::copy_range`] gives the file's bytes everywhere.
 pub struct SparseMap {
     ptr: *mut u8,
     len: usize,
     copied: u64,
+    holes: Vec<Range<u64>>,
+    file: Option<File>,
 }
 
-// SAFETY: the mapping is private to this value, written only by the builder inside `open`
-// (after which only `&[u8]` views of it exist) and unmapped only by `Drop`; sharing views of
-// it between threads is as safe as sharing a `memmap2::Mmap`.
+// SAFETY: the mapping is anonymous and private to this value, written only by the builder
+// inside `open` (after which only `&[u8]` views of it exist) and unmapped only by `Drop`;
+// sharing views of it between threads is as safe as sharing a `Vec<u8>`.
 #[allow(unsafe_code)]
 unsafe impl Send for SparseMap {}
 #[allow(unsafe_code)]
@@ -57,14 +94,16 @@ impl std::fmt::Debug for SparseMap {
         f.debug_struct("SparseMap")
             .field("len", &self.len)
             .field("copied", &self.copied)
+            .field("holes", &self.holes.len())
             .finish()
     }
 }
 
 impl SparseMap {
-    /// Maps `file` (of `len` bytes) and copies the opcode regions in. `Ok(None)` when the file
-    /// is not worth it or not readable this way (no large payloads, too much to copy, bytes
-    /// that are not opcodes): the caller then maps it plainly and the parser judges it.
+    /// Copies the opcode regions of `file` (of `len` bytes) in. `Ok(None)` when the file is
+    /// not worth it or not readable this way (no large payloads, too much to copy, bytes that
+    /// are not opcodes): the caller then reads it whole and the parser judges it. A file
+    /// shorter than `len` by now is a [`Changed`] error.
     #[cfg(target_os = "linux")]
     pub fn open(file: &File, len: u64) -> std::io::Result<Option<SparseMap>> {
         Self::open_filled(file, len, Fill::Populate)
@@ -79,8 +118,8 @@ impl SparseMap {
         if size == 0 {
             return Ok(None);
         }
-        let map = Self::map_file(file, size)?;
-        // Our own reads jump too: no read-ahead on this descriptor.
+        let map = Self::map_anonymous(size)?;
+        // Our own reads jump: no read-ahead on this descriptor.
         {
             use std::os::fd::AsRawFd;
             // SAFETY: advice on an open descriptor; it never changes the file.
@@ -97,16 +136,19 @@ impl SparseMap {
             run: 0,
             copied: 0,
             skipped: 0,
+            holes: Vec::new(),
             populate: fill == Fill::Populate,
+            check_from: (size / 16).clamp(*WORTH_CHECKING_FROM.start(), *WORTH_CHECKING_FROM.end()),
         };
         match b.scan() {
             // Not `mprotect`ed read-only afterwards: nothing writes to it once `open` returns
-            // (only shared views are handed out), the mapping is private (a stray write could
-            // never reach the file), and re-protecting 1 GB of address space walks its page
-            // tables (`change_pte_range`: 3.9% of a numpy-heavy report's samples).
+            // (only shared views are handed out), and re-protecting the whole address range
+            // walks its page tables on every open.
             Ok(true) => {
                 let mut map = std::mem::replace(&mut b.map, SparseMap::empty());
                 map.copied = b.copied as u64;
+                map.holes = std::mem::take(&mut b.holes);
+                map.file = Some(file.try_clone()?);
                 Ok(Some(map))
             }
             // Dropping the builder unmaps everything.
@@ -115,35 +157,81 @@ impl SparseMap {
         }
     }
 
-    /// Elsewhere the file is always mapped plainly.
+    /// Elsewhere the file is always read whole.
     #[cfg(not(target_os = "linux"))]
     pub fn open(_file: &File, _len: u64) -> std::io::Result<Option<SparseMap>> {
         Ok(None)
     }
 
-    /// Elsewhere the file is always mapped plainly.
+    /// Elsewhere the file is always read whole.
     #[cfg(not(target_os = "linux"))]
     pub fn open_filled(_file: &File, _len: u64, _fill: Fill) -> std::io::Result<Option<SparseMap>> {
         Ok(None)
     }
 
-    /// The file's bytes.
+    /// The file's bytes, except inside [`SparseMap::holes`].
     pub fn as_slice(&self) -> &[u8] {
         if self.ptr.is_null() {
             return &[];
         }
-        // SAFETY: `ptr` is a live mapping of `len` readable bytes owned by `self` (every page
-        // is either the file's or a copy of it), never written after `open` and unmapped only
-        // in `Drop`, which cannot run while this borrow lives.
+        // SAFETY: `ptr` is a live anonymous mapping of `len` readable bytes owned by `self`,
+        // never written after `open` and unmapped only in `Drop`, which cannot run while this
+        // borrow lives.
         #[allow(unsafe_code)]
         unsafe {
             std::slice::from_raw_parts(self.ptr, self.len)
         }
     }
 
-    /// Bytes held as private copies (the rest is the file's map).
+    /// Bytes held as copies.
     pub fn copied(&self) -> u64 {
         self.copied
+    }
+
+    /// The ranges left in the file (sorted, disjoint): each large raw payload past its first
+    /// [`BYTES_PREVIEW`] bytes.
+    pub fn holes(&self) -> &[Range<u64>] {
+        &self.holes
+    }
+
+    /// Hands the file's bytes over `range` to `out` in order, piece by piece: from the map,
+    /// and read from the file where the range crosses a hole. A file that is shorter now is a
+    /// [`Changed`] error.
+    pub fn copy_range(
+        &self,
+        range: Range<usize>,
+        out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let data = self.as_slice();
+        let end = range.end.min(data.len());
+        let mut pos = range.start.min(end);
+        let mut k = self.holes.partition_point(|h| h.end <= pos as u64);
+        let mut buf: Vec<u8> = Vec::new();
+        while pos < end {
+            let hole = self.holes.get(k).map(|h| h.start as usize..h.end as usize);
+            match hole {
+                Some(h) if h.start <= pos => {
+                    let stop = h.end.min(end);
+                    let Some(file) = &self.file else {
+                        return Err(changed());
+                    };
+                    while pos < stop {
+                        let n = (stop - pos).min(CHUNK);
+                        buf.resize(n, 0);
+                        read_exact_at(file, &mut buf, pos as u64)?;
+                        out(&buf)?;
+                        pos += n;
+                    }
+                    k += 1;
+                }
+                _ => {
+                    let stop = hole.map_or(end, |h| h.start.min(end));
+                    out(&data[pos..stop])?;
+                    pos = stop;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn empty() -> SparseMap {
@@ -151,45 +239,72 @@ impl SparseMap {
             ptr: std::ptr::null_mut(),
             len: 0,
             copied: 0,
+            holes: Vec::new(),
+            file: None,
         }
     }
 
     #[cfg(target_os = "linux")]
-    fn map_file(file: &File, size: usize) -> std::io::Result<SparseMap> {
-        use std::os::fd::AsRawFd;
-        // SAFETY: a fresh private mapping chosen by the kernel; nothing else refers to that
-        // address range. It is written only while `open` copies opcode regions into it (a
-        // private mapping: the file never changes) and never written once it is shared.
-        // MAP_NORESERVE: only the pages actually copied cost memory, so no commit charge for
-        // the whole file. The result is checked before use.
+    fn map_anonymous(size: usize) -> std::io::Result<SparseMap> {
+        // SAFETY: a fresh anonymous private mapping chosen by the kernel; nothing else refers
+        // to that address range. It is written only while `open` copies regions into it and
+        // never written once it is shared. MAP_NORESERVE: only the pages actually copied cost
+        // memory, so no commit charge for the whole file. The result is checked before use.
         #[allow(unsafe_code)]
         let p = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 size,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_NORESERVE,
-                file.as_raw_fd(),
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
                 0,
             )
         };
         if p == libc::MAP_FAILED {
             return Err(std::io::Error::last_os_error());
         }
-        let map = SparseMap {
-            ptr: p.cast(),
-            len: size,
-            copied: 0,
-        };
-        // Payload pages, if something reads them later, are read where touched, without
-        // read-ahead over neighbouring blobs.
+        // Copies are a few pages here and there: a huge page per touched 2 MiB would make
+        // them cost hundreds of MiB.
         // SAFETY: advice over the mapping just made; it never changes its contents.
         #[allow(unsafe_code)]
         unsafe {
-            libc::madvise(p, size, libc::MADV_RANDOM);
+            libc::madvise(p, size, libc::MADV_NOHUGEPAGE);
         }
-        Ok(map)
+        Ok(SparseMap {
+            ptr: p.cast(),
+            len: size,
+            copied: 0,
+            holes: Vec::new(),
+            file: None,
+        })
     }
+}
+
+/// True when `m` holds `file`'s bytes: the same outside its holes, and the same everywhere
+/// when copied out (a test and fuzzing oracle).
+pub fn matches_file(m: &SparseMap, file: &[u8]) -> bool {
+    let data = m.as_slice();
+    if data.len() != file.len() {
+        return false;
+    }
+    let mut from = 0usize;
+    for h in m.holes() {
+        let (s, e) = (h.start as usize, h.end as usize);
+        if s < from || e > data.len() || data[from..s] != file[from..s] {
+            return false;
+        }
+        from = e;
+    }
+    if data[from..] != file[from..] {
+        return false;
+    }
+    let mut out = Vec::with_capacity(file.len());
+    let copied = m.copy_range(0..data.len(), &mut |b| {
+        out.extend_from_slice(b);
+        Ok(())
+    });
+    copied.is_ok() && out == file
 }
 
 impl Drop for SparseMap {
@@ -198,8 +313,8 @@ impl Drop for SparseMap {
             return;
         }
         #[cfg(target_os = "linux")]
-        // SAFETY: `ptr..ptr+len` is the whole mapping this value owns (the overlays lie inside
-        // it); no borrow of it can outlive `self`.
+        // SAFETY: `ptr..ptr+len` is the whole mapping this value owns; no borrow of it can
+        // outlive `self`.
         #[allow(unsafe_code)]
         unsafe {
             libc::munmap(self.ptr.cast(), self.len);
@@ -232,8 +347,12 @@ struct Builder<'f> {
     copied: usize,
     /// Bytes of large payloads left in the file so far.
     skipped: u64,
+    /// The ranges left in the file so far.
+    holes: Vec<Range<u64>>,
     /// Whether `MADV_POPULATE_WRITE` works here (until it fails once).
     populate: bool,
+    /// See [`WORTH_CHECKING_FROM`].
+    check_from: usize,
 }
 
 #[cfg(target_os = "linux")]
@@ -242,7 +361,6 @@ impl Builder<'_> {
     fn scan(&mut self) -> std::io::Result<bool> {
         let len = self.map.len;
         let mut pos = 0usize;
-        let mut large = 0u32;
         while pos < len {
             if !self.cover(pos, pos + 9)? {
                 return Ok(false);
@@ -272,22 +390,36 @@ impl Builder<'_> {
                 return Ok(false);
             };
             let n = i.arg.len() as u64;
-            let end = i.end;
-            if n >= LARGE_PAYLOAD {
-                large += 1;
+            let (end, at) = (i.end, i.arg_pos());
+            // Only raw bytes are left out: strings are validated by the parser, and every
+            // other argument is read to be shown.
+            let raw = matches!(op, Op::BINBYTES | Op::BINBYTES8 | Op::BYTEARRAY8);
+            if raw && n >= LARGE_PAYLOAD {
+                // Previews show the first bytes: those are always copied.
+                if !self.cover(pos, at + BYTES_PREVIEW)? {
+                    return Ok(false);
+                }
                 self.skipped += n;
+                self.holes.push((at + BYTES_PREVIEW) as u64..end as u64);
             } else if !self.cover(pos, end)? {
                 return Ok(false);
             }
-            // Worth it only where payloads dominate: past a few MiB of copies, the bytes left
-            // in the file must outweigh the copied ones (else a plain map is cheaper).
-            if self.copied > WORTH_CHECKING_FROM && self.skipped < 4 * self.copied as u64 {
+            // Worth it only where payloads make up most of the file: past a share of copies,
+            // the bytes left in the file must outweigh the copied ones (else reading it whole
+            // is cheaper).
+            if self.copied > self.check_from && !self.worth_it() {
                 return Ok(false);
             }
             pos = end;
         }
-        // Without a large payload there is nothing to leave out: a plain map is cheaper.
-        Ok(large > 0)
+        // Without a large payload there is nothing to leave out: reading it whole is cheaper.
+        Ok(!self.holes.is_empty() && self.worth_it())
+    }
+
+    /// The bytes left in the file outweigh the copied ones (the alternative, reading the file
+    /// whole, copies them all).
+    fn worth_it(&self) -> bool {
+        self.skipped >= self.copied as u64
     }
 
     /// Offset just past the `lines`-th newline from `at`, copying pages in as it looks.
@@ -344,18 +476,13 @@ impl Builder<'_> {
         Ok(true)
     }
 
-    /// Brings the file's bytes over `[start, end)` of the map in as private pages. The map is
-    /// private and writable: populating it for writing makes the kernel give
-    /// each page a private copy of the file's (copying from the page cache, never mapping its
-    /// folio) in one call. Where that call is unavailable (before Linux 5.14), `pread` into
-    /// the map does the same with a fault per page and a second copy.
+    /// Copies the file's bytes over `[start, end)` (clipped to the file) into the map.
     fn overlay(&mut self, start: usize, end: usize) -> std::io::Result<()> {
-        use std::os::unix::fs::FileExt;
         let file_end = end.min(self.map.len);
         if self.populate {
             // SAFETY: `[start, end)` lies inside the mapping this builder owns (`end` is at
-            // most the map's length rounded up to a page, which the mapping covers), writable;
-            // populating changes no byte: each page keeps the file's contents.
+            // most the map's length rounded up to a page, which the mapping covers), writable
+            // and anonymous: populating only makes its (zero) pages present.
             #[allow(unsafe_code)]
             let r = unsafe {
                 libc::madvise(
@@ -364,10 +491,9 @@ impl Builder<'_> {
                     libc::MADV_POPULATE_WRITE,
                 )
             };
-            if r == 0 {
-                return Ok(());
+            if r != 0 {
+                self.populate = false;
             }
-            self.populate = false;
         }
         // SAFETY: `[start, file_end)` lies inside the mapping this builder owns, which is
         // writable; no reference into these bytes is alive (the walk re-borrows
@@ -375,6 +501,6 @@ impl Builder<'_> {
         #[allow(unsafe_code)]
         let dst =
             unsafe { std::slice::from_raw_parts_mut(self.map.ptr.add(start), file_end - start) };
-        self.file.read_exact_at(dst, start as u64)
+        read_exact_at(self.file, dst, start as u64)
     }
 }

@@ -106,6 +106,10 @@ fn unescape_quoted(b: &[u8]) -> String {
     out
 }
 
+/// Most bytes of a `bytes`/`bytearray` payload a preview shows (large files keep at least
+/// these in memory; see `model::sparse`).
+pub const BYTES_PREVIEW: usize = 64;
+
 fn bytes_at(data: &[u8], s: Span) -> &[u8] {
     data.get(s.range()).unwrap_or(&[])
 }
@@ -262,12 +266,13 @@ pub fn scalar_preview(g: &Graph, data: &[u8], id: NodeId, max: usize) -> Option<
         }
         Kind::Bytes { payload } | Kind::ByteArray { payload } => {
             let b = bytes_at(data, payload);
+            let n = (max / 4).min(BYTES_PREVIEW);
             let shown: String = b
                 .iter()
-                .take(max / 4)
+                .take(n)
                 .flat_map(|c| std::ascii::escape_default(*c).map(|x| x as char))
                 .collect();
-            let more = if b.len() > max / 4 { "…" } else { "" };
+            let more = if b.len() > n { "…" } else { "" };
             format!("b'{shown}{more}'")
         }
         _ => return None,

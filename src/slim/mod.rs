@@ -12,7 +12,7 @@ pub use plan::{Hit, NotRemovable, Plan, cut_list};
 pub use rules::{PROTECTED, Rule, Rules, RulesError, glob_match};
 pub use save::{SaveError, SaveOptions, Saved, save_in_place, sync_dirs};
 pub use writable::why_not_writable;
-pub use write::{Counter, RewriteError, rewrite};
+pub use write::{Counter, RewriteError, rewrite, rewrite_file};
 
 use crate::model::{Model, Removal, removal};
 use crate::pickle::Span;
@@ -20,6 +20,8 @@ use crate::pickle::Span;
 /// Exact size of the file after cutting `cuts` (the dry-run).
 pub fn predicted_size(m: &Model, cuts: &[Span]) -> Result<u64, RewriteError> {
     let mut c = Counter::default();
+    // Counting needs no payload bytes: the parsed bytes give the same count without reading
+    // what a large file left on disk.
     rewrite(m.data(), m.graph(), cuts, &mut c)
 }
 

@@ -9,7 +9,7 @@ use crate::model::codec::Encoder;
 use crate::model::sniff::Format;
 use crate::model::{Doc, FileStamp};
 
-use super::write::{RewriteError, Sink, WriteSink, rewrite};
+use super::write::{RewriteError, Sink, WriteSink, rewrite_file};
 
 /// Options for an in-place save.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +40,8 @@ pub enum SaveError {
     Rewrite { path: PathBuf, source: RewriteError },
     #[error("{path}: changed on disk since it was read; not overwritten (reopen and try again)")]
     Changed { path: PathBuf },
+    #[error("{path}: changed while being read; not overwritten")]
+    ChangedWhileRead { path: PathBuf },
     #[error("{path}: backup {backup} already exists; not overwritten (move it away first)")]
     BackupExists { path: PathBuf, backup: PathBuf },
     #[error("{path}: verification failed: {why}; original kept")]
@@ -141,12 +143,19 @@ pub fn save_in_place(
             inner: enc,
             written: 0,
         };
-        rewrite(doc.data(), &doc.graph, cuts, &mut sink as &mut dyn Sink).map_err(|source| {
-            SaveError::Rewrite {
-                path: doc.path.clone(),
-                source,
-            }
-        })?;
+        rewrite_file(doc.bytes(), &doc.graph, cuts, &mut sink as &mut dyn Sink).map_err(
+            |source| match source {
+                RewriteError::Io(e) if crate::model::sparse::is_changed(&e) => {
+                    SaveError::ChangedWhileRead {
+                        path: doc.path.clone(),
+                    }
+                }
+                source => SaveError::Rewrite {
+                    path: doc.path.clone(),
+                    source,
+                },
+            },
+        )?;
         let written = sink.written;
         sink.inner.finish().map_err(io)?.flush().map_err(io)?;
         if written != expected {

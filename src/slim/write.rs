@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write;
 
 use super::memo::PickleMemo;
+use crate::model::FileBytes;
 use crate::pickle::machine::memo_key;
 use crate::pickle::scan::read_instr;
 use crate::pickle::{Graph, NO_NODE, NodeId, Op, PickleError, Span};
@@ -20,6 +21,14 @@ const FRAME_MIN: usize = 4;
 /// Where output bytes go.
 pub trait Sink {
     fn put(&mut self, b: &[u8]) -> std::io::Result<()>;
+    /// Puts the file's bytes over `range` (read from the file where they are not in memory).
+    fn put_range(
+        &mut self,
+        src: FileBytes<'_>,
+        range: std::ops::Range<usize>,
+    ) -> std::io::Result<()> {
+        src.copy_range(range, &mut |b| self.put(b))
+    }
 }
 
 /// Counts bytes without storing them (dry-run).
@@ -29,6 +38,16 @@ pub struct Counter(pub u64);
 impl Sink for Counter {
     fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
         self.0 += b.len() as u64;
+        Ok(())
+    }
+    /// Counts without reading anything.
+    fn put_range(
+        &mut self,
+        src: FileBytes<'_>,
+        range: std::ops::Range<usize>,
+    ) -> std::io::Result<()> {
+        let end = range.end.min(src.data().len());
+        self.0 += end.saturating_sub(range.start) as u64;
         Ok(())
     }
 }
@@ -80,10 +99,34 @@ impl Framer<'_> {
             self.sink.put(b)
         }
     }
-    fn large(&mut self, header: &[u8], payload: &[u8]) -> std::io::Result<()> {
+    fn large(
+        &mut self,
+        header: &[u8],
+        src: FileBytes<'_>,
+        payload: std::ops::Range<usize>,
+    ) -> std::io::Result<()> {
         self.commit(true)?;
         self.sink.put(header)?;
-        self.sink.put(payload)
+        self.sink.put_range(src, payload)
+    }
+    /// An instruction that may hold a payload left in the file ([`FileBytes`]).
+    fn small_range(
+        &mut self,
+        src: FileBytes<'_>,
+        range: std::ops::Range<usize>,
+    ) -> std::io::Result<()> {
+        if src.is_whole() {
+            return self.small(&src.data()[range]);
+        }
+        if self.framing {
+            let frame = &mut self.frame;
+            src.copy_range(range, &mut |b| {
+                frame.extend_from_slice(b);
+                Ok(())
+            })
+        } else {
+            self.sink.put_range(src, range)
+        }
     }
     fn boundary(&mut self) -> std::io::Result<()> {
         self.commit(false)
@@ -109,21 +152,36 @@ impl Framer<'_> {
 /// Writes `data` minus `cuts` (non-empty spans that each cover whole instructions, sorted by
 /// start with the outer one first where they nest, as [`super::plan::cut_list`] makes them) to
 /// `sink`. With no cuts the output is the input, byte for byte. Returns the bytes written.
+/// `data` is held whole in memory; a document read from a file is rewritten with
+/// [`rewrite_file`].
 pub fn rewrite(
     data: &[u8],
     g: &Graph,
     cuts: &[Span],
     sink: &mut dyn Sink,
 ) -> Result<u64, RewriteError> {
+    rewrite_file(FileBytes::memory(data), g, cuts, sink)
+}
+
+/// [`rewrite`] of a document's bytes ([`crate::model::Doc::bytes`]): payloads the parser
+/// left in the file are read from it as they are copied out.
+pub fn rewrite_file(
+    src: FileBytes<'_>,
+    g: &Graph,
+    cuts: &[Span],
+    sink: &mut dyn Sink,
+) -> Result<u64, RewriteError> {
+    let data = src.data();
     let mut count = Counting { inner: sink, n: 0 };
     if cuts.is_empty() {
-        count.put(data)?;
+        count.put_range(src, 0..data.len())?;
         return Ok(count.n);
     }
     let mut end_of_pickles = 0u64;
     for p in &g.pickles {
         let mut w = Writer {
             data,
+            src,
             g,
             cuts,
             memo: PickleMemo::new(data, g, p, cuts)?,
@@ -142,7 +200,7 @@ pub fn rewrite(
         end_of_pickles = p.span.end;
     }
     // Trailing bytes after the last pickle stay as they are.
-    count.put(&data[end_of_pickles as usize..])?;
+    count.put_range(src, end_of_pickles as usize..data.len())?;
     Ok(count.n)
 }
 
@@ -156,10 +214,20 @@ impl Sink for Counting<'_> {
         self.n += b.len() as u64;
         self.inner.put(b)
     }
+    fn put_range(
+        &mut self,
+        src: FileBytes<'_>,
+        range: std::ops::Range<usize>,
+    ) -> std::io::Result<()> {
+        let end = range.end.min(src.data().len());
+        self.n += end.saturating_sub(range.start) as u64;
+        self.inner.put_range(src, range)
+    }
 }
 
 struct Writer<'a, 's> {
     data: &'a [u8],
+    src: FileBytes<'a>,
     g: &'a Graph,
     cuts: &'a [Span],
     memo: PickleMemo,
@@ -329,9 +397,9 @@ impl Writer<'_, '_> {
                         && i.arg.len() >= FRAME_TARGET =>
                     {
                         let head = &self.data[i.pos..i.arg_pos()];
-                        self.f.large(head, i.arg)?;
+                        self.f.large(head, self.src, i.arg_pos()..i.end)?;
                     }
-                    _ => self.f.small(&self.data[i.pos..i.end])?,
+                    _ => self.f.small_range(self.src, i.pos..i.end)?,
                 }
                 self.f.boundary()?;
             }

@@ -280,6 +280,60 @@ pub fn group_pairs(m: &Model) -> Vec<(String, String)> {
         .collect()
 }
 
+// ---- a large pickle, built without Python ---------------------------------------------------
+
+pub fn su(s: &str) -> Vec<u8> {
+    let mut v = vec![0x8c, s.len() as u8];
+    v.extend_from_slice(s.as_bytes());
+    v
+}
+
+/// A small seeded generator (Knuth's LCG), for reproducible random tests.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+pub fn payload(out: &mut Vec<u8>, n: usize, rng: &mut Lcg) {
+    out.push(0x8e); // BINBYTES8
+    out.extend_from_slice(&(n as u64).to_le_bytes());
+    let start = out.len();
+    out.resize(start + n, 0);
+    for chunk in out[start..].chunks_mut(8) {
+        let v = rng.next().to_le_bytes();
+        chunk.copy_from_slice(&v[..chunk.len()]);
+    }
+}
+
+/// A protocol 4 list of `__main__.Box` instances, each with `keep` and `drop` bytes attributes
+/// (`drop_bytes` each) and a small `meta` dict: about `instances * (keep + drop)` bytes.
+pub fn big_pickle(instances: usize, keep: usize, drop: usize, seed: u64) -> Vec<u8> {
+    let mut rng = Lcg(seed);
+    let mut d = b"\x80\x04c__main__\nBox\n\x94]\x94(".to_vec();
+    for i in 0..instances {
+        d.extend_from_slice(b"h\x00)\x81}(");
+        d.extend(su("keep"));
+        payload(&mut d, keep, &mut rng);
+        d.extend(su("drop"));
+        payload(&mut d, drop, &mut rng);
+        d.extend(su("meta"));
+        d.extend_from_slice(b"}");
+        d.extend(su("i"));
+        d.extend_from_slice(b"J");
+        d.extend_from_slice(&(i as i32).to_le_bytes());
+        d.extend_from_slice(b"sub");
+    }
+    d.extend_from_slice(b"e.");
+    d
+}
+
 /// A scratch directory under the target directory (removed on drop).
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new()
