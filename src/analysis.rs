@@ -131,7 +131,7 @@ pub fn candidates_to_rules(c: &[Candidate]) -> Rules {
 }
 
 /// One stage (or file) in a comparison.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StageDiff {
     pub stage: Option<u32>,
     pub task: Option<String>,
@@ -146,7 +146,7 @@ pub struct StageDiff {
 }
 
 /// One class.attr group in a comparison.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct GroupDiff {
     pub class: String,
     pub attr: String,
@@ -157,7 +157,7 @@ pub struct GroupDiff {
 }
 
 /// Two sources compared.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Diff {
     pub a_total: u64,
     pub b_total: u64,

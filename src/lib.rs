@@ -9,6 +9,7 @@ pub mod guards;
 pub mod model;
 pub mod pickle;
 pub mod report;
+pub mod schema;
 pub mod slim;
 pub mod survey;
 pub mod synth;

@@ -66,7 +66,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 });
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+                println!("{}", picklescope::schema::to_json(&r));
             } else if markdown {
                 print!("{}", r.to_markdown());
             } else {
@@ -153,6 +153,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 "picklescope",
                 &mut std::io::stdout(),
             );
+            Ok(())
+        }
+        Some(Command::Schema { doc }) => {
+            println!("{}", cli::schema_of(doc));
             Ok(())
         }
         Some(Command::Man) => cli::man::render(&mut std::io::stdout().lock())

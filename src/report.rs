@@ -18,7 +18,7 @@ use crate::workspace::Workspace;
 pub const UNKNOWN_SHOWN: usize = 15;
 
 /// One of the largest attribute instances.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct TopAttr {
     pub path: String,
     pub class: String,
@@ -28,7 +28,7 @@ pub struct TopAttr {
 }
 
 /// One file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FileReport {
     pub path: String,
     pub bytes: u64,
@@ -76,7 +76,7 @@ pub struct FileReport {
 pub type ClassReport = ClassTotal;
 
 /// A class or function a pickle names, with what it would do if CPython loaded the file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct GlobalReport {
     pub module: String,
     pub name: String,
@@ -200,7 +200,7 @@ impl FilePart {
 }
 
 /// The whole report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub total_bytes: u64,
     /// Total after slimming (only with rules).

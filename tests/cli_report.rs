@@ -68,10 +68,12 @@ fn report_json_has_the_documented_shape() {
     };
     let size = std::fs::metadata(&path).expect("stat").len();
     let r = report_json(&path);
+    assert_eq!(r["schema_version"], 1);
     assert_keys(
         "report",
         &r,
         &[
+            "schema_version",
             "total_bytes",
             "files",
             "classes",

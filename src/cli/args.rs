@@ -118,6 +118,14 @@ pub enum FailOn {
     Unknown,
 }
 
+/// The kinds of `--json` document with a schema.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SchemaDoc {
+    Report,
+    Slim,
+    Diff,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Emit {
     Toml,
@@ -354,6 +362,19 @@ Examples:
         after_help = "Examples:\n  picklescope completions bash > ~/.local/share/bash-completion/completions/picklescope"
     )]
     Completions { shell: Shell },
+    /// Print the JSON Schema of a `--json` document (report, slim or diff).
+    #[command(after_help = "\
+Every --json document starts with \"schema_version\": 1; the version changes only when a field is
+removed, renamed or changes meaning (new fields may appear within a version). The schemas are
+generated from the types the documents are written from; docs/schema/ holds copies.
+
+Examples:
+  picklescope schema report > report.schema.json
+  picklescope schema slim")]
+    Schema {
+        #[arg(value_enum)]
+        doc: SchemaDoc,
+    },
     /// Print the manual page (roff) on stdout.
     #[command(
         after_help = "Examples:\n  picklescope man | man -l -\n  picklescope man > ~/.local/share/man/man1/picklescope.1"

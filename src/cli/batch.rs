@@ -67,7 +67,7 @@ pub fn run_diff(a: &Path, b: &Path, json: bool) -> Result<(), Failure> {
     fail_on_single_error(&wb)?;
     let d = diff(&wa, &wb);
     if json {
-        println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default());
+        println!("{}", picklescope::schema::to_json(&d));
     } else {
         print_diff(&d);
     }

@@ -37,7 +37,7 @@ pub fn run(
         .map_err(|e| Failure::invalid(e.to_string()))?;
     if json {
         let doc = Doc::of(sources, &found);
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        println!("{}", picklescope::schema::to_json(&doc));
     } else {
         print!("{}", to_text(&found));
     }

@@ -167,3 +167,17 @@ pub fn fail_on(r: &picklescope::report::Report, level: args::FailOn) -> Result<(
     // One line a file, each in the usual `picklescope: ` form.
     Err(Failure::flagged(lines.join("\npicklescope: ")))
 }
+
+/// The JSON Schema of one kind of `--json` document.
+pub fn schema_of(doc: args::SchemaDoc) -> String {
+    use picklescope::schema::schema_of;
+    match doc {
+        args::SchemaDoc::Report => {
+            schema_of::<picklescope::report::Report>("picklescope report --json")
+        }
+        args::SchemaDoc::Slim => schema_of::<slim_cmd::Out>("picklescope slim --json"),
+        args::SchemaDoc::Diff => {
+            schema_of::<picklescope::analysis::Diff>("picklescope diff --json")
+        }
+    }
+}

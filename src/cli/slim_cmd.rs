@@ -18,8 +18,8 @@ use crate::cli::args::RuleArgs;
 /// Replaced files at least this large are released on the reaper thread.
 const REAP_FROM: u64 = 16 << 20;
 
-#[derive(Debug, Serialize)]
-struct Removed {
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Removed {
     class: String,
     attr: String,
     instances: u64,
@@ -27,8 +27,8 @@ struct Removed {
     bytes: i64,
 }
 
-#[derive(Debug, Serialize)]
-struct FileOut {
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct FileOut {
     path: String,
     stage: Option<u32>,
     task: Option<String>,
@@ -52,8 +52,8 @@ fn is_zero(v: &i64) -> bool {
     *v == 0
 }
 
-#[derive(Debug, Serialize)]
-struct Out {
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Out {
     dry_run: bool,
     before_bytes: u64,
     after_bytes: u64,
@@ -147,7 +147,7 @@ pub fn run(
         }
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        println!("{}", picklescope::schema::to_json(&out));
     } else {
         print_text(&out, &source.notes);
     }

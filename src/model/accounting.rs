@@ -87,7 +87,7 @@ pub fn removal(m: &Model, owned: Vec<(Span, usize)>, n: usize) -> Removal {
 
 /// One class.attr over one or several files: instances, bytes (the union of the instances'
 /// spans in each file, summed over files), retained bytes, and the stages it occurs in.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct ClassTotal {
     pub class: String,
     pub attr: String,

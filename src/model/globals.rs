@@ -11,7 +11,9 @@ use crate::pickle::value::{NAME_MAX, text};
 use crate::pickle::{Graph, Kind, NO_NODE, NodeId};
 
 /// How a global would behave when the pickle is loaded, most serious first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Runs code or touches the system when loaded.
