@@ -12,7 +12,7 @@ use super::sizes::merge_spans;
 use super::{Model, short_name};
 
 /// Why a class's instances cannot lose an attribute by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Fixed {
     /// BUILD state is a tuple of slot values (`__getstate__` returning a tuple).
@@ -32,7 +32,7 @@ impl Fixed {
 }
 
 /// One class that cannot be slimmed, with its instances and bytes (the union of their spans).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct NotRemovable {
     pub class: String,
     pub why: Fixed,
