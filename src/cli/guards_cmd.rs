@@ -99,11 +99,7 @@ impl<'a> Doc<'a> {
                 .marked
                 .iter()
                 .map(|m| MarkedDoc {
-                    class: if m.module.is_empty() {
-                        m.name.clone()
-                    } else {
-                        format!("{}.{}", m.module, m.name)
-                    },
+                    class: m.qualname(),
                     attr: &m.attr,
                     via: &m.via,
                 })

@@ -20,16 +20,16 @@ pub struct ClassDef {
 
 impl ClassDef {
     pub fn qualname(&self) -> String {
-        if self.module.is_empty() {
-            self.name.clone()
-        } else {
-            format!("{}.{}", self.module, self.name)
-        }
+        qualname(&self.module, &self.name)
     }
+}
 
-    /// The package holding the defining module (`pipeline.hif.tasks.rawflagchans`).
-    pub fn package(&self) -> &str {
-        self.module.rsplit_once('.').map_or("", |(p, _)| p)
+/// `module.Name`, or just `Name` when the module is not known.
+fn qualname(module: &str, name: &str) -> String {
+    if module.is_empty() {
+        name.to_string()
+    } else {
+        format!("{module}.{name}")
     }
 }
 
@@ -85,6 +85,11 @@ pub struct Marked {
 }
 
 impl Marked {
+    pub fn qualname(&self) -> String {
+        qualname(&self.module, &self.name)
+    }
+
+    /// The package holding the defining module (`pipeline.hif.tasks.rawflagchans`).
     pub fn package(&self) -> &str {
         self.module.rsplit_once('.').map_or("", |(p, _)| p)
     }
