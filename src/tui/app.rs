@@ -126,6 +126,8 @@ pub struct App {
     pub backup: bool,
     pub full_names: bool,
     pub quit: bool,
+    /// Ctrl-Z was pressed: the event loop gives the terminal back and stops the process.
+    pub suspend: bool,
     /// Texts copied this session, in order (printed on exit with `--print-on-exit`).
     pub copied: Vec<String>,
     /// Copied texts not yet sent to the terminal as OSC 52 (the event loop sends them).
@@ -187,6 +189,7 @@ impl App {
             backup: false,
             full_names: false,
             quit: false,
+            suspend: false,
             copied: Vec::new(),
             outbox: Vec::new(),
             last_click: None,
@@ -482,6 +485,11 @@ impl App {
             self.quit = true;
             return;
         }
+        // Like Ctrl-C, in any dialog.
+        if action_for(&ev) == Some(Action::Suspend) {
+            self.suspend = true;
+            return;
+        }
         match self.modal.clone() {
             Modal::None => {}
             Modal::Help => {
@@ -705,6 +713,7 @@ impl App {
                 }
             }
             Action::ForceQuit => self.quit = true,
+            Action::Suspend => self.suspend = true,
             Action::Copy => self.copy_selection(),
             Action::CopyMarks => {
                 if self.marks.rules.transient.is_empty() {

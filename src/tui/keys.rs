@@ -28,6 +28,7 @@ pub enum Action {
     Help,
     Quit,
     ForceQuit,
+    Suspend,
     Copy,
     CopyMarks,
 }
@@ -196,6 +197,12 @@ pub const BINDINGS: &[Binding] = &[
         label: "Ctrl-C",
         action: Action::ForceQuit,
         help: "quit now, restoring the terminal",
+    },
+    Binding {
+        keys: &[Ctrl('z')],
+        label: "Ctrl-Z",
+        action: Action::Suspend,
+        help: "suspend to the shell (fg comes back)",
     },
 ];
 

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod guards;
 pub mod keys;
 pub mod mouse;
+pub mod signals;
 pub mod state;
 pub mod view;
 
@@ -78,7 +79,7 @@ pub fn run(source: Source, rules: Rules, opts: Options) -> std::io::Result<Vec<S
     let theme = view::Theme {
         color: opts.look.color,
     };
-    with_terminal(opts, |t| event_loop(t, &mut app, &rx, theme))?;
+    with_terminal(opts, |t, c| event_loop(t, c, &mut app, &rx, theme))?;
     Ok(app.copied)
 }
 
@@ -86,33 +87,84 @@ pub fn run(source: Source, rules: Rules, opts: Options) -> std::io::Result<Vec<S
 pub fn run_compare(cmp: compare::Compare, opts: Options) -> std::io::Result<Vec<String>> {
     let mut cmp = cmp;
     let look = opts.look;
-    with_terminal(opts, |t| compare_loop(t, &mut cmp, look))?;
+    with_terminal(opts, |t, c| compare_loop(t, c, &mut cmp, look))?;
     Ok(cmp.copied)
 }
 
 /// Puts the terminal in raw mode on the alternate screen (mouse captured unless `--no-mouse`),
-/// runs `body`, and restores the terminal however `body` ends, a panic included.
+/// runs `body`, and restores the terminal however `body` ends: a panic, or a signal (see
+/// [`Control::between_steps`]).
 fn with_terminal(
     opts: Options,
-    body: impl FnOnce(&mut Terminal<CrosstermBackend<Stdout>>) -> std::io::Result<()>,
+    body: impl FnOnce(&mut Terminal<CrosstermBackend<Stdout>>, &mut Control) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
+    // Before the terminal is taken: from here on no signal leaves it in raw mode.
+    let mut control = Control {
+        watch: signals::Watch::install()?,
+        no_mouse: opts.no_mouse,
+    };
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
         hook(info);
     }));
-    enable_raw_mode()?;
-    execute!(std::io::stdout(), EnterAlternateScreen)?;
-    if !opts.no_mouse {
-        execute!(std::io::stdout(), EnableMouseCapture)?;
-    }
+    take_terminal(opts.no_mouse)?;
     let backend = CrosstermBackend::new(std::io::stdout());
     let res = match Terminal::new(backend) {
-        Ok(mut t) => body(&mut t),
+        Ok(mut t) => body(&mut t, &mut control),
         Err(e) => Err(e),
     };
     restore();
     res
+}
+
+/// Raw mode, alternate screen, mouse capture (unless `no_mouse`).
+fn take_terminal(no_mouse: bool) -> std::io::Result<()> {
+    enable_raw_mode()?;
+    execute!(std::io::stdout(), EnterAlternateScreen)?;
+    if !no_mouse {
+        execute!(std::io::stdout(), EnableMouseCapture)?;
+    }
+    Ok(())
+}
+
+/// What the loops need to act on signals and Ctrl-Z.
+struct Control {
+    watch: signals::Watch,
+    no_mouse: bool,
+}
+
+impl Control {
+    /// Acts on the signals that arrived (and on Ctrl-Z when `suspend`), between two steps of
+    /// a loop, so a write in progress has finished: an ending signal restores the terminal and
+    /// exits with 128 + its number; a stop gives the terminal back, stops, and takes it again
+    /// when continued. True when the screen must be drawn whole.
+    fn between_steps(
+        &mut self,
+        term: &mut Terminal<CrosstermBackend<Stdout>>,
+        suspend: bool,
+    ) -> std::io::Result<bool> {
+        // A Ctrl-Z outranks a redraw still pending (the SIGCONT that ended the last stop).
+        let wanted = match (self.watch.pending(), suspend) {
+            (Some(signals::Wanted::Exit(code)), _) => {
+                restore();
+                std::process::exit(code);
+            }
+            (_, true) => Some(signals::Wanted::Suspend),
+            (w, false) => w,
+        };
+        match wanted {
+            Some(signals::Wanted::Suspend) => {
+                restore();
+                signals::stop_self();
+                take_terminal(self.no_mouse)?;
+            }
+            Some(_) => {}
+            None => return Ok(false),
+        }
+        term.clear()?;
+        Ok(true)
+    }
 }
 
 /// Sends copied texts to the terminal as OSC 52.
@@ -130,12 +182,14 @@ fn flush_outbox(outbox: &mut Vec<String>) -> std::io::Result<()> {
 
 fn compare_loop(
     term: &mut Terminal<CrosstermBackend<Stdout>>,
+    control: &mut Control,
     cmp: &mut compare::Compare,
     look: ascii::Look,
 ) -> std::io::Result<()> {
     let theme = view::Theme { color: look.color };
     let mut dirty = true;
     while !cmp.quit {
+        dirty |= control.between_steps(term, false)?;
         flush_outbox(&mut cmp.outbox)?;
         if dirty {
             term.draw(|f| {
@@ -167,12 +221,14 @@ fn compare_loop(
 
 fn event_loop(
     term: &mut Terminal<CrosstermBackend<Stdout>>,
+    control: &mut Control,
     app: &mut App,
     rx: &mpsc::Receiver<(usize, Result<Model, LoadError>)>,
     theme: view::Theme,
 ) -> std::io::Result<()> {
     let mut dirty = true;
     while !app.quit {
+        dirty |= control.between_steps(term, std::mem::take(&mut app.suspend))?;
         while let Ok((i, r)) = rx.try_recv() {
             app.file_loaded(i, r);
             dirty = true;
