@@ -685,3 +685,152 @@ fn help_scrolls_on_a_short_terminal_and_every_key_is_reachable() {
     press(&mut app, KeyCode::Char('x'));
     assert_eq!(app.modal, Modal::None);
 }
+
+/// Every file of `app` as it is on disk now, as the watcher reports it.
+fn look_now(app: &App) -> picklescope::tui::watch::Look {
+    picklescope::tui::watch::Look {
+        taken: Instant::now(),
+        files: app
+            .files
+            .iter()
+            .map(|f| picklescope::tui::watch::on_disk(&f.file.path))
+            .collect(),
+    }
+}
+
+/// Reads the files `r` asked for, as the event loop's loader does.
+fn run_reloads(app: &mut App) {
+    for i in std::mem::take(&mut app.reloads) {
+        let r = Model::open(&app.files[i].file.path);
+        app.file_loaded(i, r);
+    }
+}
+
+#[test]
+fn a_stage_rewritten_on_disk_is_marked_refused_for_writing_and_reloaded_with_the_marks() {
+    let (dir, mut app) = open_demo(false);
+    open_stage(&mut app, "rawflagchans");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(selected_name(&app), "view");
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Down);
+    let selected = selected_name(&app);
+    let stage4 = dir
+        .path()
+        .join("pipeline-demo/saved_state/result-stage4.pickle");
+    let original = std::fs::read(&stage4).unwrap();
+    let idx = app
+        .files
+        .iter()
+        .position(|f| f.file.path == stage4)
+        .unwrap();
+    let predicted = app.files[idx].after.unwrap();
+
+    // Nothing changed: a look says nothing, r has nothing to do.
+    assert!(!app.on_disk(&look_now(&app)));
+    press(&mut app, KeyCode::Char('r'));
+    assert!(app.reloads.is_empty());
+    assert!(app.status.contains("no file changed"), "{}", app.status);
+
+    // The pipeline starts rewriting the stage: open('wb') truncates it first.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&stage4)
+        .unwrap();
+    assert!(app.on_disk(&look_now(&app)));
+    assert!(!app.on_disk(&look_now(&app)), "told once");
+    let s = screen(&app, 100, 30);
+    assert!(s.contains("CHANGED ON DISK: result-stage4.pickle"), "{s}");
+    assert!(s.contains("RawflagchansResults [changed on disk]"), "{s}");
+    // What was read stays shown (it is held in memory, nothing is mapped).
+    assert_eq!(selected_name(&app), selected);
+    press(&mut app, KeyCode::Char('i'));
+    assert_eq!(app.modal, Modal::Detail);
+    press(&mut app, KeyCode::Esc);
+
+    // w is refused and says why; the file is not touched.
+    press(&mut app, KeyCode::Char('w'));
+    let Modal::Message { title, text } = app.modal.clone() else {
+        panic!("w on a changed file: {:?}", app.modal)
+    };
+    assert_eq!(title, "Not written");
+    assert!(
+        text.contains(&format!(
+            "{} changed on disk; press r to reload",
+            stage4.display()
+        )),
+        "{text}"
+    );
+    assert_eq!(std::fs::metadata(&stage4).unwrap().len(), 0);
+    press(&mut app, KeyCode::Esc);
+
+    // r while the file is empty: the read fails, the row says so, the tree goes back to Stages.
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(app.reloads, vec![idx]);
+    assert!(screen(&app, 100, 30).contains("reloading…"));
+    run_reloads(&mut app);
+    assert!(app.files[idx].error.is_some());
+    assert!(!app.files[idx].changed);
+    assert_eq!(app.screen, Screen::Stages);
+    assert!(!screen(&app, 100, 30).contains("CHANGED ON DISK"));
+
+    // The pipeline finishes writing: changed again; r reads it, the marks stay and apply.
+    std::fs::write(&stage4, &original).unwrap();
+    assert!(app.on_disk(&look_now(&app)));
+    press(&mut app, KeyCode::Char('r'));
+    run_reloads(&mut app);
+    assert!(app.files[idx].error.is_none(), "{:?}", app.files[idx].error);
+    assert_eq!(app.marks.rules.transient.len(), 1);
+    assert_eq!(app.files[idx].after, Some(predicted));
+    assert!(
+        app.status.contains("reloaded result-stage4.pickle"),
+        "{}",
+        app.status
+    );
+    press(&mut app, KeyCode::Char('w'));
+    assert_eq!(app.modal, Modal::ConfirmWrite);
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(std::fs::metadata(&stage4).unwrap().len(), predicted);
+    // Our own write is not a change on disk.
+    assert!(!app.on_disk(&look_now(&app)));
+}
+
+#[test]
+fn a_reload_keeps_the_place_in_the_tree() {
+    let (dir, mut app) = open_demo(false);
+    open_stage(&mut app, "rawflagchans");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    let crumbs_before: Vec<String> = app
+        .tree
+        .as_ref()
+        .unwrap()
+        .levels
+        .iter()
+        .map(|l| l.crumb.clone())
+        .collect();
+    let selected = selected_name(&app);
+    let stage4 = dir
+        .path()
+        .join("pipeline-demo/saved_state/result-stage4.pickle");
+    // Rewritten with the same content, as a resumed pipeline would.
+    let bytes = std::fs::read(&stage4).unwrap();
+    std::fs::write(&stage4, &bytes).unwrap();
+    assert!(app.on_disk(&look_now(&app)));
+    press(&mut app, KeyCode::Char('r'));
+    run_reloads(&mut app);
+    let crumbs_after: Vec<String> = app
+        .tree
+        .as_ref()
+        .unwrap()
+        .levels
+        .iter()
+        .map(|l| l.crumb.clone())
+        .collect();
+    assert_eq!(crumbs_after, crumbs_before);
+    assert_eq!(selected_name(&app), selected);
+}

@@ -144,6 +144,10 @@ pub struct App {
     pub size: (u16, u16),
     /// First line shown in the help.
     pub help_scroll: usize,
+    /// Files `r` asked to reload, not yet handed to the loader (the event loop takes them).
+    pub reloads: Vec<usize>,
+    /// Files being reloaded (what they showed stays until the new read arrives).
+    pub reloading: Vec<usize>,
 }
 
 /// Retained sizes are computed for every row of listings up to this size; larger listings
@@ -198,23 +202,101 @@ impl App {
             ascii: false,
             size: (80, 24),
             help_scroll: 0,
+            reloads: Vec::new(),
+            reloading: Vec::new(),
         }
     }
 
     /// A file finished loading.
     pub fn file_loaded(&mut self, idx: usize, r: Result<Model, crate::model::LoadError>) {
+        let selected = self.selected_name();
         let Some(f) = self.files.get_mut(idx) else {
             return;
         };
         f.set_result(r);
         f.recompute(&self.marks.rules);
+        let reloaded = match self.reloading.iter().position(|&i| i == idx) {
+            Some(k) => {
+                self.reloading.remove(k);
+                true
+            }
+            None => false,
+        };
         if let Some(e) = &f.error {
             self.status = e.clone();
+        } else if reloaded {
+            self.status = format!("reloaded {} (the marks stay)", f.file_name());
         }
         self.rebuild_classes();
         if self.screen == Screen::Tree && self.tree.is_none() && self.files.len() == 1 {
             self.open_entry(0);
         }
+        if reloaded && self.tree.as_ref().is_some_and(|t| t.entry == idx) {
+            self.reopen_tree(selected);
+        }
+    }
+
+    /// Files whose disk content is no longer what is shown, in file order.
+    pub fn changed_files(&self) -> Vec<usize> {
+        (0..self.files.len())
+            .filter(|&i| self.files[i].changed)
+            .collect()
+    }
+
+    /// Takes a look at the disk into account (see [`super::watch`]); true when a file is
+    /// newly seen changed.
+    pub fn on_disk(&mut self, look: &super::watch::Look) -> bool {
+        let mut newly = Vec::new();
+        for (i, (f, now)) in self.files.iter_mut().zip(&look.files).enumerate() {
+            if f.saw(*now, look.taken) {
+                newly.push(i);
+            }
+        }
+        if newly.is_empty() {
+            return false;
+        }
+        let names: Vec<String> = newly.iter().map(|&i| self.files[i].file_name()).collect();
+        self.status = format!(
+            "{} changed on disk; r reloads",
+            crate::elide::elide_middle(&names.join(", "), 60)
+        );
+        true
+    }
+
+    /// `r`: asks the loader for every changed file not already being reloaded.
+    fn reload(&mut self) {
+        let wanted: Vec<usize> = self
+            .changed_files()
+            .into_iter()
+            .filter(|i| !self.reloading.contains(i))
+            .collect();
+        if wanted.is_empty() {
+            self.status = if self.reloading.is_empty() {
+                "no file changed on disk since it was read".into()
+            } else {
+                "still reloading…".into()
+            };
+            return;
+        }
+        self.status = format!("reloading {} file(s)…", wanted.len());
+        self.reloading.extend(&wanted);
+        self.reloads.extend(wanted);
+    }
+
+    /// Files of the write plan changed on disk since they were read (each looked at now).
+    fn changed_in_plan(&mut self) -> Vec<usize> {
+        let now = std::time::Instant::now();
+        let mut out = Vec::new();
+        for (i, _, _) in self.write_plan() {
+            if let Some(f) = self.files.get_mut(i) {
+                let disk = super::watch::on_disk(&f.file.path);
+                f.saw(disk, now);
+                if f.changed {
+                    out.push(i);
+                }
+            }
+        }
+        out
     }
 
     pub fn loaded_count(&self) -> usize {
@@ -685,10 +767,33 @@ impl App {
             }
             Action::Export => self.export(),
             Action::Write => {
+                let changed = if self.read_only {
+                    Vec::new()
+                } else {
+                    self.changed_in_plan()
+                };
                 if self.read_only {
                     self.status = "read-only session (--read-only): writing is disabled".into();
                 } else if self.write_plan().is_empty() {
                     self.status = "nothing to write: no marks hit any file".into();
+                } else if !changed.is_empty() {
+                    let lines: Vec<String> = changed
+                        .iter()
+                        .map(|&i| {
+                            format!(
+                                "{} changed on disk; press r to reload",
+                                self.files[i].file.path.display()
+                            )
+                        })
+                        .collect();
+                    self.status = lines.first().cloned().unwrap_or_default();
+                    self.modal = Modal::Message {
+                        title: "Not written".into(),
+                        text: format!(
+                            "{}\n\nNothing was written: what is shown is no longer what is on disk.",
+                            lines.join("\n")
+                        ),
+                    };
                 } else if let Some(text) = self.unwritable() {
                     self.modal = Modal::Message {
                         title: "Cannot write".into(),
@@ -698,6 +803,7 @@ impl App {
                     self.modal = Modal::ConfirmWrite;
                 }
             }
+            Action::Reload => self.reload(),
             Action::FullNames => self.full_names = !self.full_names,
             Action::Help => {
                 self.help_scroll = 0;
@@ -937,8 +1043,62 @@ impl App {
         })
     }
 
+    /// The label of the selected tree row.
+    fn selected_name(&self) -> Option<String> {
+        let m = self.tree_model()?;
+        let r = self.selected_row()?;
+        Some(label_text(m.graph(), m.data(), r.row.label))
+    }
+
+    /// The file under the tree was read again: opens it anew and walks back down by row
+    /// names as far as they still exist; back to Stages when it no longer opens.
+    /// `selected` is [`App::selected_name`] taken before the file was read again.
+    fn reopen_tree(&mut self, selected: Option<String>) {
+        let Some(t) = self.tree.take() else { return };
+        let path: Vec<String> = t.levels.iter().skip(1).map(|l| l.name.clone()).collect();
+        self.open_entry(t.entry);
+        if self.tree.is_none() {
+            self.screen = if self.files.len() > 1 || self.is_context {
+                Screen::Stages
+            } else {
+                Screen::Tree
+            };
+            if self.modal == Modal::Detail {
+                self.modal = Modal::None;
+            }
+            return;
+        }
+        for name in path {
+            let Some(m) = self.tree_model() else { break };
+            let found = self.level().and_then(|l| {
+                l.rows
+                    .iter()
+                    .position(|r| label_text(m.graph(), m.data(), r.row.label) == name)
+            });
+            match found {
+                Some(i) => {
+                    if let Some(l) = self.level_mut() {
+                        l.sel = i;
+                    }
+                    self.descend();
+                }
+                None => return,
+            }
+        }
+        // And the row that was selected, when it is still there.
+        let found = self.tree_model().zip(self.level()).and_then(|(m, l)| {
+            l.rows
+                .iter()
+                .position(|r| Some(label_text(m.graph(), m.data(), r.row.label)) == selected)
+        });
+        if let (Some(i), Some(l)) = (found, self.level_mut()) {
+            l.sel = i;
+        }
+    }
+
     fn write_all(&mut self) {
         let plan = self.write_plan();
+        let selected = self.selected_name();
         let mut ok = 0;
         let mut errors = Vec::new();
         for (i, _, _) in &plan {
@@ -974,28 +1134,7 @@ impl App {
         }
         self.recompute_all();
         self.rebuild_classes();
-        if let Some(t) = self.tree.take() {
-            // The file changed under the tree: reopen it and walk back down by row names.
-            let path: Vec<String> = t.levels.iter().skip(1).map(|l| l.name.clone()).collect();
-            self.open_entry(t.entry);
-            for name in path {
-                let Some(m) = self.tree_model() else { break };
-                let found = self.level().and_then(|l| {
-                    l.rows
-                        .iter()
-                        .position(|r| label_text(m.graph(), m.data(), r.row.label) == name)
-                });
-                match found {
-                    Some(i) => {
-                        if let Some(l) = self.level_mut() {
-                            l.sel = i;
-                        }
-                        self.descend();
-                    }
-                    None => break,
-                }
-            }
-        }
+        self.reopen_tree(selected);
         self.modal = Modal::None;
         if errors.is_empty() {
             self.marks.unsaved = false;

@@ -24,6 +24,7 @@ pub enum Action {
     FocusMarks,
     Export,
     Write,
+    Reload,
     FullNames,
     Help,
     Quit,
@@ -161,6 +162,12 @@ pub const BINDINGS: &[Binding] = &[
         label: "w",
         action: Action::Write,
         help: "write slimmed files (asks first, lists before → after)",
+    },
+    Binding {
+        keys: &[Char('r')],
+        label: "r",
+        action: Action::Reload,
+        help: "reload the files changed on disk (the marks stay)",
     },
     Binding {
         keys: &[Char('y')],

@@ -10,6 +10,7 @@ pub mod mouse;
 pub mod signals;
 pub mod state;
 pub mod view;
+pub mod watch;
 
 use std::io::{Stdout, Write};
 use std::sync::mpsc;
@@ -30,19 +31,24 @@ use crate::slim::Rules;
 
 pub use app::App;
 
-/// Starts scanning every file of `app` in the background; results arrive on the receiver.
-pub fn spawn_scan(app: &App) -> mpsc::Receiver<(usize, Result<Model, LoadError>)> {
-    let (tx, rx) = mpsc::channel();
-    let files: Vec<_> = app.files.iter().map(|f| f.file.clone()).collect();
+/// A file of the explorer read: its index and the result.
+pub type Read = (usize, Result<Model, LoadError>);
+
+/// Reads the files `which` of `app` in the background; each result arrives on `tx`.
+pub fn spawn_load(app: &App, which: &[usize], tx: mpsc::Sender<Read>) {
+    let files: Vec<_> = which
+        .iter()
+        .filter_map(|&i| app.files.get(i).map(|f| (i, f.file.clone())))
+        .collect();
     std::thread::spawn(move || {
+        let (index, files): (Vec<usize>, Vec<_>) = files.into_iter().unzip();
         let txs = std::sync::Mutex::new(tx);
-        crate::context::load::load_all_with(&files, EVERY_CORE, |i, r| {
-            if let Ok(t) = txs.lock() {
+        crate::context::load::load_all_with(&files, EVERY_CORE, |k, r| {
+            if let (Ok(t), Some(&i)) = (txs.lock(), index.get(k)) {
                 let _ = t.send((i, r));
             }
         });
     });
-    rx
 }
 
 fn restore() {
@@ -75,11 +81,20 @@ pub fn run(source: Source, rules: Rules, opts: Options) -> std::io::Result<Vec<S
     let mut app = App::new(source, rules, opts.read_only);
     app.guard_sources = opts.sources.clone();
     app.ascii = opts.look.ascii;
-    let rx = spawn_scan(&app);
+    let (tx, rx) = mpsc::channel();
+    let all: Vec<usize> = (0..app.files.len()).collect();
+    spawn_load(&app, &all, tx.clone());
+    let reads = Reads { tx, rx };
+    let watcher = watch::Watcher::spawn(
+        app.files.iter().map(|f| f.file.path.clone()).collect(),
+        watch::EVERY,
+    );
     let theme = view::Theme {
         color: opts.look.color,
     };
-    with_terminal(opts, |t, c| event_loop(t, c, &mut app, &rx, theme))?;
+    with_terminal(opts, |t, c| {
+        event_loop(t, c, &mut app, &reads, &watcher, theme)
+    })?;
     Ok(app.copied)
 }
 
@@ -219,19 +234,33 @@ fn compare_loop(
     Ok(())
 }
 
+/// Both ends of the channel file reads arrive on (reloads send on it too).
+struct Reads {
+    tx: mpsc::Sender<Read>,
+    rx: mpsc::Receiver<Read>,
+}
+
 fn event_loop(
     term: &mut Terminal<CrosstermBackend<Stdout>>,
     control: &mut Control,
     app: &mut App,
-    rx: &mpsc::Receiver<(usize, Result<Model, LoadError>)>,
+    reads: &Reads,
+    watcher: &watch::Watcher,
     theme: view::Theme,
 ) -> std::io::Result<()> {
     let mut dirty = true;
     while !app.quit {
         dirty |= control.between_steps(term, std::mem::take(&mut app.suspend))?;
-        while let Ok((i, r)) = rx.try_recv() {
+        while let Ok((i, r)) = reads.rx.try_recv() {
             app.file_loaded(i, r);
             dirty = true;
+        }
+        if let Some(look) = watcher.latest() {
+            dirty |= app.on_disk(&look);
+        }
+        if !app.reloads.is_empty() {
+            let which = std::mem::take(&mut app.reloads);
+            spawn_load(app, &which, reads.tx.clone());
         }
         flush_outbox(&mut app.outbox)?;
         if dirty {
@@ -254,6 +283,7 @@ fn event_loop(
                         app.modal = app::Modal::ConfirmWrite;
                     }
                     app.on_key(k);
+                    watcher.poke();
                     dirty = true;
                 }
                 // Capture reports every motion too; only buttons and the wheel do anything.

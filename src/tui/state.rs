@@ -1,11 +1,14 @@
 //! Explorer state that is not UI: loaded files, marks with undo, and the exact what-if.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use crate::context::{FileRole, SourceFile, StageInfo, stage_info};
 use crate::model::globals::{Judgement, Trust, Verdict, judged};
 use crate::model::{LoadError, Model};
 use crate::slim::{Rules, what_if};
+
+use super::watch::{OnDisk, on_disk};
 
 /// A file of the opened source, filled in as the background scan finishes it.
 #[derive(Debug)]
@@ -20,6 +23,12 @@ pub struct FileState {
     pub error: Option<String>,
     /// Times one pipeline run reads this file back (see [`crate::context::reread`]).
     pub reread_times: u64,
+    /// What the file was on disk when what is shown was read from it (`None` while pending).
+    pub read_from: Option<OnDisk>,
+    /// When [`FileState::read_from`] was set: looks at the disk taken before it say nothing.
+    pub read_at: Instant,
+    /// The file on disk is no longer what is shown: reload (`r`) before writing it.
+    pub changed: bool,
 }
 
 /// Loading state of one file.
@@ -53,7 +62,24 @@ impl FileState {
             hits: BTreeMap::new(),
             error: None,
             reread_times: 0,
+            read_from: None,
+            read_at: Instant::now(),
+            changed: false,
         }
+    }
+
+    /// Takes a look at the disk into account; true when it shows, for the first time, that
+    /// the file changed since it was read. A look taken before the file was read says
+    /// nothing (it may show the file before our own write).
+    pub fn saw(&mut self, now: OnDisk, taken: Instant) -> bool {
+        let Some(was) = self.read_from else {
+            return false;
+        };
+        if self.changed || taken < self.read_at || now == was {
+            return false;
+        }
+        self.changed = true;
+        true
     }
 
     /// Bytes one run reads back of this file as it is.
@@ -67,6 +93,14 @@ impl FileState {
     }
 
     pub fn set_result(&mut self, r: Result<Model, LoadError>) {
+        self.changed = false;
+        self.read_at = Instant::now();
+        self.read_from = match &r {
+            // The stamp taken before the read, checked unchanged after it (none: not a file
+            // read from disk, nothing to watch).
+            Ok(m) => m.doc.stamp.map(Some),
+            Err(_) => Some(on_disk(&self.file.path)),
+        };
         match r {
             Ok(model) => {
                 let info = stage_info(&model);

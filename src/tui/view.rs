@@ -193,12 +193,20 @@ pub fn draw(f: &mut Frame, app: &App, theme: Theme) {
     } = regions(app, area);
     let marks_h = marks.height;
     draw_header(f, app, header, theme);
+    let [danger_line, changed_line] = Layout::vertical([
+        Constraint::Length(u16::from(!danger.is_empty())),
+        Constraint::Fill(1),
+    ])
+    .areas(banner);
     if !danger.is_empty() {
         let msg = format!(
             " ⚠ DANGEROUS: this pickle names {} — loading it in Python would run code. picklescope never does.",
             danger.join(", ")
         );
-        f.render_widget(Paragraph::new(msg).style(theme.warn()), banner);
+        f.render_widget(Paragraph::new(msg).style(theme.warn()), danger_line);
+    }
+    if let Some(msg) = changed_banner(app, changed_line.width) {
+        f.render_widget(Paragraph::new(msg).style(theme.warn()), changed_line);
     }
     let elided = match app.screen {
         Screen::Stages => {
@@ -268,6 +276,26 @@ pub fn draw(f: &mut Frame, app: &App, theme: Theme) {
     }
 }
 
+/// The line naming the files changed on disk since they were read, fitted to `width`.
+fn changed_banner(app: &App, width: u16) -> Option<String> {
+    let changed = app.changed_files();
+    if changed.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = changed.iter().map(|&i| app.files[i].file_name()).collect();
+    let tail = if changed.iter().all(|i| app.reloading.contains(i)) {
+        " · reloading…"
+    } else {
+        " · r reloads (the marks stay); w refuses them until then"
+    };
+    let head = " CHANGED ON DISK: ";
+    let room = (width as usize).saturating_sub(head.chars().count() + tail.chars().count());
+    Some(format!(
+        "{head}{}{tail}",
+        crate::elide::elide_middle(&names.join(", "), room.max(12))
+    ))
+}
+
 /// A message in a box, wrapped to the terminal's width; any key closes it.
 fn draw_message(f: &mut Frame, area: Rect, title: &str, text: &str, theme: Theme) {
     let w = area.width.min(78);
@@ -310,7 +338,8 @@ pub fn regions(app: &App, area: Rect) -> Regions {
             .min(7)
             .min(area.height / 3)
     };
-    let banner_h = u16::from(!app.dangerous().is_empty());
+    let banner_h =
+        u16::from(!app.dangerous().is_empty()) + u16::from(app.files.iter().any(|f| f.changed));
     let [header, banner, main, marks, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(banner_h),
@@ -509,13 +538,20 @@ fn draw_stages(f: &mut Frame, app: &App, area: Rect, theme: Theme) {
             if fs.error.is_some() {
                 style = theme.fg(Color::Red);
             }
+            if fs.changed {
+                style = theme.fg(Color::Yellow);
+            }
             if k == app.stage_sel && !app.marks_focus {
                 style = theme.sel();
             }
             let marker = if k == app.stage_sel { "▶" } else { " " };
             let mut cells = vec![
                 Cell::from(format!("{marker}{num:>3}")),
-                Cell::from(truncate(&fs.task(), 30)),
+                Cell::from(if fs.changed {
+                    format!("[changed] {}", truncate(&fs.task(), 20))
+                } else {
+                    truncate(&fs.task(), 30)
+                }),
                 Cell::from(format!(
                     "{:>10}",
                     if fs.error.is_some() {
@@ -600,11 +636,18 @@ fn crumbs(app: &App) -> String {
     let Some(t) = &app.tree else {
         return String::new();
     };
-    t.levels
+    let path = t
+        .levels
         .iter()
         .map(|l| l.crumb.clone())
         .collect::<Vec<_>>()
-        .join(" › ")
+        .join(" › ");
+    if app.files.get(t.entry).is_some_and(|f| f.changed) {
+        // At the end: a long path is cut on the left.
+        format!("{path} [changed on disk]")
+    } else {
+        path
+    }
 }
 
 /// Draws the tree; returns the full name of the selected row when the table had to elide it.
