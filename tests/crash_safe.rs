@@ -1,5 +1,5 @@
-//! Crash-safe saves: `slim` killed with SIGKILL at random moments while it rewrites a large
-//! file, a disk that fills up (a real 1 MiB tmpfs), a read-only directory, symlinks in other
+//! Crash-safe saves: `slim` killed with SIGKILL, SIGTERM, SIGINT or SIGHUP at random moments
+//! while it rewrites a large file, a disk that fills up (a real 1 MiB tmpfs), a read-only directory, symlinks in other
 //! directories, files changed behind our back with size and mtime restored, and owners and
 //! set-id bits kept. After every one of them the file is either the original or the complete
 //! slimmed file. (Injected write failures, backups and plain modes: tests/save_faults.rs.)
@@ -61,7 +61,7 @@ fn slim_cmd(file: &Path, rules: &Path) -> Command {
     c
 }
 
-// ---- SIGKILL at random moments --------------------------------------------------------------
+// ---- SIGKILL and other ending signals at random moments --------------------------------------
 
 /// The size of the temp file a running `slim` (process `pid`) writes in `dir`, if it has one
 /// open: on Linux an unnamed `O_TMPFILE` file (`dir/#inode (deleted)` in /proc/PID/fd), else a
@@ -81,13 +81,15 @@ fn temp_file_of(pid: u32, dir: &Path) -> Option<u64> {
     })
 }
 
-/// Kills `slim` `kills` times while it rewrites a file of about `mb` MiB, each time once its
+/// Sends `sig` to `slim` `kills` times while it rewrites a file of about `mb` MiB, each time once its
 /// temp file holds a seeded random share of the slimmed size (a share of 100% or more waits
 /// until the temp file is gone: the rename or later). No clock decides when: the file's
 /// progress does. After each kill the file must be the original or the complete slimmed file.
 /// A kill that came after the temp file was seen and left the original in place landed while
-/// the temp file existed (before the rename); those are counted and must be most of them.
-fn kill_harness(mb: usize, kills: usize, seed: u64) {
+/// the temp file existed (before the rename); those are counted and must be most of them. A
+/// hidden temp name left behind (a signal between the link and the rename) must hold the
+/// complete slimmed file.
+fn kill_harness(mb: usize, kills: usize, seed: u64, sig: i32) {
     let dir = tempdir();
     let rules = dir.path().join("r.toml");
     fs::write(&rules, RULES).expect("rules");
@@ -140,8 +142,18 @@ fn kill_harness(mb: usize, kills: usize, seed: u64) {
             // Polling pace only; no outcome depends on it.
             std::thread::sleep(Duration::from_micros(200));
         }
-        child.kill().expect("SIGKILL"); // std sends SIGKILL on Unix
-        let _ = child.wait();
+        // SAFETY: kill only sends a signal to the child this test started (not reaped yet).
+        #[allow(unsafe_code)]
+        let r = unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+        assert_eq!(r, 0, "kill {sig}");
+        let status = child.wait().expect("wait");
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert!(
+                status.signal() == Some(sig) || status.success(),
+                "signal {sig}: slim ended with {status:?}"
+            );
+        }
         let meta = fs::symlink_metadata(&target).expect("the file must still exist");
         assert!(meta.file_type().is_file());
         let now = hash_file(&target);
@@ -160,18 +172,19 @@ fn kill_harness(mb: usize, kills: usize, seed: u64) {
             );
         }
         // A process killed between naming its temp file and the rename leaves it behind
-        // (never the target, never anything else).
+        // (never the target, never anything else), and it is the complete slimmed file.
         for n in others(dir.path(), &["pristine.bin", "result.pickle", "r.toml"]) {
             assert!(
                 n.starts_with(".result.pickle.picklescope-") && n.ends_with(".tmp"),
                 "unexpected file {n}"
             );
+            assert_eq!(hash_file(&dir.path().join(&n)), slimmed, "left behind: {n}");
             leftovers += 1;
             fs::remove_file(dir.path().join(&n)).expect("rm temp");
         }
     }
     eprintln!(
-        "kill harness: {} MiB file, {kills} kills: {during_temp} while the temp file existed, \
+        "kill harness (signal {sig}): {} MiB file, {kills} kills: {during_temp} while the temp file existed, \
          {finished_first} after slim had finished; the file was the original {saw_orig} \
          times, the slimmed file {saw_slim} times; {leftovers} named temp files left",
         orig.0 >> 20
@@ -185,14 +198,23 @@ fn kill_harness(mb: usize, kills: usize, seed: u64) {
 
 #[test]
 fn sigkill_during_slim_leaves_original_or_slimmed() {
-    kill_harness(96, 16, 7);
+    kill_harness(96, 16, 7, libc::SIGKILL);
+}
+
+/// `slim` keeps the default action of the ending signals: it dies at once, and the file is the
+/// original or the complete slimmed file, as after SIGKILL.
+#[test]
+fn sigterm_sigint_and_sighup_during_slim_leave_original_or_slimmed() {
+    for (sig, seed) in [(libc::SIGTERM, 21), (libc::SIGINT, 22), (libc::SIGHUP, 23)] {
+        kill_harness(48, 12, seed, sig);
+    }
 }
 
 /// The long variant: ~320 MiB, 60 kills (`cargo test --release -- --ignored sigkill`).
 #[test]
 #[ignore]
 fn sigkill_during_slim_of_a_320_mib_file() {
-    kill_harness(320, 60, 11);
+    kill_harness(320, 60, 11, libc::SIGKILL);
 }
 
 // ---- a disk that fills up -------------------------------------------------------------------
