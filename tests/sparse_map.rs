@@ -91,12 +91,14 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     /// The map's bytes are the file's bytes; it is used only when a payload can be left out.
+    /// (Not always then: the walk gives up, and the file is read whole, as soon as the copies
+    /// outweigh what was left out so far, e.g. long GLOBAL lines between two payloads.)
     #[test]
     fn bytes_are_the_files(pieces in prop::collection::vec(piece(), 0..40)) {
         let bytes = encode(&pieces);
         let large = pieces.iter().any(|p| matches!(p, Piece::Bytes8(n) if *n as u64 >= LARGE_PAYLOAD));
         let m = sparse_of(&bytes);
-        prop_assert_eq!(m.is_some(), large);
+        prop_assert!(m.is_none() || large);
         if let Some(m) = m {
             prop_assert!(matches_file(&m, &bytes));
             prop_assert!(m.copied() <= bytes.len().next_multiple_of(4096) as u64);
