@@ -39,8 +39,13 @@ impl Session {
 
     /// The explorer on `ctx` in a new `w`x`h` tmux session, once its stages are shown.
     fn start_sized(name: &str, ctx: &Path, w: u16, h: u16) -> Session {
+        Session::start_env(name, ctx, w, h, "")
+    }
+
+    /// Like [`Session::start_sized`], with `env` (`NAME=value `) before the command.
+    fn start_env(name: &str, ctx: &Path, w: u16, h: u16, env: &str) -> Session {
         let cmd = format!(
-            "'{}' '{}'; echo picklescope-exit=$?; sleep 60",
+            "{env}'{}' '{}'; echo picklescope-exit=$?; sleep 60",
             env!("CARGO_BIN_EXE_picklescope"),
             ctx.display()
         );
@@ -398,4 +403,25 @@ fn sigterm_during_a_write_lets_it_finish_then_gives_the_terminal_back() {
         .output()
         .expect("report");
     assert!(report.status.success(), "{report:?}");
+}
+
+#[test]
+fn a_panic_gives_the_terminal_back() {
+    if !have_tmux() {
+        common::skip("a_panic_gives_the_terminal_back", "tmux is missing");
+        return;
+    }
+    let dir = demo();
+    // The test build's hook (feature fault-injection): the key Z panics in the event loop.
+    let s = Session::start_env(
+        &format!("ps-panic-{}", std::process::id()),
+        &dir.path().join("ctx"),
+        80,
+        24,
+        "PICKLESCOPE_PANIC_ON_KEY=Z ",
+    );
+    s.keys(&["Z"]);
+    let screen = s.wait_text("picklescope-exit=101");
+    assert!(screen.contains("injected panic on key Z"), "{screen}");
+    assert_eq!(s.modes(), "0 1", "main screen, cursor shown");
 }

@@ -234,6 +234,19 @@ fn compare_loop(
     Ok(())
 }
 
+/// Test builds (feature `fault-injection`): `PICKLESCOPE_PANIC_ON_KEY=C` makes the key `C`
+/// panic in the event loop, to show that a panic gives the terminal back. Release builds have
+/// no such hook.
+#[cfg(feature = "fault-injection")]
+#[allow(clippy::panic)]
+fn injected_panic(k: &event::KeyEvent) {
+    if let (Ok(want), event::KeyCode::Char(c)) = (std::env::var("PICKLESCOPE_PANIC_ON_KEY"), k.code)
+        && want.chars().eq([c])
+    {
+        panic!("injected panic on key {c} (PICKLESCOPE_PANIC_ON_KEY)");
+    }
+}
+
 /// Both ends of the channel file reads arrive on (reloads send on it too).
 struct Reads {
     tx: mpsc::Sender<Read>,
@@ -282,6 +295,8 @@ fn event_loop(
                         term.draw(|f| view::draw(f, app, theme))?;
                         app.modal = app::Modal::ConfirmWrite;
                     }
+                    #[cfg(feature = "fault-injection")]
+                    injected_panic(&k);
                     app.on_key(k);
                     watcher.poke();
                     dirty = true;

@@ -43,21 +43,26 @@ impl Watcher {
     pub fn spawn(paths: Vec<PathBuf>, every: Duration) -> Watcher {
         let (poke, pokes) = mpsc::sync_channel::<()>(1);
         let (tx, looks) = mpsc::channel();
-        std::thread::spawn(move || {
-            loop {
-                match pokes.recv_timeout(every) {
-                    Ok(()) | Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => return,
+        // Named, so its cost shows on its own in /proc/PID/task/*/comm.
+        let spawned = std::thread::Builder::new()
+            .name("watch".into())
+            .spawn(move || {
+                loop {
+                    match pokes.recv_timeout(every) {
+                        Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                    let taken = Instant::now();
+                    let files = paths.iter().map(|p| on_disk(p)).collect();
+                    if tx.send(Look { taken, files }).is_err() {
+                        return;
+                    }
+                    // Pokes that come during the look and the gap are one: the channel holds one.
+                    std::thread::sleep(GAP);
                 }
-                let taken = Instant::now();
-                let files = paths.iter().map(|p| on_disk(p)).collect();
-                if tx.send(Look { taken, files }).is_err() {
-                    return;
-                }
-                // Pokes that come during the look and the gap are one: the channel holds one.
-                std::thread::sleep(GAP);
-            }
-        });
+            });
+        // No thread (resources exhausted): nothing is watched; `w` still looks before writing.
+        drop(spawned);
         Watcher { poke, looks }
     }
 
