@@ -4,7 +4,7 @@
 pub mod alloc;
 pub mod analysis;
 pub mod context;
-pub mod elide;
+pub mod fmt;
 pub mod guards;
 pub mod model;
 pub mod pickle;

@@ -7,11 +7,10 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::context::reread::{Rereads, reread_bytes};
-use crate::elide::{elide_middle, fit};
+use crate::fmt::{change, change_pct, elide_middle, fit, pct, size};
 use crate::model::fixed::NotRemovable;
 use crate::model::globals::{Judgement, Named, Trust, Verdict, judge, named_globals};
 use crate::model::{ClassTotal, ClassTotals, Model, short_name};
-use crate::pickle::Kind;
 use crate::workspace::Workspace;
 
 /// How many unknown globals the text report names before it only counts them.
@@ -154,7 +153,7 @@ impl FilePart {
             }
             fr.root_class = m
                 .class_of(g.root())
-                .or_else(|| g.get(g.root()).map(|n| kind_name(&n.kind).to_string()));
+                .or_else(|| g.get(g.root()).map(|n| n.kind.type_name().to_string()));
             fr.top = top_attrs(m, top);
             fr.warnings = m
                 .doc
@@ -753,92 +752,4 @@ impl Report {
         }
         s
     }
-}
-
-fn kind_name(k: &Kind) -> &'static str {
-    match k {
-        Kind::None => "NoneType",
-        Kind::Bool(_) => "bool",
-        Kind::Int { .. } => "int",
-        Kind::Float { .. } => "float",
-        Kind::Str(_) => "str",
-        Kind::Bytes { .. } => "bytes",
-        Kind::ByteArray { .. } => "bytearray",
-        Kind::Global { .. } => "global",
-        Kind::Tuple => "tuple",
-        Kind::List => "list",
-        Kind::Dict => "dict",
-        Kind::Set => "set",
-        Kind::FrozenSet => "frozenset",
-        Kind::Call { .. } => "object",
-        Kind::PersId { .. } => "persistent id",
-        Kind::Ext(_) => "extension",
-        Kind::Buffer { .. } => "buffer",
-    }
-}
-
-/// Human size, binary units, one choice everywhere.
-pub fn size(b: u64) -> String {
-    humansize::format_size(b, humansize::BINARY)
-}
-
-/// The signed change from `before` to `after` bytes: `-2.54 KiB`, `+522 B`, `0 B`.
-pub fn change(before: u64, after: u64) -> String {
-    signed(after as i128 - before as i128)
-}
-
-/// A signed byte count: `-2.54 KiB`, `+522 B`, `0 B`.
-pub fn signed(delta: i128) -> String {
-    let sign = match delta.signum() {
-        -1 => "-",
-        1 => "+",
-        _ => "",
-    };
-    format!("{sign}{}", size(delta.unsigned_abs() as u64))
-}
-
-/// What a what-if does to the size, in words: `saves 2.54 KiB`, or `grows +522 B` where the
-/// format forces the file to grow.
-pub fn saves_or_grows(before: u64, after: u64) -> String {
-    if after <= before {
-        format!("saves {}", size(before - after))
-    } else {
-        format!("grows {}", change(before, after))
-    }
-}
-
-/// Bytes saved as a column: `2.54 KiB`, or `+522 B` where the file grows.
-pub fn saved_col(saved: i64) -> String {
-    if saved >= 0 {
-        size(saved as u64)
-    } else {
-        signed(-(saved as i128))
-    }
-}
-
-/// The signed change from `before` to `after` as a share of `before`: `-0.5%`, `+0.1%`.
-pub fn change_pct(before: u64, after: u64) -> String {
-    if before == 0 {
-        return "-".into();
-    }
-    let p = (after as f64 - before as f64) * 100.0 / before as f64;
-    format!("{p:+.1}%")
-}
-
-/// A byte size in at most `width` characters, unit always kept: fewer decimals when the usual
-/// form (up to "1023.99 KiB") is too wide.
-pub fn size_in(b: u64, width: usize) -> String {
-    let s = size(b);
-    if s.len() <= width {
-        return s;
-    }
-    humansize::format_size(b, humansize::BINARY.decimal_places(1))
-}
-
-/// A share as a percentage string.
-pub fn pct(part: u64, total: u64) -> String {
-    if total == 0 {
-        return "-".into();
-    }
-    format!("{:.1}%", part as f64 * 100.0 / total as f64)
 }

@@ -297,7 +297,7 @@ fn totals_are_the_sum_of_per_context_reports() {
         text.starts_with(&format!(
             "{} context(s): {files} file(s), {}",
             readable_runs().count(),
-            picklescope::report::size(bytes)
+            picklescope::fmt::size(bytes)
         )),
         "{text}"
     );

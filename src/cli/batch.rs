@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use picklescope::analysis::{Diff, candidates_to_rules, diff, suggest};
+use picklescope::fmt::{change, pct, size};
 use picklescope::model::short_name;
-use picklescope::report::{change, pct, size};
 
 use super::args::Emit;
 use super::{Failure, fail_on_single_error, open_workspace};
@@ -36,15 +36,12 @@ pub fn run_suggest(
                 let stages: Vec<String> = c.stages.iter().map(|s| s.to_string()).collect();
                 println!(
                     "  {:<40} {:>6} {:>11} {:>6} {:>10.0}%  {}",
-                    picklescope::pickle::value::truncate(
-                        &format!("{}.{}", short_name(&c.class), c.attr),
-                        40
-                    ),
+                    picklescope::fmt::truncate(&format!("{}.{}", short_name(&c.class), c.attr), 40),
                     c.instances,
                     size(c.saving),
                     pct(c.saving, total),
                     c.blob_share * 100.0,
-                    picklescope::pickle::value::truncate(&stages.join(","), 20)
+                    picklescope::fmt::truncate(&stages.join(","), 20)
                 );
             }
             if cands.is_empty() {
@@ -96,7 +93,7 @@ fn print_diff(d: &Diff) {
         println!(
             "{:>5}  {:<26} {:>11} -> {:>11}",
             s.stage.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
-            picklescope::pickle::value::truncate(s.task.as_deref().unwrap_or(&s.file), 26),
+            picklescope::fmt::truncate(s.task.as_deref().unwrap_or(&s.file), 26),
             opt(s.a_bytes),
             opt(s.b_bytes)
         );
@@ -111,10 +108,7 @@ fn print_diff(d: &Diff) {
         for g in v.iter().take(20) {
             println!(
                 "  {:<40} {:>5} -> {:<5} {:>11} -> {:>11}",
-                picklescope::pickle::value::truncate(
-                    &format!("{}.{}", short_name(&g.class), g.attr),
-                    40
-                ),
+                picklescope::fmt::truncate(&format!("{}.{}", short_name(&g.class), g.attr), 40),
                 g.a_instances,
                 g.b_instances,
                 size(g.a_bytes),

@@ -92,6 +92,32 @@ pub enum Kind {
     },
 }
 
+impl Kind {
+    /// The Python type a node of this kind stands for (`dict`, `NoneType`); `object` for any
+    /// instance (its class is in the graph, not in the kind).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Kind::None => "NoneType",
+            Kind::Bool(_) => "bool",
+            Kind::Int { .. } => "int",
+            Kind::Float { .. } => "float",
+            Kind::Str(_) => "str",
+            Kind::Bytes { .. } => "bytes",
+            Kind::ByteArray { .. } => "bytearray",
+            Kind::Global { .. } => "global",
+            Kind::Tuple => "tuple",
+            Kind::List => "list",
+            Kind::Dict => "dict",
+            Kind::Set => "set",
+            Kind::FrozenSet => "frozenset",
+            Kind::Call { .. } => "object",
+            Kind::PersId { .. } => "persistent id",
+            Kind::Ext(_) => "extension",
+            Kind::Buffer { .. } => "buffer",
+        }
+    }
+}
+
 /// A byte range `[start, end)` in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {

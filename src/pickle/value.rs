@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::graph::{Graph, Kind, NodeId, Span, StrEnc, TextRef};
 use super::ops::Op;
+use crate::fmt::truncate;
 
 /// Decodes a text span to a string (lossy for display; exact for valid input).
 pub fn text<'a>(data: &'a [u8], t: TextRef) -> Cow<'a, str> {
@@ -278,20 +279,6 @@ pub fn scalar_preview(g: &Graph, data: &[u8], id: NodeId, max: usize) -> Option<
         _ => return None,
     };
     Some(s)
-}
-
-/// Cuts a string to at most `max` characters, adding an ellipsis when cut.
-pub fn truncate(s: &str, max: usize) -> String {
-    let clean: String = s
-        .chars()
-        .map(|c| if c.is_control() { '·' } else { c })
-        .collect();
-    if clean.chars().count() <= max {
-        return clean;
-    }
-    let mut out: String = clean.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

@@ -3,9 +3,8 @@
 
 use std::fmt::Write;
 
+use crate::fmt::{pct, size, truncate};
 use crate::model::short_name;
-use crate::pickle::value::truncate;
-use crate::report::{pct, size};
 
 use super::doc::Survey;
 

@@ -1,5 +1,5 @@
-//! Fitting names into terminal cells by display width: elision in the middle (both ends of a
-//! name stay readable) and padding, shared by the explorer and `report`'s text output.
+//! Fitting names into terminal cells: elision in the middle by display width (both ends of a
+//! name stay readable), padding, and cutting to a number of characters.
 
 use unicode_width::UnicodeWidthChar;
 
@@ -88,6 +88,17 @@ pub fn fit(s: &str, w: usize) -> String {
     let mut out = elide_middle(s, w);
     let n = width(&out);
     out.extend(std::iter::repeat_n(' ', w.saturating_sub(n)));
+    out
+}
+
+/// Cuts a string to at most `max` characters, adding an ellipsis when cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    let clean: String = s.chars().map(clean).collect();
+    if clean.chars().count() <= max {
+        return clean;
+    }
+    let mut out: String = clean.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
     out
 }
 
