@@ -3,6 +3,7 @@
 pub mod accounting;
 pub mod classes;
 pub mod codec;
+pub mod describe;
 pub mod doc;
 pub mod fixed;
 pub mod globals;
@@ -17,6 +18,7 @@ use std::sync::OnceLock;
 
 pub use accounting::{ClassTotal, ClassTotals, Removal, outermost, removal};
 pub use classes::{ArraySummary, array_summary, class_of, short_name};
+pub use describe::type_text;
 pub use doc::{Compressed, Doc, FileBytes, FileStamp, LoadError, RawFile};
 pub use groups::{AttrInst, Group, Groups};
 pub use rows::{Label, Parents, Row, label_text, path_segment, rows};

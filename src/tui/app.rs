@@ -555,7 +555,7 @@ impl App {
         self.recompute_all();
         self.status = format!(
             "{msg} · {} in total",
-            crate::report::saves_or_grows(self.total_bytes(), self.total_after())
+            crate::fmt::saves_or_grows(self.total_bytes(), self.total_after())
         );
     }
 
@@ -860,7 +860,7 @@ impl App {
             Some(t) if !t.is_empty() => {
                 self.status = format!(
                     "copied {} to the clipboard (OSC 52)",
-                    crate::elide::elide_middle(&t, 70)
+                    crate::fmt::elide_middle(&t, 70)
                 );
                 self.copy(t);
             }
@@ -935,7 +935,7 @@ impl App {
                         format!(
                             "{} {}",
                             label_text(m.graph(), m.data(), r.row.label),
-                            super::view::type_text(m, r.row.value, true)
+                            crate::model::type_text(m, r.row.value, true)
                         )
                     })
                     .collect()
@@ -1140,7 +1140,7 @@ impl App {
             self.marks.unsaved = false;
             self.status = format!(
                 "wrote {ok} file(s), each verified; total now {}",
-                crate::report::size(self.total_bytes())
+                crate::fmt::size(self.total_bytes())
             );
         } else {
             self.status = format!(

@@ -11,14 +11,13 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row as TRow, Tabl
 
 use crate::analysis::{Diff, StageDiff, diff};
 use crate::context::{Source, SourceFile};
-use crate::elide::{elide_end, elide_middle, width};
-use crate::model::{Model, label_text, path_segment};
+use crate::fmt::{elide_end, elide_middle, signed, size, width};
+use crate::model::{Model, label_text, path_segment, type_text};
 use crate::pickle::NodeId;
-use crate::report::{signed, size};
 use crate::workspace::Workspace;
 
 use super::keys::{Action, BINDINGS, action_for};
-use super::view::{Theme, type_text, window};
+use super::view::{Theme, window};
 
 /// Listings up to this size get retained sizes (as in the single explorer); larger ones inline.
 const RETAINED_ROWS: usize = 2000;

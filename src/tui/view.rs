@@ -6,13 +6,13 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Gauge, Paragraph, Row as TRow, Table, Wrap};
 
-use crate::model::{Label, Model, label_text, short_name};
+use crate::fmt::{
+    change_pct, elide_end, elide_middle, pct, saved_col, saves_or_grows, size, size_in, truncate,
+    width,
+};
+use crate::model::{Label, label_text, short_name, type_text};
 use crate::pickle::scan::read_instr;
-use crate::pickle::value::{scalar_preview, truncate};
 use crate::pickle::{Kind, NodeId};
-use crate::report::{change_pct, pct, saved_col, saves_or_grows, size, size_in};
-
-use crate::elide;
 
 use super::app::{App, Modal, Screen, TreeRow};
 use super::keys::{Action, BINDINGS, label_of};
@@ -75,109 +75,6 @@ pub fn bar(frac: f64, width: usize) -> String {
         s.push_str(PARTS[eighths % 8]);
     }
     s
-}
-
-/// What kind of thing a node is, for the type column.
-pub fn type_text(m: &Model, id: NodeId, full: bool) -> String {
-    let g = m.graph();
-    let data = m.data();
-    let Some(n) = g.get(id) else {
-        return "?".into();
-    };
-    if let Some(a) = m.array(id) {
-        return format!("ndarray {}", a.describe());
-    }
-    let cname = |c: String| if full { c } else { short_name(&c).to_string() };
-    match n.kind {
-        Kind::Call { .. } => {
-            let c = m.class_of(id).map(cname).unwrap_or_else(|| "object".into());
-            match elems(m, id) {
-                Some(e) => format!("{c}[{e}]"),
-                None => c,
-            }
-        }
-        Kind::Dict | Kind::List | Kind::Tuple | Kind::Set | Kind::FrozenSet => {
-            let name = match n.kind {
-                Kind::Dict => "dict",
-                Kind::List => "list",
-                Kind::Tuple => "tuple",
-                Kind::Set => "set",
-                _ => "frozenset",
-            };
-            format!("{name}[{}]", elems(m, id).unwrap_or_default())
-        }
-        Kind::Str(_) => format!(
-            "str {}",
-            scalar_preview(g, data, id, 28).unwrap_or_default()
-        ),
-        Kind::Int { .. } => format!(
-            "int {}",
-            scalar_preview(g, data, id, 24).unwrap_or_default()
-        ),
-        Kind::Float { .. } => format!(
-            "float {}",
-            scalar_preview(g, data, id, 24).unwrap_or_default()
-        ),
-        Kind::Bool(b) => format!("bool {}", if b { "True" } else { "False" }),
-        Kind::None => "None".into(),
-        Kind::Bytes { payload } => format!("bytes {}", size(payload.len())),
-        Kind::ByteArray { payload } => format!("bytearray {}", size(payload.len())),
-        Kind::Global { .. } => {
-            let s = crate::pickle::value::global_name(g, data, id).unwrap_or_default();
-            format!(
-                "global {}",
-                if full {
-                    s.clone()
-                } else {
-                    short_name(&s).to_string()
-                }
-            )
-        }
-        Kind::PersId { .. } => "persistent id".into(),
-        Kind::Ext(c) => format!("extension code {c}"),
-        Kind::Buffer { index, .. } => format!("out-of-band buffer #{index}"),
-    }
-}
-
-/// `"8 list"` / `"12 items"`: how many items an object holds itself (not its attributes) and
-/// their common kind, judged from the first 50. Reads edges directly, so a million-item list
-/// costs nothing per frame.
-fn elems(m: &Model, id: NodeId) -> Option<String> {
-    let own = || {
-        m.graph()
-            .children(id)
-            .iter()
-            .filter(|e| e.key != crate::pickle::STATE_KEY)
-    };
-    let n = own().count();
-    if n == 0 {
-        return None;
-    }
-    let kinds: Vec<String> = own().take(50).map(|e| elem_kind(m, e.value)).collect();
-    Some(match kinds.first() {
-        Some(k) if kinds.iter().all(|x| x == k) => format!("{n} {k}"),
-        _ => format!("{n} items"),
-    })
-}
-
-fn elem_kind(m: &Model, id: NodeId) -> String {
-    let g = m.graph();
-    if m.array(id).is_some() {
-        return "ndarray".into();
-    }
-    match g.get(id).map(|n| n.kind) {
-        Some(Kind::Call { .. }) => m
-            .class_of(id)
-            .map(|c| short_name(&c).to_string())
-            .unwrap_or_else(|| "object".into()),
-        Some(Kind::Dict) => "dict".into(),
-        Some(Kind::List) => "list".into(),
-        Some(Kind::Tuple) => "tuple".into(),
-        Some(Kind::Str(_)) => "str".into(),
-        Some(Kind::Int { .. }) => "int".into(),
-        Some(Kind::Float { .. }) => "float".into(),
-        _ => "item".into(),
-    }
 }
 
 /// Draws the whole screen.
@@ -701,16 +598,8 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) -> Option<Strin
         .collect();
     let cols = TreeColumns::fit(
         area.width,
-        visible
-            .iter()
-            .map(|v| elide::width(&v.2))
-            .max()
-            .unwrap_or(4),
-        visible
-            .iter()
-            .map(|v| elide::width(&v.3))
-            .max()
-            .unwrap_or(4),
+        visible.iter().map(|v| width(&v.2)).max().unwrap_or(4),
+        visible.iter().map(|v| width(&v.3)).max().unwrap_or(4),
     );
     let mut elided = None;
     let rows: Vec<TRow> = visible
@@ -732,14 +621,14 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) -> Option<Strin
             if sel && !app.marks_focus {
                 style = theme.sel();
             }
-            let shown = elide::elide_middle(&name, cols.name);
+            let shown = elide_middle(&name, cols.name);
             if sel && shown != name {
                 elided = Some(name.clone());
             }
             let mut cells = vec![
                 Cell::from(format!("{}{marker}", if sel { "▶" } else { " " })),
                 Cell::from(shown),
-                Cell::from(elide::elide_end(&ty, cols.ty)),
+                Cell::from(elide_end(&ty, cols.ty)),
             ];
             if cols.inline {
                 cells.push(Cell::from(format!("{:>10}", size_in(r.inline, 10))));
