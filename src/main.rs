@@ -59,11 +59,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 r.judge_globals(&picklescope::model::globals::Trust::new(trust_module));
             }
             if single && let Some((e, invalid)) = &first_error {
-                return Err(if *invalid {
-                    Failure::invalid(e.clone())
-                } else {
-                    Failure::other(e.clone())
-                });
+                return Err(Failure::load(e.clone(), *invalid));
             }
             if json {
                 println!("{}", picklescope::schema::to_json(&r));
@@ -73,8 +69,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 print!("{}", r.to_text(top.max(10)));
             }
             match first_error {
-                Some((e, true)) => Err(Failure::invalid(e)),
-                Some((e, false)) => Err(Failure::other(e)),
+                Some((e, invalid)) => Err(Failure::load(e, invalid)),
                 None => match fail_on {
                     Some(level) => cli::fail_on(&r, level),
                     None => Ok(()),
@@ -224,7 +219,7 @@ fn demo(
         "wrote a demo pipeline context: {} ({} files, {})",
         summary.context.display(),
         summary.files.len(),
-        picklescope::report::size(summary.total_bytes)
+        picklescope::fmt::size(summary.total_bytes)
     );
     if no_open || !std::io::stdout().is_terminal() {
         println!("explore it with: picklescope {}", dir.display());

@@ -12,8 +12,10 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use picklescope::context::Source;
-use picklescope::context::hierarchy::{PRESETS, expand_bases, expand_with, preset};
+use picklescope::guards::expand_with;
+use picklescope::model::LoadError;
 use picklescope::slim::Rules;
+use picklescope::slim::presets::{PRESETS, expand_bases, preset};
 use picklescope::workspace::Workspace;
 
 use args::RuleArgs;
@@ -50,6 +52,14 @@ impl Failure {
             printed: false,
         }
     }
+    /// A file that could not be read: exit 2 when it is not a valid pickle (`invalid`), else 1.
+    pub fn load(m: impl Into<String>, invalid: bool) -> Failure {
+        if invalid {
+            Failure::invalid(m)
+        } else {
+            Failure::other(m)
+        }
+    }
     pub fn usage(m: impl Into<String>) -> Failure {
         Failure {
             code: 2,
@@ -67,6 +77,12 @@ impl Failure {
     pub fn already_reported(mut self, json: bool) -> Failure {
         self.printed = json;
         self
+    }
+}
+
+impl From<&LoadError> for Failure {
+    fn from(e: &LoadError) -> Failure {
+        Failure::load(e.to_string(), e.is_invalid_pickle())
     }
 }
 
@@ -128,11 +144,7 @@ pub fn fail_on_single_error(ws: &Workspace) -> Result<(), Failure> {
     if ws.entries.len() == 1
         && let Some(e) = ws.first_error()
     {
-        return Err(if e.is_invalid_pickle() {
-            Failure::invalid(e.to_string())
-        } else {
-            Failure::other(e.to_string())
-        });
+        return Err(Failure::from(e));
     }
     Ok(())
 }

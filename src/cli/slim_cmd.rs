@@ -6,8 +6,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use picklescope::context::SourceFile;
+use picklescope::fmt::{change, change_pct, signed, size};
 use picklescope::model::{Model, RawFile};
-use picklescope::report::{change, change_pct, signed, size};
 use picklescope::slim::prefilter::quick_scan;
 use picklescope::slim::{SaveOptions, save_in_place, sync_dirs, what_if};
 use picklescope::workspace::{Entry, map_files};
@@ -170,7 +170,7 @@ fn print_text(out: &Out, notes: &[String]) {
         println!(
             "{:>5}  {:<24} {:>11} -> {:>11} {:>7}  {}{}",
             f.stage.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
-            picklescope::pickle::value::truncate(f.task.as_deref().unwrap_or(""), 24),
+            picklescope::fmt::truncate(f.task.as_deref().unwrap_or(""), 24),
             size(f.before_bytes),
             size(f.after_bytes),
             if f.after_bytes != f.before_bytes {
@@ -269,11 +269,7 @@ fn slim_one(
     let Some(m) = &e.model else {
         let failure = e.error.as_ref().map(|err| {
             fo.error = Some(err.to_string());
-            if err.is_invalid_pickle() {
-                Failure::invalid(err.to_string())
-            } else {
-                Failure::other(err.to_string())
-            }
+            Failure::from(err)
         });
         return (fo, failure);
     };
