@@ -9,10 +9,10 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use picklescope::context::hierarchy::{expand_bases, preset};
 use picklescope::model::{Doc, Groups, MemoRefs, Model, merge_spans, retained};
 use picklescope::pickle::scan::Scanner;
 use picklescope::pickle::{Op, parse};
+use picklescope::slim::presets::{expand_bases, preset};
 use picklescope::slim::{Counter, Plan, rewrite};
 use picklescope::synth::{DemoOptions, EncodeOptions, Rng, Value, encode_with, stage_result};
 

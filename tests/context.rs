@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use picklescope::context::discover::context_refs;
-use picklescope::context::hierarchy::{expand_bases, preset};
 use picklescope::context::{FileRole, resolve};
 use picklescope::model::{Label, Model, label_text};
 use picklescope::slim::Rules;
+use picklescope::slim::presets::{expand_bases, preset};
 use picklescope::synth::{DemoOptions, write_demo};
 use picklescope::workspace::Workspace;
 

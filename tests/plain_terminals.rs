@@ -4,8 +4,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use picklescope::context::resolve;
+use picklescope::fmt::size_in;
 use picklescope::model::Model;
-use picklescope::report::size_in;
 use picklescope::slim::Rules;
 use picklescope::synth::{DemoOptions, write_demo};
 use picklescope::tui::App;
@@ -49,8 +49,8 @@ fn screen(app: &mut App, w: u16, h: u16) -> String {
 }
 
 fn strategy_a() -> Rules {
-    picklescope::context::hierarchy::expand_bases(
-        &picklescope::context::hierarchy::preset("strategy-a").unwrap(),
+    picklescope::slim::presets::expand_bases(
+        &picklescope::slim::presets::preset("strategy-a").unwrap(),
     )
 }
 

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use picklescope::context::hierarchy::{expand_bases, preset};
+use picklescope::slim::presets::{expand_bases, preset};
 use picklescope::slim::{Rules, what_if};
 
 use common::{canon_many, first_diff, fixture_bytes, group_set, model, rules, rules_args};

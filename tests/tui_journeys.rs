@@ -536,7 +536,7 @@ fn mouse_wheel_scrolls_click_selects_double_click_opens_breadcrumb_goes_up() {
 /// The demo context twice: as written (BEFORE) and slimmed with strategy-a and `--backup`
 /// semantics (AFTER; the originals kept as `<file>.orig`).
 fn slimmed_demo() -> (tempfile::TempDir, picklescope::tui::compare::Compare) {
-    use picklescope::context::hierarchy::{expand_bases, preset};
+    use picklescope::slim::presets::{expand_bases, preset};
     use picklescope::slim::{SaveOptions, save_in_place, what_if};
     use picklescope::workspace::Workspace;
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,6 @@
 //! Pipeline knowledge: find a context's files, stage numbers and task names, load them in parallel.
 
 pub mod discover;
-pub mod hierarchy;
 pub mod load;
 pub mod reread;
 pub mod stage;

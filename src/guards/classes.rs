@@ -1,5 +1,5 @@
-//! Class statements read from Python source (module, name, bases) and the classes a set of
-//! rules marks, subclasses included.
+//! Class statements read from Python source (module, name, bases), the classes a set of rules
+//! marks (subclasses included), and rules expanded to those classes (`--classes-from`).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -152,4 +152,23 @@ pub fn marked(rules: &Rules, defs: &[ClassDef]) -> Vec<Marked> {
     let mut out: Vec<Marked> = out.into_iter().collect();
     out.dedup_by(|a, b| a.attr == b.attr && a.module == b.module && a.name == b.name);
     out
+}
+
+/// Expands rules over class statements read from source (`--classes-from`): a class whose
+/// own `module.Name` or any ancestor's matches a rule gets that rule's attributes, by its
+/// dotted name. Returns the expanded rules and, per added class, the rule class that reached it.
+pub fn expand_with(rules: &Rules, defs: &[ClassDef]) -> (Rules, Vec<(String, String)>) {
+    let mut out = rules.clone();
+    let mut added = Vec::new();
+    for m in marked(rules, defs) {
+        if m.module.is_empty() {
+            continue;
+        }
+        let qual = qualname(&m.module, &m.name);
+        if rules.matches(&qual, &m.attr).is_none() {
+            out.add(&qual, &m.attr);
+            added.push((format!("{qual}.{}", m.attr), m.via.clone()));
+        }
+    }
+    (out, added)
 }

@@ -23,7 +23,7 @@ pub mod reads;
 pub mod scan;
 pub mod text;
 
-pub use classes::{ClassDef, Marked};
+pub use classes::{ClassDef, Marked, expand_with};
 pub use empties::{empties, empty_literal};
 pub use reads::{Form, Read};
 pub use scan::{Confidence, Finding, Scan, ScanError, learn_classes, scan};

@@ -3,6 +3,7 @@
 mod memo;
 pub mod plan;
 pub mod prefilter;
+pub mod presets;
 pub mod rules;
 pub mod save;
 pub mod writable;

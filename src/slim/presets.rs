@@ -1,8 +1,8 @@
-//! Known pipeline class hierarchies, the presets built on them ("strategy-a"), and rules
-//! expanded over base classes (shipped data, or class statements read with `--classes-from`).
+//! Built-in rule sets (`--preset strategy-a`) and the pipeline class hierarchies they rely on:
+//! a rule on a known base class reaches its subclasses, since a pickle names only concrete
+//! classes. Hierarchies read from source (`--classes-from`) are `guards::classes::expand_with`.
 
-use crate::guards::ClassDef;
-use crate::slim::Rules;
+use super::Rules;
 
 /// The classes that inherit `pipeline.h.tasks.common.flaggableviewresults.FlaggableViewResults`
 /// (and so its `view`) in the pipeline's source: exactly these 9, directly or not.
@@ -72,25 +72,6 @@ pub fn expand_bases(rules: &Rules) -> Rules {
         }
     }
     out
-}
-
-/// Expands rules over class statements read from source (`--classes-from`): a class whose
-/// own `module.Name` or any ancestor's matches a rule gets that rule's attributes, by its
-/// dotted name. Returns the expanded rules and, per added class, the rule class that reached it.
-pub fn expand_with(rules: &Rules, defs: &[ClassDef]) -> (Rules, Vec<(String, String)>) {
-    let mut out = rules.clone();
-    let mut added = Vec::new();
-    for m in crate::guards::classes::marked(rules, defs) {
-        if m.module.is_empty() {
-            continue;
-        }
-        let qual = format!("{}.{}", m.module, m.name);
-        if rules.matches(&qual, &m.attr).is_none() {
-            out.add(&qual, &m.attr);
-            added.push((format!("{qual}.{}", m.attr), m.via.clone()));
-        }
-    }
-    (out, added)
 }
 
 #[cfg(test)]
