@@ -1,15 +1,17 @@
-//! Loads the files of a source on every core, one file per worker at a time.
+//! Loads the files of a source on every core (rayon), one file per thread at a time.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::iter::{ParallelBridge, ParallelIterator};
 
 use crate::model::{LoadError, Model};
 
 use super::discover::SourceFile;
 
-/// Runs `f(index)` for every file on up to `workers` threads ([`EVERY_CORE`]: one per core),
-/// largest files first (so one huge stage does not start last). A lone file runs on the
-/// calling thread: no thread, no probe of the core count.
+/// Runs `f(index)` for every file on rayon threads, largest files first (so one huge stage
+/// does not start last): each thread takes the next file as it finishes one. `workers` threads
+/// at most; [`EVERY_CORE`] runs on the current rayon pool (the global one: one thread per
+/// core). A lone file runs on the calling thread: no thread, no probe of the core count.
 pub fn par_each<F>(files: &[SourceFile], workers: usize, f: F)
 where
     F: Fn(usize) + Sync,
@@ -18,11 +20,6 @@ where
         (0..files.len()).for_each(f);
         return;
     }
-    let workers = if workers == EVERY_CORE {
-        cores()
-    } else {
-        workers
-    };
     let mut order: Vec<usize> = (0..files.len()).collect();
     order.sort_by_cached_key(|&i| {
         std::cmp::Reverse(
@@ -31,19 +28,19 @@ where
                 .unwrap_or(0),
         )
     });
-    let next = AtomicUsize::new(0);
-    let workers = workers.clamp(1, files.len().max(1));
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let k = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&i) = order.get(k) else { break };
-                    f(i);
-                }
-            });
-        }
-    });
+    // `par_bridge` hands the files out one at a time, in this order, to whichever thread is free.
+    let run = || order.iter().par_bridge().for_each(|&i| f(i));
+    if workers == EVERY_CORE {
+        return run();
+    }
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(workers.min(files.len()))
+        .build()
+    {
+        Ok(pool) => pool.install(run),
+        // No thread could be started: the files one after another on this one.
+        Err(_) => order.iter().for_each(|&i| f(i)),
+    }
 }
 
 /// Loads `files` with up to `workers` threads, handing each result to `done(index, result)`
@@ -75,11 +72,5 @@ where
     out.into_inner().unwrap_or_default()
 }
 
-/// Worker count meaning "one per core", resolved only when there is more than one file.
+/// Worker count meaning "one per core" (the current rayon pool).
 pub const EVERY_CORE: usize = 0;
-
-fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-}
