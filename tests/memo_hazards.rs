@@ -11,10 +11,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use picklescope::model::{Label, Model};
+use picklescope::pickle::frame::FRAME_TARGET;
 use picklescope::pickle::scan::Scanner;
 use picklescope::pickle::{Graph, Kind, NodeId, Op};
 use picklescope::slim::Rules;
-use picklescope::slim::write::FRAME_TARGET;
 
 use common::{canon_many, first_diff, model, rules, rules_args, slim_bytes};
 

@@ -1,6 +1,7 @@
 //! The pickle format alone: opcodes, scanner, symbolic machine, arena, values and writer.
 
 pub mod error;
+pub mod frame;
 pub mod graph;
 pub mod machine;
 pub mod nodes;

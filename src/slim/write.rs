@@ -9,14 +9,10 @@ use std::io::Write;
 
 use super::memo::PickleMemo;
 use crate::model::FileBytes;
+use crate::pickle::frame::{FRAME_TARGET, frame_header};
 use crate::pickle::machine::memo_key;
 use crate::pickle::scan::read_instr;
 use crate::pickle::{Graph, NO_NODE, NodeId, Op, PickleError, Span};
-
-/// CPython's `_FRAME_SIZE_TARGET`.
-pub const FRAME_TARGET: usize = 64 * 1024;
-/// CPython's `_FRAME_SIZE_MIN`: smaller frames get no FRAME header.
-const FRAME_MIN: usize = 4;
 
 /// Where output bytes go.
 pub trait Sink {
@@ -136,10 +132,7 @@ impl Framer<'_> {
             return Ok(());
         }
         if self.frame.len() >= FRAME_TARGET || force {
-            if self.frame.len() >= FRAME_MIN {
-                let mut h = [0u8; 9];
-                h[0] = Op::FRAME as u8;
-                h[1..].copy_from_slice(&(self.frame.len() as u64).to_le_bytes());
+            if let Some(h) = frame_header(self.frame.len()) {
                 self.sink.put(&h)?;
             }
             self.sink.put(&self.frame)?;

@@ -20,57 +20,10 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::rc::Rc;
 
-/// `FRAME_SIZE_TARGET` of the C pickler.
-pub const FRAME_SIZE_TARGET: usize = 64 * 1024;
-const FRAME_SIZE_MIN: usize = 4;
-const BATCHSIZE: usize = 1000;
+use crate::pickle::Op;
+use crate::pickle::frame::{FRAME_TARGET, frame_header};
 
-mod op {
-    pub const MARK: u8 = b'(';
-    pub const STOP: u8 = b'.';
-    pub const BININT: u8 = b'J';
-    pub const BININT1: u8 = b'K';
-    pub const BININT2: u8 = b'M';
-    pub const NONE: u8 = b'N';
-    pub const REDUCE: u8 = b'R';
-    pub const BINUNICODE: u8 = b'X';
-    pub const APPEND: u8 = b'a';
-    pub const BUILD: u8 = b'b';
-    pub const GLOBAL: u8 = b'c';
-    pub const APPENDS: u8 = b'e';
-    pub const BINGET: u8 = b'h';
-    pub const LONG_BINGET: u8 = b'j';
-    pub const EMPTY_LIST: u8 = b']';
-    pub const BINPUT: u8 = b'q';
-    pub const LONG_BINPUT: u8 = b'r';
-    pub const SETITEM: u8 = b's';
-    pub const TUPLE: u8 = b't';
-    pub const EMPTY_TUPLE: u8 = b')';
-    pub const SETITEMS: u8 = b'u';
-    pub const BINFLOAT: u8 = b'G';
-    pub const EMPTY_DICT: u8 = b'}';
-    pub const PROTO: u8 = 0x80;
-    pub const NEWOBJ: u8 = 0x81;
-    pub const TUPLE1: u8 = 0x85;
-    pub const TUPLE2: u8 = 0x86;
-    pub const TUPLE3: u8 = 0x87;
-    pub const NEWTRUE: u8 = 0x88;
-    pub const NEWFALSE: u8 = 0x89;
-    pub const LONG1: u8 = 0x8a;
-    pub const LONG4: u8 = 0x8b;
-    pub const BINBYTES: u8 = b'B';
-    pub const SHORT_BINBYTES: u8 = b'C';
-    pub const SHORT_BINUNICODE: u8 = 0x8c;
-    pub const BINUNICODE8: u8 = 0x8d;
-    pub const BINBYTES8: u8 = 0x8e;
-    pub const EMPTY_SET: u8 = 0x8f;
-    pub const ADDITEMS: u8 = 0x90;
-    pub const FROZENSET: u8 = 0x91;
-    pub const STACK_GLOBAL: u8 = 0x93;
-    pub const MEMOIZE: u8 = 0x94;
-    pub const FRAME: u8 = 0x95;
-    pub const BYTEARRAY8: u8 = 0x96;
-}
+const BATCHSIZE: usize = 1000;
 
 /// An explicit object id for [`Value::Named`] / [`Value::Ref`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -578,8 +531,8 @@ impl<W: Write> Out<W> {
         }
     }
 
-    fn byte(&mut self, b: u8) -> io::Result<()> {
-        self.write(&[b])
+    fn op(&mut self, op: Op) -> io::Result<()> {
+        self.write(&[op as u8])
     }
 
     /// `_Pickler_CommitFrame`.
@@ -589,10 +542,7 @@ impl<W: Write> Out<W> {
         }
         self.in_frame = false;
         let frame = std::mem::take(&mut self.frame);
-        if frame.len() >= FRAME_SIZE_MIN {
-            let mut hdr = [0u8; 9];
-            hdr[0] = op::FRAME;
-            hdr[1..].copy_from_slice(&(frame.len() as u64).to_le_bytes());
+        if let Some(hdr) = frame_header(frame.len()) {
             self.raw(&hdr)?;
         }
         self.raw(&frame)?;
@@ -603,7 +553,7 @@ impl<W: Write> Out<W> {
 
     /// `_Pickler_OpcodeBoundary`: called at the start of every `save()`.
     fn boundary(&mut self) -> io::Result<()> {
-        if self.in_frame && self.frame.len() >= FRAME_SIZE_TARGET {
+        if self.in_frame && self.frame.len() >= FRAME_TARGET {
             self.commit_frame()?;
         }
         Ok(())
@@ -617,7 +567,7 @@ impl<W: Write> Out<W> {
         len: usize,
         payload: &dyn Fn(&mut dyn Write) -> io::Result<()>,
     ) -> io::Result<()> {
-        if len >= FRAME_SIZE_TARGET {
+        if len >= FRAME_TARGET {
             self.commit_frame()?;
             self.raw(header)?;
             let mut cw = CountingWriter {
@@ -743,7 +693,7 @@ enum Task<'a> {
     Tuple(&'a [Value], Ident),
     TupleEnd(usize, Ident),
     List(&'a [Value], Ident),
-    Op(u8),
+    Op(Op),
     Boundary,
     Memo(Ident),
     Str(&'a str),
@@ -808,10 +758,10 @@ pub fn write_pickle<W: Write>(w: W, value: &Value, opts: &EncodeOptions) -> io::
         globals: HashMap::new(),
         keys: HashMap::new(),
     };
-    e.out.raw(&[op::PROTO, opts.protocol])?;
+    e.out.raw(&[Op::PROTO as u8, opts.protocol])?;
     e.out.framing = opts.protocol >= 4;
     e.run(value)?;
-    e.out.byte(op::STOP)?;
+    e.out.op(Op::STOP)?;
     e.out.commit_frame()?;
     e.out.w.flush()?;
     Ok(e.out.written)
@@ -832,11 +782,11 @@ impl<'a, W: Write> Encoder<'a, W> {
                         continue;
                     }
                     if items.is_empty() {
-                        self.out.byte(op::EMPTY_TUPLE)?;
+                        self.out.op(Op::EMPTY_TUPLE)?;
                         continue;
                     }
                     if items.len() > 3 {
-                        self.out.byte(op::MARK)?;
+                        self.out.op(Op::MARK)?;
                     }
                     stack.push(Task::TupleEnd(items.len(), ident));
                     for v in items.iter().rev() {
@@ -845,23 +795,23 @@ impl<'a, W: Write> Encoder<'a, W> {
                 }
                 Task::TupleEnd(n, ident) => {
                     let o = match n {
-                        1 => op::TUPLE1,
-                        2 => op::TUPLE2,
-                        3 => op::TUPLE3,
-                        _ => op::TUPLE,
+                        1 => Op::TUPLE1,
+                        2 => Op::TUPLE2,
+                        3 => Op::TUPLE3,
+                        _ => Op::TUPLE,
                     };
-                    self.out.byte(o)?;
+                    self.out.op(o)?;
                     self.memo_put(ident)?;
                 }
                 Task::List(items, ident) => {
                     self.out.boundary()?;
-                    self.out.byte(op::EMPTY_LIST)?;
+                    self.out.op(Op::EMPTY_LIST)?;
                     self.memo_put(ident)?;
                     if !items.is_empty() {
                         stack.push(Task::Batch(Batch::ExactList(items), 0));
                     }
                 }
-                Task::Op(o) => self.out.byte(o)?,
+                Task::Op(o) => self.out.op(o)?,
                 Task::Boundary => self.out.boundary()?,
                 Task::Memo(ident) => {
                     self.memo_put(ident)?;
@@ -894,7 +844,7 @@ impl<'a, W: Write> Encoder<'a, W> {
                     }
                 }
                 Task::GlobalEnd(m, n, ident) => {
-                    self.out.byte(op::STACK_GLOBAL)?;
+                    self.out.op(Op::STACK_GLOBAL)?;
                     let i = self.memo_put(ident)?;
                     self.globals.insert((m, n), i);
                 }
@@ -903,7 +853,7 @@ impl<'a, W: Write> Encoder<'a, W> {
                 Task::ObjEnd(o, ident) => {
                     self.memo_put(ident)?;
                     if let Some(state) = &o.state {
-                        stack.push(Task::Op(op::BUILD));
+                        stack.push(Task::Op(Op::BUILD));
                         stack.push(Task::Save(state, Ident::None));
                     }
                     if !o.dict_items.is_empty() {
@@ -921,13 +871,13 @@ impl<'a, W: Write> Encoder<'a, W> {
     fn save(&mut self, v: &'a Value, ident: Ident, stack: &mut Vec<Task<'a>>) -> io::Result<()> {
         self.out.boundary()?;
         match v {
-            Value::None => self.out.byte(op::NONE),
-            Value::Bool(b) => self.out.byte(if *b { op::NEWTRUE } else { op::NEWFALSE }),
+            Value::None => self.out.op(Op::NONE),
+            Value::Bool(b) => self.out.op(if *b { Op::NEWTRUE } else { Op::NEWFALSE }),
             Value::Int(i) => self.int(*i),
             Value::Long(b) => self.long(b),
             Value::Float(f) => {
                 let mut b = [0u8; 9];
-                b[0] = op::BINFLOAT;
+                b[0] = Op::BINFLOAT as u8;
                 b[1..].copy_from_slice(&f.to_be_bytes());
                 self.out.write(&b)
             }
@@ -963,16 +913,16 @@ impl<'a, W: Write> Encoder<'a, W> {
             Value::Bytes(b) => self.save_bytes_data(b, ident, stack),
             Value::ByteArray(b) => {
                 if self.proto >= 5 {
-                    let mut h = vec![op::BYTEARRAY8];
+                    let mut h = vec![Op::BYTEARRAY8 as u8];
                     h.extend_from_slice(&(b.len() as u64).to_le_bytes());
                     self.out.write_bytes(&h, b.len(), &|w| w.write_all(b))?;
                     self.memo_put(ident)?;
                 } else {
                     // (bytearray, (bytes,)) REDUCE
                     stack.push(Task::Memo(ident));
-                    stack.push(Task::Op(op::REDUCE));
+                    stack.push(Task::Op(Op::REDUCE));
                     stack.push(Task::Memo(Ident::None));
-                    stack.push(Task::Op(op::TUPLE1));
+                    stack.push(Task::Op(Op::TUPLE1));
                     stack.push(Task::BytesData(b));
                     stack.push(Task::Boundary);
                     stack.push(Task::Global("builtins", "bytearray", Ident::None));
@@ -988,7 +938,7 @@ impl<'a, W: Write> Encoder<'a, W> {
                 Ok(())
             }
             Value::Dict(items) => {
-                self.out.byte(op::EMPTY_DICT)?;
+                self.out.op(Op::EMPTY_DICT)?;
                 self.memo_put(ident)?;
                 if !items.is_empty() {
                     stack.push(Task::Batch(Batch::ExactDict(items), 0));
@@ -1002,16 +952,16 @@ impl<'a, W: Write> Encoder<'a, W> {
                     "frozenset"
                 };
                 stack.push(Task::Memo(ident));
-                stack.push(Task::Op(op::REDUCE));
+                stack.push(Task::Op(Op::REDUCE));
                 stack.push(Task::Memo(Ident::None));
-                stack.push(Task::Op(op::TUPLE1));
+                stack.push(Task::Op(Op::TUPLE1));
                 stack.push(Task::List(items, Ident::None));
                 stack.push(Task::Boundary);
                 stack.push(Task::Global("builtins", name, Ident::None));
                 Ok(())
             }
             Value::Set(items) => {
-                self.out.byte(op::EMPTY_SET)?;
+                self.out.op(Op::EMPTY_SET)?;
                 self.memo_put(ident)?;
                 if !items.is_empty() {
                     stack.push(Task::Batch(Batch::ExactSet(items), 0));
@@ -1019,9 +969,9 @@ impl<'a, W: Write> Encoder<'a, W> {
                 Ok(())
             }
             Value::FrozenSet(items) => {
-                self.out.byte(op::MARK)?;
+                self.out.op(Op::MARK)?;
                 stack.push(Task::Memo(ident));
-                stack.push(Task::Op(op::FROZENSET));
+                stack.push(Task::Op(Op::FROZENSET));
                 for v in items.iter().rev() {
                     stack.push(Task::Save(v, Ident::None));
                 }
@@ -1034,8 +984,8 @@ impl<'a, W: Write> Encoder<'a, W> {
             Value::Object(o) => {
                 stack.push(Task::ObjEnd(o, ident));
                 stack.push(Task::Op(match o.call {
-                    Call::NewObj => op::NEWOBJ,
-                    Call::Reduce => op::REDUCE,
+                    Call::NewObj => Op::NEWOBJ,
+                    Call::Reduce => Op::REDUCE,
                 }));
                 stack.push(Task::Tuple(&o.args, Ident::None));
                 stack.push(Task::Save(&o.callable, Ident::None));
@@ -1055,11 +1005,11 @@ impl<'a, W: Write> Encoder<'a, W> {
     fn memo_put(&mut self, ident: Ident) -> io::Result<u32> {
         let i = self.memo_len;
         if self.proto >= 4 {
-            self.out.byte(op::MEMOIZE)?;
+            self.out.op(Op::MEMOIZE)?;
         } else if i < 256 {
-            self.out.write(&[op::BINPUT, i as u8])?;
+            self.out.write(&[Op::BINPUT as u8, i as u8])?;
         } else {
-            let mut b = [op::LONG_BINPUT, 0, 0, 0, 0];
+            let mut b = [Op::LONG_BINPUT as u8, 0, 0, 0, 0];
             b[1..].copy_from_slice(&i.to_le_bytes());
             self.out.write(&b)?;
         }
@@ -1070,9 +1020,9 @@ impl<'a, W: Write> Encoder<'a, W> {
 
     fn get(&mut self, i: u32) -> io::Result<()> {
         if i < 256 {
-            self.out.write(&[op::BINGET, i as u8])
+            self.out.write(&[Op::BINGET as u8, i as u8])
         } else {
-            let mut b = [op::LONG_BINGET, 0, 0, 0, 0];
+            let mut b = [Op::LONG_BINGET as u8, 0, 0, 0, 0];
             b[1..].copy_from_slice(&i.to_le_bytes());
             self.out.write(&b)
         }
@@ -1080,13 +1030,13 @@ impl<'a, W: Write> Encoder<'a, W> {
 
     fn int(&mut self, i: i64) -> io::Result<()> {
         if (0..=0xff).contains(&i) {
-            self.out.write(&[op::BININT1, i as u8])
+            self.out.write(&[Op::BININT1 as u8, i as u8])
         } else if (0..=0xffff).contains(&i) {
             let b = (i as u16).to_le_bytes();
-            self.out.write(&[op::BININT2, b[0], b[1]])
+            self.out.write(&[Op::BININT2 as u8, b[0], b[1]])
         } else if let Ok(x) = i32::try_from(i) {
             let b = x.to_le_bytes();
-            self.out.write(&[op::BININT, b[0], b[1], b[2], b[3]])
+            self.out.write(&[Op::BININT as u8, b[0], b[1], b[2], b[3]])
         } else {
             self.long(&encode_long_i128(i128::from(i)))
         }
@@ -1094,9 +1044,9 @@ impl<'a, W: Write> Encoder<'a, W> {
 
     fn long(&mut self, payload: &[u8]) -> io::Result<()> {
         if payload.len() < 256 {
-            self.out.write(&[op::LONG1, payload.len() as u8])?;
+            self.out.write(&[Op::LONG1 as u8, payload.len() as u8])?;
         } else {
-            let mut h = vec![op::LONG4];
+            let mut h = vec![Op::LONG4 as u8];
             h.extend_from_slice(&(payload.len() as u32).to_le_bytes());
             self.out.write(&h)?;
         }
@@ -1108,13 +1058,13 @@ impl<'a, W: Write> Encoder<'a, W> {
         let b = s.as_bytes();
         let mut h = Vec::with_capacity(9);
         if b.len() <= 0xff && self.proto >= 4 {
-            h.push(op::SHORT_BINUNICODE);
+            h.push(Op::SHORT_BINUNICODE as u8);
             h.push(b.len() as u8);
         } else if b.len() > 0xffff_ffff && self.proto >= 4 {
-            h.push(op::BINUNICODE8);
+            h.push(Op::BINUNICODE8 as u8);
             h.extend_from_slice(&(b.len() as u64).to_le_bytes());
         } else {
-            h.push(op::BINUNICODE);
+            h.push(Op::BINUNICODE as u8);
             h.extend_from_slice(&(b.len() as u32).to_le_bytes());
         }
         self.out.write_bytes(&h, b.len(), &|w| w.write_all(b))
@@ -1140,7 +1090,7 @@ impl<'a, W: Write> Encoder<'a, W> {
             (m, n)
         };
         let mut b = Vec::with_capacity(m.len() + n.len() + 3);
-        b.push(op::GLOBAL);
+        b.push(Op::GLOBAL as u8);
         b.extend_from_slice(m.as_bytes());
         b.push(b'\n');
         b.extend_from_slice(n.as_bytes());
@@ -1163,7 +1113,7 @@ impl<'a, W: Write> Encoder<'a, W> {
             } else {
                 self.save_str(n, Ident::None)?;
             }
-            self.out.byte(op::STACK_GLOBAL)?;
+            self.out.op(Op::STACK_GLOBAL)?;
         } else {
             self.global_line(m, n)?;
         }
@@ -1177,9 +1127,9 @@ impl<'a, W: Write> Encoder<'a, W> {
         self.int(i)
     }
 
-    fn atom(&mut self, o: u8) -> io::Result<()> {
+    fn atom(&mut self, o: Op) -> io::Result<()> {
         self.out.boundary()?;
-        self.out.byte(o)
+        self.out.op(o)
     }
 
     /// A `bytes` object (a fresh one, or the identity given).
@@ -1199,8 +1149,8 @@ impl<'a, W: Write> Encoder<'a, W> {
         if b.is_empty() {
             // (bytes, ()) REDUCE
             stack.push(Task::Memo(ident));
-            stack.push(Task::Op(op::REDUCE));
-            stack.push(Task::Op(op::EMPTY_TUPLE));
+            stack.push(Task::Op(Op::REDUCE));
+            stack.push(Task::Op(Op::EMPTY_TUPLE));
             stack.push(Task::Boundary);
             stack.push(Task::Global("builtins", "bytes", Ident::None));
             return Ok(());
@@ -1224,7 +1174,7 @@ impl<'a, W: Write> Encoder<'a, W> {
             return Err(io::Error::other("payload length mismatch"));
         }
         let ulen = len + count.1;
-        let mut h = vec![op::BINUNICODE];
+        let mut h = vec![Op::BINUNICODE as u8];
         h.extend_from_slice(
             &u32::try_from(ulen)
                 .map_err(|_| invalid("bytes too large for protocol 2"))?
@@ -1239,9 +1189,9 @@ impl<'a, W: Write> Encoder<'a, W> {
         })?;
         self.memo_put(Ident::None)?;
         self.save_str("latin1", Ident::None)?;
-        self.out.byte(op::TUPLE2)?;
+        self.out.op(Op::TUPLE2)?;
         self.memo_put(Ident::None)?;
-        self.out.byte(op::REDUCE)?;
+        self.out.op(Op::REDUCE)?;
         self.memo_put(ident)?;
         Ok(())
     }
@@ -1254,35 +1204,35 @@ impl<'a, W: Write> Encoder<'a, W> {
         self.global_direct("numpy", "dtype")?;
         self.out.boundary()?;
         self.save_str(dt.code(), Ident::None)?;
-        self.atom(op::NEWFALSE)?;
-        self.atom(op::NEWTRUE)?;
-        self.out.byte(op::TUPLE3)?;
+        self.atom(Op::NEWFALSE)?;
+        self.atom(Op::NEWTRUE)?;
+        self.out.op(Op::TUPLE3)?;
         self.memo_put(Ident::None)?;
-        self.out.byte(op::REDUCE)?;
+        self.out.op(Op::REDUCE)?;
         self.memo_put(Ident::Key(Key::Dtype(dt)))?;
         // state (3, '<', None, None, None, -1, -1, 0)
         self.out.boundary()?;
-        self.out.byte(op::MARK)?;
+        self.out.op(Op::MARK)?;
         self.atom_int(3)?;
         self.save_str(dt.byteorder(), Ident::None)?;
-        self.atom(op::NONE)?;
-        self.atom(op::NONE)?;
-        self.atom(op::NONE)?;
+        self.atom(Op::NONE)?;
+        self.atom(Op::NONE)?;
+        self.atom(Op::NONE)?;
         self.atom_int(-1)?;
         self.atom_int(-1)?;
         self.atom_int(0)?;
-        self.out.byte(op::TUPLE)?;
+        self.out.op(Op::TUPLE)?;
         self.memo_put(Ident::None)?;
-        self.out.byte(op::BUILD)
+        self.out.op(Op::BUILD)
     }
 
     fn save_shape(&mut self, shape: &[u64]) -> io::Result<()> {
         self.out.boundary()?;
         if shape.is_empty() {
-            return self.out.byte(op::EMPTY_TUPLE);
+            return self.out.op(Op::EMPTY_TUPLE);
         }
         if shape.len() > 3 {
-            self.out.byte(op::MARK)?;
+            self.out.op(Op::MARK)?;
         }
         for &d in shape {
             self.out.boundary()?;
@@ -1291,11 +1241,11 @@ impl<'a, W: Write> Encoder<'a, W> {
                 Err(_) => self.long(&encode_long_u128(u128::from(d)))?,
             }
         }
-        self.out.byte(match shape.len() {
-            1 => op::TUPLE1,
-            2 => op::TUPLE2,
-            3 => op::TUPLE3,
-            _ => op::TUPLE,
+        self.out.op(match shape.len() {
+            1 => Op::TUPLE1,
+            2 => Op::TUPLE2,
+            3 => Op::TUPLE3,
+            _ => Op::TUPLE,
         })?;
         self.memo_put(Ident::None)?;
         Ok(())
@@ -1308,18 +1258,18 @@ impl<'a, W: Write> Encoder<'a, W> {
             // _frombuffer(bytearray, dtype, shape, 'C') REDUCE
             self.global_direct(self.numpy.numeric(), "_frombuffer")?;
             self.out.boundary()?;
-            self.out.byte(op::MARK)?;
+            self.out.op(Op::MARK)?;
             self.out.boundary()?;
-            let mut h = vec![op::BYTEARRAY8];
+            let mut h = vec![Op::BYTEARRAY8 as u8];
             h.extend_from_slice(&(n as u64).to_le_bytes());
             self.out.write_bytes(&h, n, &payload)?;
             self.memo_put(Ident::None)?;
             self.save_dtype(a.dtype)?;
             self.save_shape(&a.shape)?;
             self.save_str("C", Ident::None)?;
-            self.out.byte(op::TUPLE)?;
+            self.out.op(Op::TUPLE)?;
             self.memo_put(Ident::None)?;
-            self.out.byte(op::REDUCE)?;
+            self.out.op(Op::REDUCE)?;
             self.memo_put(ident)?;
             return Ok(());
         }
@@ -1329,27 +1279,27 @@ impl<'a, W: Write> Encoder<'a, W> {
         self.global_direct("numpy", "ndarray")?;
         self.out.boundary()?;
         self.atom_int(0)?;
-        self.out.byte(op::TUPLE1)?;
+        self.out.op(Op::TUPLE1)?;
         self.memo_put(Ident::None)?;
         self.out.boundary()?;
         if let Some(&i) = self.keys.get(&Key::BytesB) {
             self.get(i)?;
         } else if self.proto >= 3 {
-            self.out.write(&[op::SHORT_BINBYTES, 1, b'b'])?;
+            self.out.write(&[Op::SHORT_BINBYTES as u8, 1, b'b'])?;
             self.memo_put(Ident::Key(Key::BytesB))?;
         } else {
             self.codecs_encode(1, &|w| w.write_all(b"b"), Ident::Key(Key::BytesB))?;
         }
-        self.out.byte(op::TUPLE3)?;
+        self.out.op(Op::TUPLE3)?;
         self.memo_put(Ident::None)?;
-        self.out.byte(op::REDUCE)?;
+        self.out.op(Op::REDUCE)?;
         self.memo_put(ident)?;
         self.out.boundary()?;
-        self.out.byte(op::MARK)?;
+        self.out.op(Op::MARK)?;
         self.atom_int(1)?;
         self.save_shape(&a.shape)?;
         self.save_dtype(a.dtype)?;
-        self.atom(op::NEWFALSE)?;
+        self.atom(Op::NEWFALSE)?;
         self.out.boundary()?;
         if self.proto >= 3 {
             let h = bytes_header(n, self.proto);
@@ -1359,15 +1309,15 @@ impl<'a, W: Write> Encoder<'a, W> {
             // b'' at protocol 2 is `bytes()`: (builtins.bytes, ()) REDUCE
             self.global_direct("builtins", "bytes")?;
             self.out.boundary()?;
-            self.out.byte(op::EMPTY_TUPLE)?;
-            self.out.byte(op::REDUCE)?;
+            self.out.op(Op::EMPTY_TUPLE)?;
+            self.out.op(Op::REDUCE)?;
             self.memo_put(Ident::None)?;
         } else {
             self.codecs_encode(n, &payload, Ident::None)?;
         }
-        self.out.byte(op::TUPLE)?;
+        self.out.op(Op::TUPLE)?;
         self.memo_put(Ident::None)?;
-        self.out.byte(op::BUILD)
+        self.out.op(Op::BUILD)
     }
 
     fn save_scalar(&mut self, dt: DType, raw: &'a [u8], ident: Ident) -> io::Result<()> {
@@ -1385,9 +1335,9 @@ impl<'a, W: Write> Encoder<'a, W> {
         } else {
             self.codecs_encode(raw.len(), &|w| w.write_all(raw), Ident::None)?;
         }
-        self.out.byte(op::TUPLE2)?;
+        self.out.op(Op::TUPLE2)?;
         self.memo_put(Ident::None)?;
-        self.out.byte(op::REDUCE)?;
+        self.out.op(Op::REDUCE)?;
         self.memo_put(ident)?;
         Ok(())
     }
@@ -1397,7 +1347,7 @@ impl<'a, W: Write> Encoder<'a, W> {
             Batch::ExactList(items) => {
                 // batch_list_exact: a single item is APPEND; otherwise MARK...APPENDS per 1000.
                 if items.len() == 1 {
-                    stack.push(Task::Op(op::APPEND));
+                    stack.push(Task::Op(Op::APPEND));
                     stack.push(Task::Save(&items[0], Ident::None));
                     return Ok(());
                 }
@@ -1405,9 +1355,9 @@ impl<'a, W: Write> Encoder<'a, W> {
                     return Ok(());
                 }
                 let end = (pos + BATCHSIZE).min(items.len());
-                self.out.byte(op::MARK)?;
+                self.out.op(Op::MARK)?;
                 stack.push(Task::Batch(Batch::ExactList(items), end));
-                stack.push(Task::Op(op::APPENDS));
+                stack.push(Task::Op(Op::APPENDS));
                 for v in items[pos..end].iter().rev() {
                     stack.push(Task::Save(v, Ident::None));
                 }
@@ -1416,17 +1366,17 @@ impl<'a, W: Write> Encoder<'a, W> {
                 // batch_dict_exact: single item SETITEM; else batches, with a trailing empty
                 // batch when the size is a multiple of 1000.
                 if items.len() == 1 {
-                    stack.push(Task::Op(op::SETITEM));
+                    stack.push(Task::Op(Op::SETITEM));
                     stack.push(Task::Save(&items[0].1, Ident::None));
                     stack.push(Task::Save(&items[0].0, Ident::None));
                     return Ok(());
                 }
                 let end = (pos + BATCHSIZE).min(items.len());
-                self.out.byte(op::MARK)?;
+                self.out.op(Op::MARK)?;
                 if end - pos == BATCHSIZE {
                     stack.push(Task::Batch(Batch::ExactDict(items), end));
                 }
-                stack.push(Task::Op(op::SETITEMS));
+                stack.push(Task::Op(Op::SETITEMS));
                 for (k, v) in items[pos..end].iter().rev() {
                     stack.push(Task::Save(v, Ident::None));
                     stack.push(Task::Save(k, Ident::None));
@@ -1434,11 +1384,11 @@ impl<'a, W: Write> Encoder<'a, W> {
             }
             Batch::ExactSet(items) => {
                 let end = (pos + BATCHSIZE).min(items.len());
-                self.out.byte(op::MARK)?;
+                self.out.op(Op::MARK)?;
                 if end - pos == BATCHSIZE {
                     stack.push(Task::Batch(Batch::ExactSet(items), end));
                 }
-                stack.push(Task::Op(op::ADDITEMS));
+                stack.push(Task::Op(Op::ADDITEMS));
                 for v in items[pos..end].iter().rev() {
                     stack.push(Task::Save(v, Ident::None));
                 }
@@ -1450,13 +1400,13 @@ impl<'a, W: Write> Encoder<'a, W> {
                 }
                 let end = (pos + BATCHSIZE).min(items.len());
                 if end - pos == 1 {
-                    stack.push(Task::Op(op::APPEND));
+                    stack.push(Task::Op(Op::APPEND));
                     stack.push(Task::Save(&items[pos], Ident::None));
                     return Ok(());
                 }
-                self.out.byte(op::MARK)?;
+                self.out.op(Op::MARK)?;
                 stack.push(Task::Batch(Batch::GenList(items), end));
-                stack.push(Task::Op(op::APPENDS));
+                stack.push(Task::Op(Op::APPENDS));
                 for v in items[pos..end].iter().rev() {
                     stack.push(Task::Save(v, Ident::None));
                 }
@@ -1467,14 +1417,14 @@ impl<'a, W: Write> Encoder<'a, W> {
                 }
                 let end = (pos + BATCHSIZE).min(items.len());
                 if end - pos == 1 {
-                    stack.push(Task::Op(op::SETITEM));
+                    stack.push(Task::Op(Op::SETITEM));
                     stack.push(Task::Save(&items[pos].1, Ident::None));
                     stack.push(Task::Save(&items[pos].0, Ident::None));
                     return Ok(());
                 }
-                self.out.byte(op::MARK)?;
+                self.out.op(Op::MARK)?;
                 stack.push(Task::Batch(Batch::GenDict(items), end));
-                stack.push(Task::Op(op::SETITEMS));
+                stack.push(Task::Op(Op::SETITEMS));
                 for (k, v) in items[pos..end].iter().rev() {
                     stack.push(Task::Save(v, Ident::None));
                     stack.push(Task::Save(k, Ident::None));
@@ -1488,13 +1438,13 @@ impl<'a, W: Write> Encoder<'a, W> {
 fn bytes_header(len: usize, proto: u8) -> Vec<u8> {
     let mut h = Vec::with_capacity(9);
     if len <= 0xff {
-        h.push(op::SHORT_BINBYTES);
+        h.push(Op::SHORT_BINBYTES as u8);
         h.push(len as u8);
     } else if len > 0xffff_ffff && proto >= 4 {
-        h.push(op::BINBYTES8);
+        h.push(Op::BINBYTES8 as u8);
         h.extend_from_slice(&(len as u64).to_le_bytes());
     } else {
-        h.push(op::BINBYTES);
+        h.push(Op::BINBYTES as u8);
         h.extend_from_slice(&(len as u32).to_le_bytes());
     }
     h
@@ -1604,9 +1554,9 @@ mod tests {
         );
         let b = encode(&Value::array(a), 5).unwrap();
         // PROTO, FRAME, ... then the BYTEARRAY8 header right after a committed frame.
-        let pos = b.iter().position(|&c| c == op::BYTEARRAY8).unwrap();
+        let pos = b.iter().position(|&c| c == Op::BYTEARRAY8 as u8).unwrap();
         let frame_len = u64::from_le_bytes(b[3..11].try_into().unwrap()) as usize;
-        assert_eq!(b[2], op::FRAME);
+        assert_eq!(b[2], Op::FRAME as u8);
         assert_eq!(pos, 11 + frame_len);
     }
 
