@@ -258,7 +258,7 @@ impl App {
         let names: Vec<String> = newly.iter().map(|&i| self.files[i].file_name()).collect();
         self.status = format!(
             "{} changed on disk; r reloads",
-            crate::elide::elide_middle(&names.join(", "), 60)
+            crate::fmt::elide_middle(&names.join(", "), 60)
         );
         true
     }

@@ -189,7 +189,7 @@ fn changed_banner(app: &App, width: u16) -> Option<String> {
     let room = (width as usize).saturating_sub(head.chars().count() + tail.chars().count());
     Some(format!(
         "{head}{}{tail}",
-        crate::elide::elide_middle(&names.join(", "), room.max(12))
+        crate::fmt::elide_middle(&names.join(", "), room.max(12))
     ))
 }
 
