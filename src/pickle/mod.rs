@@ -1,5 +1,6 @@
 //! The pickle format alone: opcodes, scanner, symbolic machine, arena, values and writer.
 
+pub mod dis;
 pub mod error;
 pub mod frame;
 pub mod graph;

@@ -11,7 +11,6 @@ use crate::fmt::{
     width,
 };
 use crate::model::{Label, label_text, short_name, type_text};
-use crate::pickle::scan::read_instr;
 use crate::pickle::{Kind, NodeId};
 
 use super::app::{App, Modal, Screen, TreeRow};
@@ -1126,32 +1125,7 @@ pub fn detail_lines(app: &App) -> Vec<String> {
     }
     out.push(String::new());
     out.push("first opcodes:".into());
-    let mut pos = r.row.span.start as usize;
-    for _ in 0..14 {
-        if pos >= r.row.span.end as usize {
-            break;
-        }
-        match read_instr(data, pos) {
-            Ok(i) => {
-                let arg = match i.op.arg_kind() {
-                    crate::pickle::ops::ArgKind::None => String::new(),
-                    crate::pickle::ops::ArgKind::U1
-                    | crate::pickle::ops::ArgKind::U2
-                    | crate::pickle::ops::ArgKind::U4
-                    | crate::pickle::ops::ArgKind::I4
-                    | crate::pickle::ops::ArgKind::U8 => i.uint().to_string(),
-                    _ if i.arg.len() > 40 => format!("<{} bytes>", i.arg.len()),
-                    _ => truncate(&String::from_utf8_lossy(i.arg).replace('\n', " "), 40),
-                };
-                out.push(format!("{:>10}: {:<17} {arg}", i.pos, i.op.name()));
-                pos = i.end;
-            }
-            Err(e) => {
-                out.push(format!("  {e}"));
-                break;
-            }
-        }
-    }
+    out.extend(crate::pickle::dis::dis(data, r.row.span, 14));
     out
 }
 
