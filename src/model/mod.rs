@@ -21,7 +21,7 @@ pub use classes::{ArraySummary, array_summary, class_of, short_name};
 pub use describe::type_text;
 pub use doc::{Compressed, Doc, FileBytes, FileStamp, LoadError, RawFile};
 pub use groups::{AttrInst, Group, Groups};
-pub use rows::{Label, Parents, Row, label_text, path_segment, rows};
+pub use rows::{Label, Parents, Row, join_path, label_text, path_segment, rows};
 pub use sizes::{MemoRefs, kept_within, merge_spans, retained, retained_within};
 
 use crate::pickle::{Graph, NodeId, Span};

@@ -196,6 +196,16 @@ pub fn path_segment(g: &Graph, data: &[u8], label: Label) -> String {
     }
 }
 
+/// `base` followed by a path segment (`.attr`, `[3]`, `["key"]`); at the root (empty `base`)
+/// a leading dot goes.
+pub fn join_path(base: &str, seg: &str) -> String {
+    if base.is_empty() {
+        seg.strip_prefix('.').unwrap_or(seg).to_string()
+    } else {
+        format!("{base}{seg}")
+    }
+}
+
 /// First-found parent of every node reachable from the roots (breadth first, no recursion).
 #[derive(Debug, Default)]
 pub struct Parents {
@@ -367,12 +377,9 @@ impl Parents {
     /// The path of a row of `parent` (an attribute row hangs off its instance instead).
     pub fn row_path(&self, g: &Graph, data: &[u8], parent: NodeId, row: &Row) -> String {
         let owner = if row.is_attr() { row.instance } else { parent };
-        let base = self.path(g, data, owner);
-        let seg = path_segment(g, data, row.label);
-        if base.is_empty() {
-            seg.strip_prefix('.').map(str::to_string).unwrap_or(seg)
-        } else {
-            base + &seg
-        }
+        join_path(
+            &self.path(g, data, owner),
+            &path_segment(g, data, row.label),
+        )
     }
 }

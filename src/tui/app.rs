@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::context::{FileRole, Source};
-use crate::model::{Label, Model, Row, label_text, path_segment};
+use crate::model::{Label, Model, Row, join_path, label_text, path_segment};
 use crate::pickle::NodeId;
 use crate::slim::{PROTECTED, Rules, SaveOptions, save_in_place, what_if};
 
@@ -1156,15 +1156,6 @@ impl App {
                 ),
             };
         }
-    }
-}
-
-/// `base` followed by a path segment (`.attr`, `[3]`, `["key"]`); a leading dot goes at the root.
-fn join_path(base: &str, seg: &str) -> String {
-    if base.is_empty() {
-        seg.strip_prefix('.').unwrap_or(seg).to_string()
-    } else {
-        format!("{base}{seg}")
     }
 }
 

@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row as TRow, Tabl
 use crate::analysis::{Diff, StageDiff, diff};
 use crate::context::{Source, SourceFile};
 use crate::fmt::{elide_end, elide_middle, signed, size, width};
-use crate::model::{Model, label_text, path_segment, type_text};
+use crate::model::{Model, join_path, label_text, path_segment, type_text};
 use crate::pickle::NodeId;
 use crate::workspace::Workspace;
 
@@ -179,14 +179,6 @@ pub fn backups_of(source: &Source) -> Option<Source> {
         notes: Vec::new(),
         is_context: source.is_context,
     })
-}
-
-fn join_path(base: &str, seg: &str) -> String {
-    if base.is_empty() {
-        seg.strip_prefix('.').unwrap_or(seg).to_string()
-    } else {
-        format!("{base}{seg}")
-    }
 }
 
 impl Compare {
@@ -467,6 +459,53 @@ fn opt_size(b: Option<u64>) -> String {
     b.map(size).unwrap_or_else(|| "—".into())
 }
 
+/// A row of a compare table: the `lead` cells, then before, after, Δ (coloured by its sign)
+/// and which side has the item.
+fn delta_row<'a, const N: usize>(
+    lead: [Cell<'a>; N],
+    a: Option<u64>,
+    b: Option<u64>,
+    d: i128,
+    theme: Theme,
+) -> TRow<'a> {
+    let mut cells = Vec::from(lead);
+    cells.extend([
+        Cell::from(format!("{:>10}", opt_size(a))),
+        Cell::from(format!("{:>10}", opt_size(b))),
+        Cell::from(format!("{:>11}", signed(d))).style(delta_style(theme, d)),
+        Cell::from(side_tag(a.is_some(), b.is_some())),
+    ]);
+    TRow::new(cells)
+}
+
+/// Draws a compare table of [`delta_row`]s: the `lead` columns (width and heading), then
+/// before, after, Δ and the side.
+fn draw_delta_table(
+    f: &mut Frame,
+    area: Rect,
+    block: Block,
+    rows: Vec<TRow>,
+    lead: &[(Constraint, &'static str)],
+    theme: Theme,
+) {
+    let mut widths: Vec<Constraint> = lead.iter().map(|c| c.0).collect();
+    widths.extend([
+        Constraint::Length(10),
+        Constraint::Length(10),
+        Constraint::Length(11),
+        Constraint::Length(6),
+    ]);
+    let mut header: Vec<&str> = lead.iter().map(|c| c.1).collect();
+    header.extend(["    before", "     after", "          Δ", ""]);
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(TRow::new(header).style(theme.bold()))
+            .block(block)
+            .column_spacing(1),
+        area,
+    );
+}
+
 fn draw_stages(f: &mut Frame, c: &Compare, area: Rect, theme: Theme) {
     let changed = c.stages.iter().filter(|s| s.a_bytes != s.b_bytes).count();
     let block = Block::default().borders(Borders::ALL).title(format!(
@@ -485,45 +524,23 @@ fn draw_stages(f: &mut Frame, c: &Compare, area: Rect, theme: Theme) {
             let sel = k == c.stage_sel;
             let d = stage_delta(s);
             let name = s.task.clone().unwrap_or_else(|| s.file.clone());
-            let row = TRow::new(vec![
+            let lead = [
                 Cell::from(format!(
                     "{}{:>3}",
                     if sel { "▶" } else { " " },
                     s.stage.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
                 )),
                 Cell::from(elide_middle(&name, 40)),
-                Cell::from(format!("{:>10}", opt_size(s.a_bytes))),
-                Cell::from(format!("{:>10}", opt_size(s.b_bytes))),
-                Cell::from(format!("{:>11}", signed(d))).style(delta_style(theme, d)),
-                Cell::from(side_tag(s.a_bytes.is_some(), s.b_bytes.is_some())),
-            ]);
+            ];
+            let row = delta_row(lead, s.a_bytes, s.b_bytes, d, theme);
             if sel { row.style(theme.sel()) } else { row }
         })
         .collect();
-    let widths = [
-        Constraint::Length(4),
-        Constraint::Fill(1),
-        Constraint::Length(10),
-        Constraint::Length(10),
-        Constraint::Length(11),
-        Constraint::Length(6),
+    let lead = [
+        (Constraint::Length(4), "   #"),
+        (Constraint::Fill(1), "task"),
     ];
-    let header = TRow::new(vec![
-        "   #",
-        "task",
-        "    before",
-        "     after",
-        "          Δ",
-        "",
-    ])
-    .style(theme.bold());
-    f.render_widget(
-        Table::new(rows, widths)
-            .header(header)
-            .block(block)
-            .column_spacing(1),
-        area,
-    );
+    draw_delta_table(f, area, block, rows, &lead, theme);
 }
 
 fn draw_tree(f: &mut Frame, c: &Compare, l: &CmpLevel, area: Rect, theme: Theme) {
@@ -567,44 +584,21 @@ fn draw_tree(f: &mut Frame, c: &Compare, l: &CmpLevel, area: Rect, theme: Theme)
         .map(|(k, r, ty)| {
             let sel = k == l.sel;
             let d = r.delta();
-            let row = TRow::new(vec![
+            let lead = [
                 Cell::from(if sel { "▶" } else { " " }),
                 Cell::from(elide_middle(&r.name, name_w)),
                 Cell::from(elide_end(&ty, ty_w)),
-                Cell::from(format!("{:>10}", opt_size(r.a.map(|x| x.1)))),
-                Cell::from(format!("{:>10}", opt_size(r.b.map(|x| x.1)))),
-                Cell::from(format!("{:>11}", signed(d))).style(delta_style(theme, d)),
-                Cell::from(side_tag(r.a.is_some(), r.b.is_some())),
-            ]);
+            ];
+            let row = delta_row(lead, r.a.map(|x| x.1), r.b.map(|x| x.1), d, theme);
             if sel { row.style(theme.sel()) } else { row }
         })
         .collect();
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Length(name_w as u16),
-        Constraint::Length(ty_w as u16),
-        Constraint::Length(10),
-        Constraint::Length(10),
-        Constraint::Length(11),
-        Constraint::Length(6),
+    let lead = [
+        (Constraint::Length(1), ""),
+        (Constraint::Length(name_w as u16), "name"),
+        (Constraint::Length(ty_w as u16), "type"),
     ];
-    let header = TRow::new(vec![
-        "",
-        "name",
-        "type",
-        "    before",
-        "     after",
-        "          Δ",
-        "",
-    ])
-    .style(theme.bold());
-    f.render_widget(
-        Table::new(rows, widths)
-            .header(header)
-            .block(block)
-            .column_spacing(1),
-        area,
-    );
+    draw_delta_table(f, area, block, rows, &lead, theme);
 }
 
 /// Keys compare mode answers to (the help lists these bindings from the key table).
