@@ -13,21 +13,13 @@ use picklescope::context::{FileRole, resolve};
 use picklescope::model::{Label, Model, label_text};
 use picklescope::slim::Rules;
 use picklescope::slim::presets::{expand_bases, preset};
-use picklescope::synth::{DemoOptions, write_demo};
+use picklescope::synth::DemoOptions;
 use picklescope::workspace::Workspace;
 
-fn demo(opts: DemoOptions) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let s = write_demo(dir.path(), &opts).unwrap();
-    (dir, s.context)
-}
+use common::{bin, demo};
 
 fn saved_state(dir: &Path) -> PathBuf {
     dir.join("pipeline-demo/saved_state")
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_picklescope"))
 }
 
 fn no_progress(_: usize, _: usize) {}

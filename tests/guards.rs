@@ -1,12 +1,15 @@
 //! `picklescope guards`: every read form, guard, write and look-alike in Python source written
 //! here, classified as expected; the CLI's text and JSON on a small package tree.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use picklescope::guards::{Confidence, Form, scan};
 use picklescope::slim::Rules;
+
+use common::{bin, run_ok};
 
 fn rules(text: &str) -> Rules {
     match Rules::parse(text, "test.toml") {
@@ -332,10 +335,6 @@ fn deeply_nested_source_costs_no_stack() {
     assert_eq!(lines, vec![1, 2]);
 }
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_picklescope"))
-}
-
 #[test]
 fn cli_text_json_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
@@ -404,36 +403,21 @@ fn cli_text_json_and_exit_codes() {
 fn pickle_tells_the_empty_value_of_the_fix() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let demo = dir.path().join("demo");
-    let out = bin()
-        .arg("demo")
-        .arg(&demo)
-        .arg("--no-open")
-        .output()
-        .unwrap_or_else(|e| panic!("run: {e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(bin().arg("demo").arg(&demo).arg("--no-open"));
     let src = write(
         dir.path(),
         "renderer.py",
         "def f(results):\n    return [r for r in results if r.view]\n",
     );
     // The demo's views are collections.defaultdict(list): a dict, so `{}`.
-    let out = bin()
-        .arg("guards")
-        .arg(&src)
-        .args(["--preset", "strategy-a", "--pickle"])
-        .arg(&demo)
-        .output()
-        .unwrap_or_else(|e| panic!("run: {e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        bin()
+            .arg("guards")
+            .arg(&src)
+            .args(["--preset", "strategy-a", "--pickle"])
+            .arg(&demo),
     );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out);
     assert!(
         text.contains("fix: return [r for r in results if getattr(r, 'view', {})]"),
         "{text}"

@@ -103,8 +103,16 @@ fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).expect("stdout is one JSON document")
 }
 
-fn u(v: &Value) -> u64 {
-    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
+use common::count as u;
+
+/// The `notes` of a survey document.
+fn notes(doc: &Value) -> Vec<&str> {
+    doc["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 /// Size of every file of a context, read from the disk: the `.context` and its saved_state/
@@ -277,12 +285,7 @@ fn totals_are_the_sum_of_per_context_reports() {
     }
     let retained: Vec<u64> = fleet.iter().map(|g| u(&g["retained_bytes"])).collect();
     assert!(retained.windows(2).all(|w| w[0] >= w[1]), "largest first");
-    let notes: Vec<&str> = doc["notes"]
-        .as_array()
-        .expect("notes")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let notes = notes(&doc);
     assert!(
         notes.contains(&format!("{r}/b/loop: symlink loop back to {r}; not followed").as_str()),
         "{notes:?}"
@@ -399,12 +402,7 @@ fn unreadable_directory_is_noted_and_skipped() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let doc = json(&o);
     let r = root.display().to_string();
-    let notes: Vec<&str> = doc["notes"]
-        .as_array()
-        .expect("notes")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let notes = notes(&doc);
     assert!(
         notes.contains(&format!("{r}/locked: cannot read (permission denied); skipped").as_str()),
         "{notes:?}"

@@ -3,24 +3,10 @@
 
 mod common;
 
-use std::process::Command;
-
 #[test]
 fn the_main_journey_works_in_a_real_terminal() {
-    let out = Command::new("bash")
-        .arg("tools/tui_journey.sh")
-        .env("PICKLESCOPE", env!("CARGO_BIN_EXE_picklescope"))
-        .output();
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => panic!("could not run bash: {e}"),
-    };
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    match out.status.code() {
+    let (code, text) = common::run_tool("tools/tui_journey.sh");
+    match code {
         Some(0) => {}
         // tmux or python3 missing: a failure under CI (which installs both), else a skip.
         Some(2) => common::skip("the_main_journey_works_in_a_real_terminal", text.trim()),
@@ -30,20 +16,8 @@ fn the_main_journey_works_in_a_real_terminal() {
 
 #[test]
 fn long_keys_stay_apart_at_80_columns_and_y_copies_over_osc52_in_a_real_terminal() {
-    let out = Command::new("bash")
-        .arg("tools/tui_longkeys.sh")
-        .env("PICKLESCOPE", env!("CARGO_BIN_EXE_picklescope"))
-        .output();
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => panic!("could not run bash: {e}"),
-    };
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    match out.status.code() {
+    let (code, text) = common::run_tool("tools/tui_longkeys.sh");
+    match code {
         Some(0) => assert!(text.contains("8 long keys apart"), "{text}"),
         Some(2) => common::skip(
             "long_keys_stay_apart_at_80_columns_and_y_copies_over_osc52_in_a_real_terminal",

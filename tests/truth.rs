@@ -2,44 +2,21 @@
 //! accounting shared by report, slim, suggest and diff, and their invariants.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-use picklescope::synth::{DemoOptions, write_demo};
+use std::path::PathBuf;
+
+use picklescope::synth::DemoOptions;
 use serde_json::Value;
 
-fn demo(opts: DemoOptions) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let s = write_demo(dir.path(), &opts).unwrap();
-    (dir, s.context)
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_picklescope"))
-}
+use common::{bin, count as u, demo};
 
 fn json(args: &[&str], path: &std::path::Path) -> Value {
-    let out = bin().args(args).arg(path).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::run_json(bin().args(args).arg(path))
 }
 
 fn text(args: &[&str], path: &std::path::Path) -> String {
-    let out = bin().args(args).arg(path).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn u(v: &Value) -> u64 {
-    v.as_u64().unwrap_or_else(|| panic!("not a number: {v}"))
+    String::from_utf8_lossy(&common::run_ok(bin().args(args).arg(path))).into_owned()
 }
 
 #[test]

@@ -347,6 +347,53 @@ pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_picklescope"))
 }
 
+/// Runs `cmd` and returns its stdout; the test fails with its stderr unless it succeeds.
+pub fn run_ok(cmd: &mut Command) -> Vec<u8> {
+    let o = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    assert!(
+        o.status.success(),
+        "{cmd:?} failed ({:?}): {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
+
+/// [`run_ok`]'s stdout as one JSON document.
+pub fn run_json(cmd: &mut Command) -> serde_json::Value {
+    let out = run_ok(cmd);
+    serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{cmd:?}: stdout is not JSON: {e}"))
+}
+
+/// A JSON count.
+pub fn count(v: &serde_json::Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
+}
+
+/// A demo context in a fresh temporary directory: the directory and the `.context` path.
+pub fn demo(opts: picklescope::synth::DemoOptions) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempdir();
+    let s =
+        picklescope::synth::write_demo(dir.path(), &opts).unwrap_or_else(|e| panic!("demo: {e}"));
+    (dir, s.context)
+}
+
+/// Runs a `tools/` shell script against the binary under test (`PICKLESCOPE`): its exit code
+/// and what it printed on both streams.
+pub fn run_tool(script: &str) -> (Option<i32>, String) {
+    let out = Command::new("bash")
+        .arg(script)
+        .env("PICKLESCOPE", env!("CARGO_BIN_EXE_picklescope"))
+        .output()
+        .unwrap_or_else(|e| panic!("could not run bash: {e}"));
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
 // --------------------------------------------------------------------------------------------
 // Rendering a graph as text.
 //
