@@ -102,6 +102,17 @@ pub fn truncate(s: &str, max: usize) -> String {
     out
 }
 
+/// Keeps the end of a long string (breadcrumbs: where you are matters most): `…` and the last
+/// `max - 1` characters.
+pub fn truncate_left(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    let tail: String = s.chars().skip(n + 1 - max.max(1)).collect();
+    format!("…{tail}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

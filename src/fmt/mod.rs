@@ -5,4 +5,4 @@ mod bytes;
 mod cells;
 
 pub use bytes::{change, change_pct, pct, saved_col, saves_or_grows, signed, size, size_in};
-pub use cells::{elide_end, elide_middle, fit, truncate, width};
+pub use cells::{elide_end, elide_middle, fit, truncate, truncate_left, width};
