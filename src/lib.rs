@@ -11,6 +11,7 @@ pub mod pickle;
 pub mod report;
 pub mod schema;
 pub mod slim;
+pub mod suggest;
 pub mod survey;
 pub mod synth;
 pub mod tui;

@@ -106,8 +106,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             path,
             top,
             emit,
+            json,
             context,
-        }) => cli::batch::run_suggest(&path, top, emit, context.as_deref()),
+        }) => cli::batch::run_suggest(&path, top, emit, json, context.as_deref()),
         Some(Command::Survey {
             roots,
             rules,
@@ -135,7 +136,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             no_open,
             scale,
             ms,
-        }) => demo(dir, no_open, scale, ms),
+            layouts,
+        }) => demo(dir, no_open, scale, ms, layouts),
         Some(Command::Completions { shell }) => {
             let sh = match shell {
                 Shell::Bash => clap_complete::Shell::Bash,
@@ -205,22 +207,33 @@ fn demo(
     no_open: bool,
     scale: f64,
     ms: u32,
+    layouts: picklescope::synth::Layouts,
 ) -> Result<(), Failure> {
     use std::io::IsTerminal;
     let dir = dir.unwrap_or_else(|| std::path::PathBuf::from("picklescope-demo"));
     let opts = picklescope::synth::DemoOptions {
         scale,
         ms,
+        layouts,
         ..Default::default()
     };
     let summary = picklescope::synth::write_demo(&dir, &opts)
         .map_err(|e| Failure::other(format!("{}: {e}", dir.display())))?;
+    let older_bytes: u64 = summary.older.iter().map(|f| f.bytes).sum();
     println!(
         "wrote a demo pipeline context: {} ({} files, {})",
         summary.context.display(),
         summary.files.len(),
-        picklescope::fmt::size(summary.total_bytes)
+        picklescope::fmt::size(summary.total_bytes - older_bytes)
     );
+    if let Some(older) = summary.older.last() {
+        println!(
+            "and an older run beside it: {} ({} files, {}, a day older)",
+            older.path.display(),
+            summary.older.len(),
+            picklescope::fmt::size(older_bytes)
+        );
+    }
     if no_open || !std::io::stdout().is_terminal() {
         println!("explore it with: picklescope {}", dir.display());
         return Ok(());

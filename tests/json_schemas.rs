@@ -45,7 +45,7 @@ fn check(doc: &str, value: &Value) {
 }
 
 #[test]
-fn report_slim_and_diff_documents_match_their_schemas() {
+fn report_slim_diff_and_suggest_documents_match_their_schemas() {
     let d = tempfile::tempdir().unwrap();
     picklescope::synth::write_demo(d.path(), &picklescope::synth::DemoOptions::default()).unwrap();
     let p = d.path().to_str().unwrap();
@@ -67,6 +67,14 @@ fn report_slim_and_diff_documents_match_their_schemas() {
     assert!(slim["written"].as_u64().is_some_and(|n| n > 0), "{slim}");
     check("slim", &slim);
 
+    let suggest = json(&["suggest", before.path().to_str().unwrap(), "--json"]);
+    assert!(
+        suggest["candidates"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+    check("suggest", &suggest);
+
     let diff = json(&["diff", before.path().to_str().unwrap(), p, "--json"]);
     assert!(
         diff["disappeared"]
@@ -78,7 +86,7 @@ fn report_slim_and_diff_documents_match_their_schemas() {
 
 #[test]
 fn docs_schema_holds_the_current_schemas() {
-    for doc in ["report", "slim", "diff"] {
+    for doc in ["report", "slim", "diff", "suggest"] {
         let file = common::root()
             .join("docs/schema")
             .join(format!("{doc}.schema.json"));

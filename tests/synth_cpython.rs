@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use picklescope::synth::{
-    DType, DemoOptions, EncodeOptions, Fill, NdArray, NumpyFlavor, Value, encode, encode_with,
-    write_demo,
+    DType, DemoOptions, EncodeOptions, Fill, Layouts, NdArray, NumpyFlavor, OLDER_STAGES, Value,
+    encode, encode_with, write_demo,
 };
 
 /// Loader shared by the scripts: stub classes for everything but a few stdlib modules; the
@@ -363,12 +363,122 @@ fn demo_loads_in_cpython_and_matches_its_pickler() {
     );
 }
 
+/// The real layouts: both runs load in CPython and pickle back byte for byte (up to set order);
+/// views nest in `ImageResult.children`, the 9 view-result classes are there, `CalFrom` has
+/// constructor arguments and a tuple state, `SpectralWindow` a 25-field tuple, and a
+/// `MeasurementSet` stores `attrgetter('id')` (built, never called).
+#[test]
+fn real_layouts_load_in_cpython_and_match_its_pickler() {
+    let Some(py) = python("real_layouts_load_in_cpython_and_match_its_pickler") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DemoOptions {
+        scale: 0.25,
+        layouts: Layouts::Real,
+        ..Default::default()
+    };
+    let s = write_demo(dir.path(), &opts).unwrap();
+    assert_eq!(s.files.len(), 49);
+    assert_eq!(s.older.len(), OLDER_STAGES as usize + 1);
+    let newer = std::fs::metadata(&s.context).unwrap().modified().unwrap();
+    for f in &s.older {
+        assert!(std::fs::metadata(&f.path).unwrap().modified().unwrap() < newer);
+    }
+    let out = run_script(&py, REAL_SCRIPT, &[dir.path()]);
+    let j: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(j["files"], 49 + 13, "{j}");
+    for d in j["different"].as_array().unwrap() {
+        assert!(d["file"].as_str().unwrap().ends_with(".context"), "{d}");
+        assert_eq!(d["same_structure"], true, "{d}");
+    }
+    assert_eq!(j["nested_images"], true, "{j}");
+    assert_eq!(
+        j["view_classes"],
+        serde_json::json!([
+            "LowgainflagResults",
+            "LowgainflagViewResults",
+            "MatrixFlaggerResults",
+            "RawflagchansResults",
+            "RawflagchansViewResults",
+            "TsysflagViewResults",
+            "TsysflagspectraResults",
+            "VectorFlaggerResults",
+            "WvrgcalflagViewResults"
+        ])
+    );
+    assert_eq!(j["calfrom"], serde_json::json!([6, 6]), "{j}");
+    assert_eq!(j["spw_fields"], 25);
+    assert_eq!(j["attrgetter"], serde_json::json!(["attrgetter", ["id"]]));
+    assert_eq!(j["bandpassflag_view"], false);
+    assert_eq!(j["older_results"], OLDER_STAGES);
+}
+
+const REAL_SCRIPT: &str = r#"
+import os, glob
+root = sys.argv[1]
+out = {'files': 0, 'identical': 0, 'different': []}
+loaded = {}
+for run in ('pipeline-demo', 'pipeline-older'):
+    files = sorted(glob.glob(os.path.join(root, run, 'saved_state', '*.pickle')))
+    files.append(os.path.join(root, run + '.context'))
+    for f in files:
+        data = open(f, 'rb').read()
+        obj = load(data)
+        out['files'] += 1
+        name = run + '/' + os.path.basename(f)
+        if pickle.dumps(obj, protocol=5) == data:
+            out['identical'] += 1
+        else:
+            out['different'].append({'file': name,
+                                     'same_structure': norm(obj) == norm(load(pickle.dumps(obj, protocol=5)))})
+        loaded[name] = obj
+# every object reachable, iteratively
+classes = set()
+nested = False
+stack = [(o, False) for o in loaded.values()]
+seen = set()
+while stack:
+    o, in_image = stack.pop()
+    if id(o) in seen or isinstance(o, (str, bytes, int, float, type(None))):
+        continue
+    seen.add(id(o))
+    if isinstance(o, Stub):
+        name = type(o).__qualname__
+        if name == 'ImageResult' and in_image:
+            nested = True
+        if isinstance(o.__dict__.get('_ps_state'), dict) and 'view' in o.__dict__['_ps_state']:
+            classes.add(name)
+        child_in = in_image or name == 'ImageResult'
+        for k in ('_ps_new', '_ps_state', '_ps_list', '_ps_items'):
+            if k in o.__dict__:
+                stack.append((o.__dict__[k], child_in))
+    elif isinstance(o, dict):
+        stack.extend((v, in_image) for v in o.values())
+    elif isinstance(o, (list, tuple, set, frozenset)):
+        stack.extend((v, in_image) for v in o)
+out['nested_images'] = nested
+out['view_classes'] = sorted(c for c in classes if c not in ('QaResult', 'WvrgcalResult'))
+ctx = loaded['pipeline-demo/pipeline-demo.context']
+ms = ctx.observing_run.measurement_sets[0]
+cf = ctx.callibrary._active[0].calfrom[0]
+out['calfrom'] = [len(cf._ps_new[1]), len(cf._ps_state)]
+out['spw_fields'] = len(ms.spectral_windows[0]._ps_state)
+ag = ms.data_descriptions._RetrieveByIndexContainer__index_fn
+out['attrgetter'] = [type(ag).__qualname__, list(ag._ps_new[1])]
+bp = getattr(loaded['pipeline-demo/result-stage13.pickle'], '_ResultsList__results')[0]
+out['bandpassflag_view'] = hasattr(bp, 'view') or hasattr(bp.cafresult, 'view')
+out['older_results'] = len(loaded['pipeline-older/pipeline-older.context'].results)
+print(json.dumps(out))
+"#;
+
 #[test]
 fn demo_is_deterministic() {
     let opts = DemoOptions {
         scale: 0.3,
         ms: 1,
         seed: 77,
+        layouts: Default::default(),
     };
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
@@ -641,6 +751,7 @@ fn arrays_match_real_numpy() {
         scale: 0.25,
         ms: 1,
         seed: 5,
+        layouts: Default::default(),
     };
     write_demo(demo.path(), &opts).unwrap();
     let mut args: Vec<&Path> = vec![demo.path()];

@@ -6,10 +6,25 @@ mod common;
 
 use std::path::PathBuf;
 
-use picklescope::synth::DemoOptions;
+use picklescope::synth::{DemoOptions, Layouts, write_demo};
 use serde_json::Value;
 
 use common::{bin, count as u, demo};
+
+/// The demo with each layout (the real ones: nested views, the 9 view-result classes,
+/// slots-tuple domain classes, two contexts in one directory).
+fn demos() -> Vec<(Layouts, tempfile::TempDir)> {
+    [Layouts::Classic, Layouts::Real]
+        .into_iter()
+        .map(|layouts| {
+            let (dir, _) = demo(DemoOptions {
+                layouts,
+                ..DemoOptions::default()
+            });
+            (layouts, dir)
+        })
+        .collect()
+}
 
 fn json(args: &[&str], path: &std::path::Path) -> Value {
     common::run_json(bin().args(args).arg(path))
@@ -68,7 +83,12 @@ fn reread_bytes_follow_s_minus_k_plus_one_per_file_and_in_total() {
 /// retained within inline; summed over files the same way by report, diff and the explorer.
 #[test]
 fn group_bytes_stay_within_their_files_and_retained_within_inline() {
-    let (dir, _) = demo(DemoOptions::default());
+    for (layouts, dir) in demos() {
+        group_bytes_within_files(&dir, layouts);
+    }
+}
+
+fn group_bytes_within_files(dir: &tempfile::TempDir, layouts: Layouts) {
     let ws = picklescope::workspace::Workspace::open(dir.path(), None, &|_, _| {}).unwrap();
     let mut totals = picklescope::model::ClassTotals::default();
     let mut file_bytes: std::collections::BTreeMap<(String, String), u64> = Default::default();
@@ -77,7 +97,7 @@ fn group_bytes_stay_within_their_files_and_retained_within_inline() {
         for g in &m.groups().groups {
             assert!(
                 g.bytes <= e.bytes,
-                "{}.{} in {}",
+                "{layouts:?}: {}.{} in {}",
                 g.class,
                 g.attr,
                 e.file_name()
@@ -110,7 +130,12 @@ fn group_bytes_stay_within_their_files_and_retained_within_inline() {
 /// components only.
 #[test]
 fn slim_removed_entries_add_up_to_the_saving() {
-    let (dir, _) = demo(DemoOptions::default());
+    for (_, dir) in demos() {
+        removed_entries_add_up(&dir);
+    }
+}
+
+fn removed_entries_add_up(dir: &tempfile::TempDir) {
     let v = json(
         &["slim", "--json", "--dry-run", "--preset", "strategy-a"],
         dir.path(),
@@ -148,6 +173,12 @@ fn slim_removed_entries_add_up_to_the_saving() {
             };
             assert!(by("components").unwrap() > 0);
             assert_eq!(by("view"), Some(0), "nested views count inside components");
+            // Every removed view of stage 7 lies inside components.
+            for r in f["removed"].as_array().unwrap() {
+                if r["attr"] == "view" {
+                    assert_eq!(u(&r["bytes"]), 0, "{r}");
+                }
+            }
         }
     }
     assert_eq!(u(&v["removed_bytes"]), removed_total);
@@ -162,7 +193,12 @@ fn slim_removed_entries_add_up_to_the_saving() {
 /// bytes (as report lists them), and diff of before and after shows that group's bytes gone.
 #[test]
 fn report_slim_and_diff_agree_on_one_group() {
-    let (dir, _) = demo(DemoOptions::default());
+    for (_, dir) in demos() {
+        agree_on_one_group(&dir);
+    }
+}
+
+fn agree_on_one_group(dir: &tempfile::TempDir) {
     let report = json(&["report", "--json", "--top", "1"], dir.path());
     let class = "pipeline.hif.tasks.rawflagchans.resultobjects.RawflagchansResults";
     let c = report["classes"]
@@ -196,10 +232,11 @@ fn report_slim_and_diff_agree_on_one_group() {
         .map(|r| u(&r["bytes"]))
         .sum();
     assert_eq!(removed, u(&c["retained_bytes"]));
+    // The copy's mtimes are new: name the context rather than rely on which is newest.
     let out = bin()
         .args(["diff", "--json"])
-        .arg(before.path())
-        .arg(dir.path())
+        .arg(before.path().join("pipeline-demo.context"))
+        .arg(dir.path().join("pipeline-demo.context"))
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -212,6 +249,24 @@ fn report_slim_and_diff_agree_on_one_group() {
         .unwrap();
     assert_eq!(u(&gone["a_bytes"]), u(&c["bytes"]));
     assert_eq!(u(&gone["a_instances"]), u(&c["instances"]));
+    // suggest (on the untouched copy): the same group, the same instances and bytes, and its
+    // saving is what slim saves with that one rule.
+    let sug = json(
+        &["suggest", "--json"],
+        before.path().join("pipeline-demo.context").as_path(),
+    );
+    let cand = sug["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["class"] == class && x["attr"] == "view")
+        .unwrap_or_else(|| panic!("{class}.view not suggested: {sug}"));
+    assert_eq!(u(&cand["bytes"]), u(&c["bytes"]));
+    assert_eq!(u(&cand["instances"]), u(&c["instances"]));
+    assert_eq!(
+        u(&cand["saving_bytes"]),
+        u(&s["before_bytes"]) - u(&s["after_bytes"])
+    );
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
@@ -420,4 +475,159 @@ fn report_says_what_cannot_be_slimmed() {
     let t = text(&["report"], dir.path());
     assert!(t.contains("cannot be slimmed"), "{t}");
     assert!(t.contains("SpectralWindow"), "{t}");
+}
+
+fn dry_saving(rules_toml: &str, dir: &std::path::Path) -> u64 {
+    let rules = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(rules.path(), rules_toml).unwrap();
+    let out = bin()
+        .args(["slim", "--dry-run", "--json", "--rules"])
+        .arg(rules.path())
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    u(&v["before_bytes"]) - u(&v["after_bytes"])
+}
+
+/// `suggest` on the real layouts: each saving is what `slim --dry-run` saves with that rule
+/// alone, the combined saving what it saves with all of them (fewer than the sum when rows
+/// overlap), nested candidates are folded under the one holding them, the container
+/// `TsysflagResults.components` is a candidate, and nothing protected or holding whole
+/// results is.
+#[test]
+fn suggest_savings_are_dry_runs_and_nested_candidates_fold() {
+    let (dir, _) = demo(DemoOptions {
+        layouts: Layouts::Real,
+        ..DemoOptions::default()
+    });
+    let v = json(&["suggest", "--json", "--top", "6"], dir.path());
+    let cands = v["candidates"].as_array().unwrap();
+    assert_eq!(cands.len(), 6, "{v}");
+    let rule = |c: &Value| {
+        format!(
+            "[[transient]]\nclass = \"{}\"\nattrs = [\"{}\"]\n",
+            c["class"].as_str().unwrap(),
+            c["attr"].as_str().unwrap()
+        )
+    };
+    let mut sum = 0;
+    let mut last = u64::MAX;
+    for c in cands {
+        let saving = u(&c["saving_bytes"]);
+        assert!(saving <= last, "ranked by saving: {v}");
+        last = saving;
+        assert_eq!(saving, dry_saving(&rule(c), dir.path()), "{c}");
+        sum += saving;
+        assert!(
+            !["qa", "flagging", "stage_number", "_ResultsList__results"]
+                .contains(&c["attr"].as_str().unwrap())
+        );
+        for f in c["folded"].as_array().into_iter().flatten() {
+            assert!(
+                u(&f["inside_bytes"]) * 10 >= u(&f["saving_bytes"]) * 8,
+                "{f}"
+            );
+        }
+    }
+    let all: String = cands.iter().map(rule).collect();
+    let combined = u(&v["combined_saving_bytes"]);
+    assert_eq!(combined, dry_saving(&all, dir.path()));
+    assert!(
+        combined < sum,
+        "overlapping rows are counted once: {combined} vs {sum}"
+    );
+    assert!(combined <= u(&v["total_bytes"]));
+    let names: Vec<String> = cands
+        .iter()
+        .map(|c| {
+            let class = c["class"].as_str().unwrap();
+            format!(
+                "{}.{}",
+                class.rsplit('.').next().unwrap(),
+                c["attr"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(names[0], "RawflagchansResults.view", "{names:?}");
+    assert!(
+        names.contains(&"TsysflagResults.components".to_string()),
+        "{names:?}"
+    );
+    // The views of the spectra results lie inside components: folded under it.
+    let comps = cands.iter().find(|c| c["attr"] == "components").unwrap();
+    let folded: Vec<&str> = comps["folded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["class"].as_str().unwrap())
+        .collect();
+    assert!(
+        folded
+            .iter()
+            .any(|c| c.ends_with(".TsysflagspectraResults")),
+        "{comps}"
+    );
+    // The text says what the figures are.
+    let t = text(&["suggest", "--top", "6"], dir.path());
+    assert!(t.contains("saves alone"), "{t}");
+    assert!(t.contains("marked together"), "{t}");
+    // --emit toml gives rules for exactly the shown candidates.
+    let toml = text(&["suggest", "--top", "6", "--emit", "toml"], dir.path());
+    assert_eq!(dry_saving(&toml, dir.path()), combined);
+}
+
+/// Two contexts of different ages in one directory: slimming either (the default picks the
+/// newest; `--context` the older) keeps every modification time, so the newest stays newest.
+#[test]
+fn two_contexts_keep_their_order_after_slimming() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = write_demo(
+        dir.path(),
+        &DemoOptions {
+            layouts: Layouts::Real,
+            ..DemoOptions::default()
+        },
+    )
+    .unwrap();
+    let mtimes = |files: &[picklescope::synth::DemoFile]| -> Vec<std::time::SystemTime> {
+        files
+            .iter()
+            .map(|f| std::fs::metadata(&f.path).unwrap().modified().unwrap())
+            .collect()
+    };
+    let (newer, older) = (mtimes(&s.files), mtimes(&s.older));
+    let report = text(&["report"], dir.path());
+    assert!(
+        report.contains("showing the newest, pipeline-demo"),
+        "{report}"
+    );
+    for extra in [&[][..], &["--context", "pipeline-older"][..]] {
+        let out = bin()
+            .args(["slim", "--preset", "strategy-a"])
+            .args(extra)
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let slimmed =
+        |f: &picklescope::synth::DemoFile| std::fs::metadata(&f.path).unwrap().len() < f.bytes;
+    assert!(s.files.iter().any(slimmed) && s.older.iter().any(slimmed));
+    assert_eq!(mtimes(&s.files), newer);
+    assert_eq!(mtimes(&s.older), older);
+    let report = text(&["report"], dir.path());
+    assert!(
+        report.contains("showing the newest, pipeline-demo"),
+        "{report}"
+    );
 }

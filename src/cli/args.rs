@@ -124,6 +124,7 @@ pub enum SchemaDoc {
     Report,
     Slim,
     Diff,
+    Suggest,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -224,10 +225,16 @@ Examples:
     },
     /// Rank class.attr groups worth marking transient, with the saving each gives.
     #[command(after_help = "\
-Candidates are large, array-heavy, not protected, and not referenced from outside the group.
+Each candidate's saving is exact: a dry run of marking it alone, through the same writer and
+accounting as `slim --dry-run`. A candidate lying (90% or more) inside a higher-ranked one is
+folded under it: marking the outer one removes it too. Savings of different rows may overlap
+(an array field inside views of several classes); the combined line is one dry run of all shown
+candidates marked together, each byte counted once. Protected attributes (qa, flagging,
+stage_number, ...) and attributes holding whole stage results are never candidates.
 
 Examples:
   picklescope suggest out/
+  picklescope suggest out/ --json
   picklescope suggest out/ --emit toml > transient.toml
   picklescope suggest out/ --emit python")]
     Suggest {
@@ -236,8 +243,11 @@ Examples:
         #[arg(long, default_value_t = 10)]
         top: usize,
         /// Print the candidates as a rules file (toml) or `_transient_fields` lines (python).
-        #[arg(long, value_enum)]
+        #[arg(long, value_enum, conflicts_with = "json")]
         emit: Option<Emit>,
+        /// Print the candidates as JSON (see `picklescope schema suggest`).
+        #[arg(long)]
+        json: bool,
         #[arg(long, value_name = "NAME")]
         context: Option<String>,
     },
@@ -309,7 +319,8 @@ Examples:
     #[command(after_help = "\
 Examples:
   picklescope demo                 writes ./picklescope-demo/ and opens it
-  picklescope demo /tmp/ctx --no-open")]
+  picklescope demo /tmp/ctx --no-open
+  picklescope demo /tmp/real --no-open --layouts real")]
     Demo {
         /// Where to write it (default ./picklescope-demo).
         dir: Option<PathBuf>,
@@ -322,6 +333,10 @@ Examples:
         /// Number of measurement sets.
         #[arg(long, default_value_t = 2)]
         ms: u32,
+        /// Object layouts: classic, or real (a current pipeline release's: nested views, the 9
+        /// view-result classes, slots-tuple domain classes, and an older 12-stage run beside it).
+        #[arg(long, value_enum, default_value = "classic")]
+        layouts: picklescope::synth::Layouts,
     },
     /// Find the code that breaks when marked attributes go: reads without a guard.
     #[command(after_help = "\

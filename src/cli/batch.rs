@@ -2,9 +2,10 @@
 
 use std::path::Path;
 
-use picklescope::analysis::{Diff, candidates_to_rules, diff, suggest};
-use picklescope::fmt::{change, pct, size};
+use picklescope::analysis::{Diff, diff};
 use picklescope::model::short_name;
+use picklescope::fmt::{change, pct, size};
+use picklescope::suggest::{Suggestion, suggest};
 
 use super::args::Emit;
 use super::{Failure, fail_on_single_error, open_workspace};
@@ -13,48 +14,88 @@ pub fn run_suggest(
     path: &Path,
     top: usize,
     emit: Option<Emit>,
+    json: bool,
     context: Option<&str>,
 ) -> Result<(), Failure> {
     let ws = open_workspace(path, context)?;
     fail_on_single_error(&ws)?;
-    let cands = suggest(&ws, top);
+    let s = suggest(&ws, top);
     match emit {
-        Some(Emit::Toml) => print!("{}", candidates_to_rules(&cands).to_toml()),
-        Some(Emit::Python) => print!("{}", candidates_to_rules(&cands).to_python()),
-        None => {
-            let total = ws.total_bytes();
-            println!(
-                "candidates to mark transient in {} ({} total)",
-                ws.source.name,
-                size(total)
-            );
-            println!(
-                "  {:<40} {:>6} {:>11} {:>6} {:>11}  stages",
-                "class.attr", "inst", "saves", "share", "arrays"
-            );
-            for c in &cands {
-                let stages: Vec<String> = c.stages.iter().map(|s| s.to_string()).collect();
-                println!(
-                    "  {:<40} {:>6} {:>11} {:>6} {:>10.0}%  {}",
-                    picklescope::fmt::truncate(&format!("{}.{}", short_name(&c.class), c.attr), 40),
-                    c.instances,
-                    size(c.saving),
-                    pct(c.saving, total),
-                    c.blob_share * 100.0,
-                    picklescope::fmt::truncate(&stages.join(","), 20)
-                );
-            }
-            if cands.is_empty() {
-                println!("  (nothing large, unprotected and self-contained enough)");
-            } else {
-                println!(
-                    "\nwrite them as rules: picklescope suggest {} --emit toml > transient.toml",
-                    path.display()
-                );
-            }
-        }
+        Some(Emit::Toml) => print!("{}", s.rules().to_toml()),
+        Some(Emit::Python) => print!("{}", s.rules().to_python()),
+        None if json => println!("{}", picklescope::schema::to_json(&s)),
+        None => print_suggestion(&s, &ws.source.name, path),
     }
     Ok(())
+}
+
+fn class_attr(class: &str, attr: &str, width: usize) -> String {
+    picklescope::fmt::truncate(&format!("{}.{attr}", short_name(class)), width)
+}
+
+fn stage_list(stages: &[u32]) -> String {
+    let s: Vec<String> = stages.iter().map(|s| s.to_string()).collect();
+    picklescope::fmt::truncate(&s.join(","), 20)
+}
+
+fn print_suggestion(s: &Suggestion, name: &str, path: &Path) {
+    let total = s.total_bytes;
+    println!(
+        "candidates to mark transient in {name} ({} total)",
+        size(total)
+    );
+    println!(
+        "  {:<42} {:>6} {:>11} {:>6} {:>11}  stages",
+        "class.attr", "inst", "saves alone", "share", "overlap"
+    );
+    for c in &s.candidates {
+        let overlap = if c.overlap_bytes == 0 {
+            "-".to_string()
+        } else {
+            size(c.overlap_bytes)
+        };
+        println!(
+            "  {:<42} {:>6} {:>11} {:>6} {:>11}  {}",
+            class_attr(&c.class, &c.attr, 42),
+            c.instances,
+            size(c.saving_bytes),
+            pct(c.saving_bytes, total),
+            overlap,
+            stage_list(&c.stages)
+        );
+        for f in &c.folded {
+            println!(
+                "    {:<40} {:>6} {:>11} {:>6} {:>11}  {}",
+                format!("└ {}", class_attr(&f.class, &f.attr, 38)),
+                f.instances,
+                size(f.saving_bytes),
+                pct(f.saving_bytes, total),
+                "inside",
+                stage_list(&f.stages)
+            );
+        }
+    }
+    if s.candidates.is_empty() {
+        println!("  (nothing large and unprotected enough)");
+        return;
+    }
+    let after = total.saturating_sub(s.combined_saving_bytes);
+    println!(
+        "\nall {} marked together: {} -> {}  ({}, {})  one dry run, each byte counted once",
+        s.candidates.len(),
+        size(total),
+        size(after),
+        change(total, after),
+        pct(s.combined_saving_bytes, total)
+    );
+    println!(
+        "saves alone: exact dry run of that rule by itself; rows may overlap (overlap: its bytes\n\
+         inside rows above); └ rows lie (90% or more) inside the row above them and go with it."
+    );
+    println!(
+        "\nwrite them as rules: picklescope suggest {} --emit toml > transient.toml",
+        path.display()
+    );
 }
 
 pub fn run_diff(a: &Path, b: &Path, json: bool) -> Result<(), Failure> {

@@ -191,5 +191,8 @@ pub fn schema_of(doc: args::SchemaDoc) -> String {
         args::SchemaDoc::Diff => {
             schema_of::<picklescope::analysis::Diff>("picklescope diff --json")
         }
+        args::SchemaDoc::Suggest => {
+            schema_of::<picklescope::suggest::Suggestion>("picklescope suggest --json")
+        }
     }
 }

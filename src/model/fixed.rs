@@ -41,7 +41,8 @@ pub struct NotRemovable {
 }
 
 /// Modules whose argument-only objects are values, not domain classes (dates, numbers, numpy
-/// arrays, enums, containers): never listed.
+/// arrays, enums, containers, stdlib callables such as `operator.attrgetter('id')`): never
+/// listed.
 const VALUE_MODULES: &[&str] = &[
     "builtins",
     "__builtin__",
@@ -61,6 +62,8 @@ const VALUE_MODULES: &[&str] = &[
     "zoneinfo",
     "pytz",
     "dateutil",
+    "operator",
+    "functools",
 ];
 
 /// How the state of instance `id` is held, when it has no attribute names.
@@ -86,6 +89,27 @@ pub fn fixed_state(m: &Model, id: NodeId) -> Option<Fixed> {
     None
 }
 
+/// Whether `class` is a domain class (not a value such as a date, number or array).
+fn is_domain_class(class: &str) -> bool {
+    let top = class.split('.').next().unwrap_or(class);
+    class.contains('.') && !VALUE_MODULES.contains(&top)
+}
+
+/// One line saying that instance `id` cannot be slimmed and why, when it is an instance of a
+/// domain class whose state has no attribute names.
+pub fn cannot_slim(m: &Model, id: NodeId) -> Option<String> {
+    let why = fixed_state(m, id)?;
+    let class = m.class_of(id)?;
+    if !is_domain_class(&class) {
+        return None;
+    }
+    Some(format!(
+        "{} cannot be slimmed: {}, no attribute names to drop; rules leave it whole",
+        short_name(&class),
+        why.text()
+    ))
+}
+
 /// Every class of `m` whose instances cannot lose an attribute by name, largest first.
 pub fn not_removable(m: &Model) -> Vec<NotRemovable> {
     let g = m.graph();
@@ -101,8 +125,7 @@ pub fn not_removable(m: &Model) -> Vec<NotRemovable> {
         let Some(class) = m.class_of(id) else {
             continue;
         };
-        let top = class.split('.').next().unwrap_or(&class);
-        if VALUE_MODULES.contains(&top) || !class.contains('.') {
+        if !is_domain_class(&class) {
             continue;
         }
         let e = by.entry((class, why)).or_default();

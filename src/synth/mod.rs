@@ -12,6 +12,6 @@ pub use pickler::{
     Value, encode, encode_with, write_pickle,
 };
 pub use pipeline::{
-    DEMO_NAME, DEMO_OUTPUT_DIR, DemoFile, DemoOptions, DemoSummary, STAGES, context_value,
-    stage_result, write_demo,
+    DEMO_NAME, DEMO_OUTPUT_DIR, DemoFile, DemoOptions, DemoSummary, Layouts, OLDER_NAME,
+    OLDER_STAGES, STAGES, context_value, stage_result, write_demo,
 };

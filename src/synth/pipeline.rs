@@ -11,6 +11,8 @@ use std::fs;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
+mod real;
+
 use super::pickler::{
     Call, DType, EncodeOptions, Fill, NdArray, NumpyFlavor, ObjId, Object, Rng, Value, write_pickle,
 };
@@ -82,6 +84,23 @@ pub struct DemoOptions {
     pub ms: u32,
     /// Seed of the deterministic generator: the same options give the same bytes.
     pub seed: u64,
+    /// Which layouts the files follow.
+    pub layouts: Layouts,
+}
+
+/// The object layouts of a demo run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Layouts {
+    /// One view level per flagging result, dict-state measures: the classic demo.
+    #[default]
+    Classic,
+    /// What a current pipeline release writes: views nested in `ImageResult.children`, the 9
+    /// `FlaggableViewResults` subclasses, `CorrectedampflagResults` without a view, 25-field
+    /// `SpectralWindow` tuples, `CalFrom` with mangled slots and `__getnewargs__`, slots-tuple
+    /// measures and `StateALMA`, `operator.attrgetter('id')` inside each `MeasurementSet`; and
+    /// an older, shorter run (`pipeline-older.context`, 12 stages, a day older) in the same
+    /// directory.
+    Real,
 }
 
 impl Default for DemoOptions {
@@ -90,6 +109,7 @@ impl Default for DemoOptions {
             scale: 1.0,
             ms: 2,
             seed: 20_240_501,
+            layouts: Layouts::Classic,
         }
     }
 }
@@ -113,8 +133,17 @@ pub struct DemoSummary {
     pub context: PathBuf,
     /// The stage pickles in stage order, then the context.
     pub files: Vec<DemoFile>,
+    /// With [`Layouts::Real`]: the older run's stage pickles, then its context (written first,
+    /// modification times a day before the newer run's).
+    pub older: Vec<DemoFile>,
+    /// The bytes of `files` and `older`.
     pub total_bytes: u64,
 }
+
+/// The older run written beside the demo with [`Layouts::Real`].
+pub const OLDER_NAME: &str = "pipeline-older";
+/// How many stages the older run got through.
+pub const OLDER_STAGES: u32 = 12;
 
 /// Writes `dir/pipeline-demo.context` and `dir/pipeline-demo/saved_state/result-stage<N>.pickle`
 /// for the 48 stages (protocol 5, numpy 1.x paths). Each file is written to a temporary file in
@@ -124,7 +153,41 @@ pub struct DemoSummary {
 pub fn write_demo(dir: &Path, opts: &DemoOptions) -> io::Result<DemoSummary> {
     check_options(opts)?;
     fs::create_dir_all(dir)?;
-    let run_dir = dir.join(DEMO_NAME);
+    let older = if opts.layouts == Layouts::Real {
+        let run = Demo::older(opts);
+        let files = write_run(dir, &run, OLDER_NAME)?;
+        // A day before the newer run: `h_resume('last')` picks the newer by mtime.
+        let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+        for f in &files {
+            fs::File::options()
+                .write(true)
+                .open(&f.path)?
+                .set_modified(day_ago)?;
+        }
+        files
+    } else {
+        Vec::new()
+    };
+    let mut files = write_run(dir, &Demo::new(opts), DEMO_NAME)?;
+    let context = files
+        .last()
+        .map(|f| f.path.clone())
+        .unwrap_or_else(|| dir.join(format!("{DEMO_NAME}.context")));
+    let total_bytes = files.iter().chain(&older).map(|f| f.bytes).sum();
+    files.shrink_to_fit();
+    Ok(DemoSummary {
+        dir: dir.to_path_buf(),
+        context,
+        files,
+        older,
+        total_bytes,
+    })
+}
+
+/// Writes one run (`name.context` and `name/saved_state/`) of `run`'s stages; returns the
+/// stage pickles, then the context.
+fn write_run(dir: &Path, run: &Demo, name: &str) -> io::Result<Vec<DemoFile>> {
+    let run_dir = dir.join(name);
     let saved = run_dir.join("saved_state");
     for d in [&run_dir, &saved] {
         match fs::symlink_metadata(d) {
@@ -150,9 +213,9 @@ pub fn write_demo(dir: &Path, opts: &DemoOptions) -> io::Result<DemoSummary> {
         numpy: NumpyFlavor::Numpy1,
     };
     let mut files = Vec::with_capacity(STAGES.len() + 1);
-    for (i, task) in STAGES.iter().enumerate() {
+    for (i, task) in STAGES.iter().take(run.run_stages as usize).enumerate() {
         let stage = i as u32 + 1;
-        let value = Demo::new(opts).stage(stage);
+        let value = run.clone().stage(stage);
         let path = saved.join(format!("result-stage{stage}.pickle"));
         let bytes = write_atomic(&path, &value, &enc)?;
         files.push(DemoFile {
@@ -162,21 +225,15 @@ pub fn write_demo(dir: &Path, opts: &DemoOptions) -> io::Result<DemoSummary> {
             bytes,
         });
     }
-    let context = dir.join(format!("{DEMO_NAME}.context"));
-    let bytes = write_atomic(&context, &Demo::new(opts).context(), &enc)?;
+    let context = dir.join(format!("{name}.context"));
+    let bytes = write_atomic(&context, &run.clone().context(), &enc)?;
     files.push(DemoFile {
-        path: context.clone(),
+        path: context,
         stage: None,
         task: "context",
         bytes,
     });
-    let total_bytes = files.iter().map(|f| f.bytes).sum();
-    Ok(DemoSummary {
-        dir: dir.to_path_buf(),
-        context,
-        files,
-        total_bytes,
-    })
+    Ok(files)
 }
 
 /// The `ResultsList` pickled as `result-stage<stage>.pickle` (stage 1–48), for tests.
@@ -530,8 +587,13 @@ const DAY_EPOCH: f64 = 1_714_521_600.0;
 // ---------------------------------------------------------------------------------------------
 // Generator
 
+#[derive(Clone)]
 struct Demo {
     opts: DemoOptions,
+    /// The run's name (the context's `name`).
+    name: &'static str,
+    /// How many stages the run got through (its `ResultsProxy`s).
+    run_stages: u32,
     rng: Rng,
     nchan: u64,
     ntime: u64,
@@ -598,6 +660,8 @@ impl Demo {
         Demo {
             ghz,
             opts: *opts,
+            name: DEMO_NAME,
+            run_stages: STAGES.len() as u32,
             rng: Rng::new(opts.seed),
             nchan: scaled(90.0, s, 4),
             ntime: scaled(60.0, s, 4),
@@ -606,6 +670,23 @@ impl Demo {
             utc,
             weblog,
         }
+    }
+
+    /// The older run of [`Layouts::Real`]: its own seed, 12 stages.
+    fn older(opts: &DemoOptions) -> Demo {
+        let opts = DemoOptions {
+            seed: opts.seed ^ 0x01D_E12,
+            ..*opts
+        };
+        Demo {
+            name: OLDER_NAME,
+            run_stages: OLDER_STAGES,
+            ..Demo::new(&opts)
+        }
+    }
+
+    fn real(&self) -> bool {
+        self.opts.layouts == Layouts::Real
     }
 
     fn seed(&mut self) -> u64 {
@@ -1090,10 +1171,16 @@ impl Demo {
             for &pol in pols {
                 let desc = Demo::description(file, intent, field.map(|f| f.1), spw, pol);
                 let list = (0..copies)
-                    .map(|_| {
-                        self.image_result(
+                    .map(|copy| {
+                        let mut image = self.image_result(
                             file, datatype, shape, &axes, intent, field, spw, pol, "", None,
-                        )
+                        );
+                        // The last iteration's view carries the refined views as children.
+                        if self.real() && copy + 1 == copies {
+                            let children = self.children(file, shape, &axes, intent, spw, pol);
+                            real::set_attrs(&mut image, vec![("children", children)]);
+                        }
+                        image
                     })
                     .collect();
                 items.push((Value::Str(desc), Value::List(list)));
@@ -1169,6 +1256,9 @@ impl Demo {
     }
 
     fn frequency(&mut self, ghz: f64) -> Value {
+        if self.real() {
+            return self.measure("Frequency", format!("{ghz:.9}"), self.ghz.clone());
+        }
         Value::instance(
             MEASURES,
             "Frequency",
@@ -1200,19 +1290,23 @@ impl Demo {
                 sv(""),
             ])),
         );
-        let calfrom = Value::newobj(
-            CALLIB,
-            "CalFrom",
-            Vec::new(),
-            Some(Value::Tuple(vec![
-                Value::Str(format!("{DEMO_OUTPUT_DIR}/{table}")),
-                sv(""),
-                sv("linear,linearflag"),
-                Value::List(Vec::new()),
-                sv(caltype),
-                Value::Bool(false),
-            ])),
-        );
+        let calfrom = if self.real() {
+            self.real_calfrom(table, caltype)
+        } else {
+            Value::newobj(
+                CALLIB,
+                "CalFrom",
+                Vec::new(),
+                Some(Value::Tuple(vec![
+                    Value::Str(format!("{DEMO_OUTPUT_DIR}/{table}")),
+                    sv(""),
+                    sv("linear,linearflag"),
+                    Value::List(Vec::new()),
+                    sv(caltype),
+                    Value::Bool(false),
+                ])),
+            )
+        };
         Value::instance(
             CALLIB,
             "CalApplication",
@@ -1308,6 +1402,11 @@ impl Demo {
     // Stage-specific fields
 
     fn specific(&mut self, task: &str, stage: u32, vis: Option<&str>) -> Vec<(String, Value)> {
+        if self.real()
+            && let Some(f) = self.real_specific(task, stage, vis)
+        {
+            return f;
+        }
         let file = vis.unwrap_or("");
         let s = self.opts.scale;
         let mut f: Vec<(String, Value)> = Vec::new();
@@ -1813,6 +1912,9 @@ impl Demo {
     }
 
     fn spectral_window(&mut self, spw: i64, nchan: u64) -> Value {
+        if self.real() {
+            return self.real_spectral_window(spw, nchan);
+        }
         let f0 = 86.0 + (spw - 17) as f64 * 0.9;
         let width = 0.001_953_125 * 128.0 / nchan as f64;
         let bw = self.frequency(width * nchan as f64);
@@ -1956,7 +2058,7 @@ impl Demo {
                 )
             })
             .collect();
-        Value::instance(
+        let mut ms = Value::instance(
             DOMAIN_MS,
             "MeasurementSet",
             [
@@ -1980,13 +2082,18 @@ impl Demo {
                 ("filesize", Value::Int(9_876_543_210)),
                 ("origin_ms", Value::Str(self.ms_path(name))),
             ],
-        )
+        );
+        if self.real() {
+            let extras = self.real_ms_extras();
+            real::set_attrs(&mut ms, extras);
+        }
+        ms
     }
 
     fn context(mut self) -> Value {
         self.rng = Rng::new(stage_seed(self.opts.seed, 0));
         let ctx = ObjId(1);
-        let results = (1..=STAGES.len() as u32)
+        let results = (1..=self.run_stages)
             .map(|n| {
                 Value::instance(
                     BASETASK,
@@ -2015,7 +2122,7 @@ impl Demo {
             }
         }
         let attrs: Vec<(&str, Value)> = vec![
-            ("name", sv(DEMO_NAME)),
+            ("name", sv(self.name)),
             ("output_dir", sv(DEMO_OUTPUT_DIR)),
             (
                 "products_dir",
@@ -2023,7 +2130,7 @@ impl Demo {
             ),
             (
                 "report_dir",
-                Value::Str(format!("{DEMO_OUTPUT_DIR}/{DEMO_NAME}/html")),
+                Value::Str(format!("{DEMO_OUTPUT_DIR}/{}/html", self.name)),
             ),
             (
                 "logs",
@@ -2034,7 +2141,7 @@ impl Demo {
                 ]),
             ),
             ("results", Value::List(results)),
-            ("task_counter", Value::Int(STAGES.len() as i64)),
+            ("task_counter", Value::Int(i64::from(self.run_stages))),
             ("subtask_counter", Value::Int(0)),
             (
                 "observing_run",
@@ -2134,6 +2241,7 @@ mod tests {
             scale: 0.1,
             ms: 1,
             seed: 3,
+            layouts: Default::default(),
         };
         for n in 1..=48 {
             let v = stage_result(n, &o).unwrap();
@@ -2165,6 +2273,7 @@ mod tests {
             scale: 2.0,
             ms: 1,
             seed: 11,
+            layouts: Default::default(),
         };
         let s = write_demo(d.path(), &o).unwrap();
         for stage in [4u32, 7, 14] {
@@ -2202,6 +2311,7 @@ mod tests {
             scale: 0.05,
             ms: 1,
             seed: 1,
+            layouts: Default::default(),
         };
         assert!(write_demo(d.path(), &o).is_err());
         assert_eq!(fs::read_dir(elsewhere.path()).unwrap().count(), 0);
