@@ -82,8 +82,10 @@ pub struct GlobalReport {
     pub count: u64,
     /// True when the verdict is dangerous or gadget (the ones that get a banner).
     pub dangerous: bool,
-    /// dangerous, gadget, benign, unknown or safe (its severity).
+    /// dangerous, gadget, benign, unknown or safe.
     pub verdict: Verdict,
+    /// The same as `verdict` (the name the danger levels are also known by).
+    pub severity: Verdict,
     pub reason: String,
     /// The public lists that name it; empty for unknown.
     pub source: Vec<String>,
@@ -348,6 +350,7 @@ impl Report {
             .map(|((module, name), named)| GlobalReport {
                 dangerous: false,
                 verdict: Verdict::Unknown,
+                severity: Verdict::Unknown,
                 reason: String::new(),
                 source: Vec::new(),
                 count: named.count,
@@ -400,6 +403,7 @@ impl Report {
             } = judge(&g.module, &g.name, g.named, trust);
             g.dangerous = verdict.alarming();
             g.verdict = verdict;
+            g.severity = verdict;
             g.reason = reason;
             g.source = source;
         }

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use picklescope::analysis::{Diff, diff};
-use picklescope::model::short_name;
 use picklescope::fmt::{change, pct, size};
+use picklescope::model::short_name;
 use picklescope::suggest::{Suggestion, suggest};
 
 use super::args::Emit;

@@ -19,7 +19,14 @@ impl App {
                 let m = self.tree_model().ok_or("no file open")?;
                 let r = self.selected_row().ok_or("nothing selected")?;
                 if !matches!(r.row.label, Label::Attr(_)) {
-                    return Err("only attributes of instances can be marked transient".into());
+                    // A slot or call argument of a slots-tuple class or namedtuple, or such
+                    // an instance itself: say why it cannot be marked.
+                    let parent = self.level().map_or(r.row.instance, |l| l.node);
+                    let fixed = crate::model::fixed::cannot_slim(m, parent)
+                        .or_else(|| crate::model::fixed::cannot_slim(m, r.row.value));
+                    return Err(fixed.unwrap_or_else(|| {
+                        "only attributes of instances can be marked transient".into()
+                    }));
                 }
                 let class = m
                     .class_of(r.row.instance)

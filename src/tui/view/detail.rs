@@ -60,6 +60,9 @@ pub fn detail_lines(app: &App) -> Vec<String> {
     if let Some(c) = m.class_of(id) {
         out.push(format!("class     {c}"));
     }
+    if let Some(t) = crate::model::fixed::cannot_slim(m, id) {
+        out.push(format!("slimming  {t}"));
+    }
     if let Some(v) = global_verdict(app, id) {
         out.push(format!("global    {v}"));
     }
