@@ -188,6 +188,7 @@ fn report_json_has_the_documented_shape() {
                 "count",
                 "dangerous",
                 "verdict",
+                "severity",
                 "reason",
                 "source",
             ],
@@ -195,6 +196,7 @@ fn report_json_has_the_documented_shape() {
         );
         assert_eq!(g["dangerous"], false, "{g}");
         let verdict = g["verdict"].as_str().expect("verdict");
+        assert_eq!(g["severity"], g["verdict"], "{g}");
         assert!(["safe", "unknown"].contains(&verdict), "{g}");
         assert!(!g["reason"].as_str().expect("reason").is_empty(), "{g}");
         // Listed globals say who lists them; unknown ones have no source.
