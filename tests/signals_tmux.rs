@@ -425,3 +425,22 @@ fn a_panic_gives_the_terminal_back() {
     assert!(screen.contains("injected panic on key Z"), "{screen}");
     assert_eq!(s.modes(), "0 1", "main screen, cursor shown");
 }
+
+#[test]
+fn closing_the_terminal_ends_the_explorer() {
+    if !have_tmux() {
+        common::skip("closing_the_terminal_ends_the_explorer", "tmux is missing");
+        return;
+    }
+    let dir = demo();
+    let s = Session::start(
+        &format!("ps-hangup-{}", std::process::id()),
+        &dir.path().join("ctx"),
+    );
+    // The terminal goes away (as with a closed SSH connection): SIGHUP, and input at EOF.
+    s.tmux(&["kill-server"]);
+    wait_for("the explorer gone after its terminal closed", || {
+        let st = s.state();
+        st.is_empty() || st.contains("zombie")
+    });
+}

@@ -117,7 +117,9 @@ fn with_terminal(
     let mut control = Control {
         watch: signals::Watch::install()?,
         no_mouse: opts.no_mouse,
+        busy: std::sync::Arc::new(std::sync::Mutex::new(())),
     };
+    signals::spawn_ender(control.busy.clone(), restore)?;
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
@@ -147,6 +149,9 @@ fn take_terminal(no_mouse: bool) -> std::io::Result<()> {
 struct Control {
     watch: signals::Watch,
     no_mouse: bool,
+    /// Held by the loop for each step, released while it waits for input: an ending signal
+    /// ends the process only between steps (see [`signals::spawn_ender`]).
+    busy: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 impl Control {
@@ -182,6 +187,29 @@ impl Control {
     }
 }
 
+/// Waits up to 50 ms for an input event with the step lock `step` released, so an ending
+/// signal can end the process meanwhile; takes the lock again before returning.
+fn wait_input<'a>(
+    busy: &'a std::sync::Mutex<()>,
+    step: std::sync::MutexGuard<'a, ()>,
+) -> (
+    std::io::Result<Option<Event>>,
+    std::sync::MutexGuard<'a, ()>,
+) {
+    drop(step);
+    let ev = match event::poll(Duration::from_millis(50)) {
+        Ok(true) => event::read().map(Some),
+        Ok(false) => Ok(None),
+        Err(e) => Err(e),
+    };
+    (ev, lock(busy))
+}
+
+/// The step lock (a panic while holding it changes nothing about what it guards).
+fn lock(busy: &std::sync::Mutex<()>) -> std::sync::MutexGuard<'_, ()> {
+    busy.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Sends copied texts to the terminal as OSC 52.
 fn flush_outbox(outbox: &mut Vec<String>) -> std::io::Result<()> {
     if outbox.is_empty() {
@@ -203,6 +231,8 @@ fn compare_loop(
 ) -> std::io::Result<()> {
     let theme = view::Theme { color: look.color };
     let mut dirty = true;
+    let busy = control.busy.clone();
+    let mut step = lock(&busy);
     while !cmp.quit {
         dirty |= control.between_steps(term, false)?;
         flush_outbox(&mut cmp.outbox)?;
@@ -216,8 +246,10 @@ fn compare_loop(
             })?;
             dirty = false;
         }
-        if event::poll(Duration::from_millis(50))? {
-            match event::read()? {
+        let (ev, held) = wait_input(&busy, step);
+        step = held;
+        if let Some(ev) = ev? {
+            match ev {
                 Event::Key(k) if k.kind != KeyEventKind::Release => {
                     cmp.on_key(k);
                     dirty = true;
@@ -262,6 +294,8 @@ fn event_loop(
     theme: view::Theme,
 ) -> std::io::Result<()> {
     let mut dirty = true;
+    let busy = control.busy.clone();
+    let mut step = lock(&busy);
     while !app.quit {
         dirty |= control.between_steps(term, std::mem::take(&mut app.suspend))?;
         while let Ok((i, r)) = reads.rx.try_recv() {
@@ -284,8 +318,10 @@ fn event_loop(
             })?;
             dirty = false;
         }
-        if event::poll(Duration::from_millis(50))? {
-            match event::read()? {
+        let (ev, held) = wait_input(&busy, step);
+        step = held;
+        if let Some(ev) = ev? {
+            match ev {
                 Event::Key(k) if k.kind != KeyEventKind::Release => {
                     if app.modal == app::Modal::ConfirmWrite
                         && k.code == crossterm::event::KeyCode::Char('y')

@@ -52,6 +52,29 @@ impl Watch {
     }
 }
 
+/// Ends the process on SIGTERM, SIGHUP, SIGINT or SIGQUIT even while the event loop waits
+/// for input (a terminal that went away, e.g. a closed SSH connection, can keep the input
+/// reader from returning): a thread takes `busy` — which the loop holds for every step but
+/// its wait for input, so a write in progress finishes first — then calls `restore` and exits
+/// with 128 + the signal's number.
+pub fn spawn_ender(
+    busy: std::sync::Arc<std::sync::Mutex<()>>,
+    restore: fn(),
+) -> std::io::Result<()> {
+    let mut signals = Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                // Held for good: the loop never takes another step.
+                let _step = busy.lock().unwrap_or_else(|e| e.into_inner());
+                restore();
+                std::process::exit(128 + sig);
+            }
+        })?;
+    Ok(())
+}
+
 /// Stops this process (as the terminal's Ctrl-Z would) until a SIGCONT; returns once
 /// continued. SIGSTOP cannot be caught, so the handler above does not see it.
 pub fn stop_self() {
