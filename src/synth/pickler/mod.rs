@@ -17,9 +17,10 @@
 //! The encoder works with an explicit task stack, so deep trees do not recurse.
 //!
 //! - [`value`]: the value tree ([`Value`], [`Object`], [`Global`]) and its builders.
-//! - [`numpy`]: arrays, dtypes and scalars, their generated data, and how numpy reduces them.
+//! - [`numpy`]: arrays, dtypes and scalars, and their generated data.
 //! - [`out`]: the output with CPython's framing.
-//! - [`encode`]: the encoder (memo, batching, strings, globals, bytes) and its entry points.
+//! - [`encode`]: the encoder (memo, batching, strings, globals, bytes, numpy's reduce forms)
+//!   and its entry points.
 
 mod encode;
 mod numpy;

@@ -1,12 +1,9 @@
-//! numpy values: dtypes, C-contiguous arrays with given or generated data, scalars, and the
-//! opcode shapes numpy's reducers give them (`_frombuffer` at protocol 5, `_reconstruct` below).
+//! numpy values: dtypes, C-contiguous arrays with given or generated data (written as they are
+//! generated, never held whole), and which numpy module paths a flavour pickles.
 
 use std::io::{self, Write};
 
-use super::encode::{Encoder, Ident, Key, bytes_header};
 use super::invalid;
-use super::value::encode_long_u128;
-use crate::pickle::Op;
 
 /// numpy dtypes the generator uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,7 +118,7 @@ impl NdArray {
         self.len()?.checked_mul(self.dtype.itemsize() as u64)
     }
 
-    fn checked_nbytes(&self) -> io::Result<usize> {
+    pub(super) fn checked_nbytes(&self) -> io::Result<usize> {
         let n = self
             .nbytes()
             .and_then(|n| usize::try_from(n).ok())
@@ -263,164 +260,16 @@ pub enum NumpyFlavor {
 }
 
 impl NumpyFlavor {
-    fn numeric(self) -> &'static str {
+    pub(super) fn numeric(self) -> &'static str {
         match self {
             NumpyFlavor::Numpy1 => "numpy.core.numeric",
             NumpyFlavor::Numpy2 => "numpy._core.numeric",
         }
     }
-    fn multiarray(self) -> &'static str {
+    pub(super) fn multiarray(self) -> &'static str {
         match self {
             NumpyFlavor::Numpy1 => "numpy.core.multiarray",
             NumpyFlavor::Numpy2 => "numpy._core.multiarray",
         }
-    }
-}
-
-impl<'a, W: Write> Encoder<'a, W> {
-    fn save_dtype(&mut self, dt: DType) -> io::Result<()> {
-        self.out.boundary()?;
-        if let Some(&i) = self.keys.get(&Key::Dtype(dt)) {
-            return self.get(i);
-        }
-        self.global_direct("numpy", "dtype")?;
-        self.out.boundary()?;
-        self.save_str(dt.code(), Ident::None)?;
-        self.atom(Op::NEWFALSE)?;
-        self.atom(Op::NEWTRUE)?;
-        self.out.op(Op::TUPLE3)?;
-        self.memo_put(Ident::None)?;
-        self.out.op(Op::REDUCE)?;
-        self.memo_put(Ident::Key(Key::Dtype(dt)))?;
-        // state (3, '<', None, None, None, -1, -1, 0)
-        self.out.boundary()?;
-        self.out.op(Op::MARK)?;
-        self.atom_int(3)?;
-        self.save_str(dt.byteorder(), Ident::None)?;
-        self.atom(Op::NONE)?;
-        self.atom(Op::NONE)?;
-        self.atom(Op::NONE)?;
-        self.atom_int(-1)?;
-        self.atom_int(-1)?;
-        self.atom_int(0)?;
-        self.out.op(Op::TUPLE)?;
-        self.memo_put(Ident::None)?;
-        self.out.op(Op::BUILD)
-    }
-
-    fn save_shape(&mut self, shape: &[u64]) -> io::Result<()> {
-        self.out.boundary()?;
-        if shape.is_empty() {
-            return self.out.op(Op::EMPTY_TUPLE);
-        }
-        if shape.len() > 3 {
-            self.out.op(Op::MARK)?;
-        }
-        for &d in shape {
-            self.out.boundary()?;
-            match i64::try_from(d) {
-                Ok(i) => self.int(i)?,
-                Err(_) => self.long(&encode_long_u128(u128::from(d)))?,
-            }
-        }
-        self.out.op(match shape.len() {
-            1 => Op::TUPLE1,
-            2 => Op::TUPLE2,
-            3 => Op::TUPLE3,
-            _ => Op::TUPLE,
-        })?;
-        self.memo_put(Ident::None)?;
-        Ok(())
-    }
-
-    pub(super) fn save_array(&mut self, a: &'a NdArray, ident: Ident) -> io::Result<()> {
-        let n = a.checked_nbytes()?;
-        let payload = |w: &mut dyn Write| a.write_data(w);
-        if self.proto >= 5 {
-            // _frombuffer(bytearray, dtype, shape, 'C') REDUCE
-            self.global_direct(self.numpy.numeric(), "_frombuffer")?;
-            self.out.boundary()?;
-            self.out.op(Op::MARK)?;
-            self.out.boundary()?;
-            let mut h = vec![Op::BYTEARRAY8 as u8];
-            h.extend_from_slice(&(n as u64).to_le_bytes());
-            self.out.write_bytes(&h, n, &payload)?;
-            self.memo_put(Ident::None)?;
-            self.save_dtype(a.dtype)?;
-            self.save_shape(&a.shape)?;
-            self.save_str("C", Ident::None)?;
-            self.out.op(Op::TUPLE)?;
-            self.memo_put(Ident::None)?;
-            self.out.op(Op::REDUCE)?;
-            self.memo_put(ident)?;
-            return Ok(());
-        }
-        // _reconstruct(ndarray, (0,), b'b') REDUCE, then BUILD (1, shape, dtype, False, raw)
-        self.global_direct(self.numpy.multiarray(), "_reconstruct")?;
-        self.out.boundary()?;
-        self.global_direct("numpy", "ndarray")?;
-        self.out.boundary()?;
-        self.atom_int(0)?;
-        self.out.op(Op::TUPLE1)?;
-        self.memo_put(Ident::None)?;
-        self.out.boundary()?;
-        if let Some(&i) = self.keys.get(&Key::BytesB) {
-            self.get(i)?;
-        } else if self.proto >= 3 {
-            self.out.write(&[Op::SHORT_BINBYTES as u8, 1, b'b'])?;
-            self.memo_put(Ident::Key(Key::BytesB))?;
-        } else {
-            self.codecs_encode(1, &|w| w.write_all(b"b"), Ident::Key(Key::BytesB))?;
-        }
-        self.out.op(Op::TUPLE3)?;
-        self.memo_put(Ident::None)?;
-        self.out.op(Op::REDUCE)?;
-        self.memo_put(ident)?;
-        self.out.boundary()?;
-        self.out.op(Op::MARK)?;
-        self.atom_int(1)?;
-        self.save_shape(&a.shape)?;
-        self.save_dtype(a.dtype)?;
-        self.atom(Op::NEWFALSE)?;
-        self.out.boundary()?;
-        if self.proto >= 3 {
-            let h = bytes_header(n, self.proto);
-            self.out.write_bytes(&h, n, &payload)?;
-            self.memo_put(Ident::None)?;
-        } else if n == 0 {
-            // b'' at protocol 2 is `bytes()`: (builtins.bytes, ()) REDUCE
-            self.global_direct("builtins", "bytes")?;
-            self.out.boundary()?;
-            self.out.op(Op::EMPTY_TUPLE)?;
-            self.out.op(Op::REDUCE)?;
-            self.memo_put(Ident::None)?;
-        } else {
-            self.codecs_encode(n, &payload, Ident::None)?;
-        }
-        self.out.op(Op::TUPLE)?;
-        self.memo_put(Ident::None)?;
-        self.out.op(Op::BUILD)
-    }
-
-    pub(super) fn save_scalar(&mut self, dt: DType, raw: &'a [u8], ident: Ident) -> io::Result<()> {
-        if raw.len() != dt.itemsize() {
-            return Err(invalid("numpy scalar has the wrong number of bytes"));
-        }
-        self.global_direct(self.numpy.multiarray(), "scalar")?;
-        self.out.boundary()?;
-        self.save_dtype(dt)?;
-        self.out.boundary()?;
-        if self.proto >= 3 {
-            let h = bytes_header(raw.len(), self.proto);
-            self.out.write_bytes(&h, raw.len(), &|w| w.write_all(raw))?;
-            self.memo_put(Ident::None)?;
-        } else {
-            self.codecs_encode(raw.len(), &|w| w.write_all(raw), Ident::None)?;
-        }
-        self.out.op(Op::TUPLE2)?;
-        self.memo_put(Ident::None)?;
-        self.out.op(Op::REDUCE)?;
-        self.memo_put(ident)?;
-        Ok(())
     }
 }
