@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
-use super::app::{App, Modal, Screen};
+use super::app::{App, Hit, LastClick, Modal, Screen};
 use super::keys::Action;
 use super::view::{regions, window};
 
@@ -14,25 +14,6 @@ use super::view::{regions, window};
 pub const DOUBLE_CLICK: Duration = Duration::from_millis(400);
 /// Rows one wheel step moves.
 const WHEEL_ROWS: i64 = 3;
-
-/// What a click landed on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hit {
-    /// Row `n` of the main table (an index into the listing).
-    Row(usize),
-    /// Row `n` of the what-if pane.
-    Mark(usize),
-    /// The main table's top border, where the breadcrumb is.
-    Crumb,
-    Nothing,
-}
-
-/// The last click, to recognise a double click.
-#[derive(Debug, Clone, Copy)]
-pub struct LastClick {
-    pub at: Instant,
-    pub hit: Hit,
-}
 
 /// What is under cell (`col`, `row`) of a screen of size `area`.
 pub fn hit(app: &App, area: Rect, col: u16, row: u16) -> Hit {

@@ -6,6 +6,7 @@ mod marks;
 mod navigation;
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use crate::context::{FileRole, Source};
 use crate::model::{Model, Row, label_text};
@@ -13,6 +14,25 @@ use crate::pickle::NodeId;
 use crate::slim::Rules;
 
 use super::state::{FileState, Marks, Status};
+
+/// What a click landed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hit {
+    /// Row `n` of the main table (an index into the listing).
+    Row(usize),
+    /// Row `n` of the what-if pane.
+    Mark(usize),
+    /// The main table's top border, where the breadcrumb is.
+    Crumb,
+    Nothing,
+}
+
+/// The last click, to recognise a double click.
+#[derive(Debug, Clone, Copy)]
+pub struct LastClick {
+    pub at: Instant,
+    pub hit: Hit,
+}
 
 /// Which main screen is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +154,7 @@ pub struct App {
     /// Copied texts not yet sent to the terminal as OSC 52 (the event loop sends them).
     pub outbox: Vec<String>,
     /// The last mouse click (for double clicks).
-    pub last_click: Option<super::mouse::LastClick>,
+    pub last_click: Option<LastClick>,
     /// Rows visible in the main table at the last draw (for paging).
     pub page: usize,
     /// Where `e` writes rules.
