@@ -710,14 +710,28 @@ impl Report {
             size(self.total_bytes),
             self.files.len()
         );
-        let _ = writeln!(
-            s,
-            "| stage | task | file | size | share |\n|---:|---|---|---:|---:|"
-        );
-        for f in &self.files {
+        if self.reread_bytes > 0 {
             let _ = writeln!(
                 s,
-                "| {} | {} | `{}` | {} | {} |",
+                "**Read back per run:** {} (stage k of {} is read {} − k + 1 times)\n",
+                size(self.reread_bytes),
+                self.last_stage.unwrap_or(0),
+                self.last_stage.unwrap_or(0)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "| stage | task | file | size | share | read back |\n|---:|---|---|---:|---:|---:|"
+        );
+        for f in &self.files {
+            let reread = if f.reread_times == 0 {
+                "–".to_string()
+            } else {
+                format!("{} ×{}", size(f.reread_bytes), f.reread_times)
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | `{}` | {} | {} | {reread} |",
                 f.stage.map(|x| x.to_string()).unwrap_or_else(|| "–".into()),
                 f.task.clone().unwrap_or_default(),
                 f.path,

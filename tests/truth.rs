@@ -631,3 +631,20 @@ fn two_contexts_keep_their_order_after_slimming() {
         "{report}"
     );
 }
+
+/// `report --markdown`: the stage table has the read-back column, and the total per run.
+#[test]
+fn markdown_report_shows_what_is_read_back() {
+    let (dir, _) = demo(DemoOptions::default());
+    let md = text(&["report", "--markdown"], dir.path());
+    assert!(
+        md.contains("| stage | task | file | size | share | read back |"),
+        "{md}"
+    );
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| 4 | hif_rawflagchans"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(row.ends_with("×45 |"), "{row}");
+    assert!(md.contains("**Read back per run:**"), "{md}");
+}
