@@ -41,6 +41,14 @@ pub struct FileReport {
     /// A compressed pickle's size on disk.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disk_bytes: Option<u64>,
+    /// What an archive member holds when it is not a pickle (`ndarray float64 (3, 4) C`) or
+    /// is an object array's pickle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// A checkpoint's largest tensors by the storage each names first (a storage shared by
+    /// several tensors counts once, at its first); their bytes are part of `bytes`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tensors: Vec<crate::model::archive::TensorSize>,
     /// Exact size after slimming with the given rules (only with `--rules`/`--preset`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_bytes: Option<u64>,
@@ -124,7 +132,7 @@ impl FilePart {
     ) -> FilePart {
         let reread_times = rereads.times(&e.file);
         let mut fr = FileReport {
-            path: display_path(&e.file.path, base),
+            path: display_path(&e.file.shown_path(), base),
             bytes: e.bytes,
             protocol: None,
             stage: e.stage(),
@@ -132,6 +140,8 @@ impl FilePart {
             root_class: None,
             codec: None,
             disk_bytes: None,
+            summary: None,
+            tensors: Vec::new(),
             after_bytes: None,
             reread_times,
             reread_bytes: reread_bytes(e.bytes, reread_times),
@@ -157,6 +167,8 @@ impl FilePart {
                 .class_of(g.root())
                 .or_else(|| g.get(g.root()).map(|n| n.kind.type_name().to_string()));
             fr.top = top_attrs(m, top);
+            fr.summary = m.doc.summary.clone();
+            fr.tensors = crate::model::archive::largest_tensors(m, top);
             fr.warnings = m
                 .doc
                 .warnings
@@ -486,7 +498,8 @@ impl Report {
             for f in files {
                 let share = pct(f.bytes, self.total_bytes);
                 let stage = f.stage.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
-                let task = f.task.clone().unwrap_or_else(|| "".into());
+                // An archive member without a task says what it holds instead.
+                let task = f.task.clone().or(f.summary.clone()).unwrap_or_default();
                 let name = Path::new(&f.path)
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -541,6 +554,21 @@ impl Report {
             }
             if let Some(e) = &f.error {
                 let _ = writeln!(s, "  error: {e}");
+            }
+            if let Some(x) = &f.summary {
+                let _ = writeln!(s, "  {x}");
+            }
+            if !f.tensors.is_empty() {
+                let _ = writeln!(s, "  largest tensors (storage bytes; shared storages once)");
+                for t in &f.tensors {
+                    let _ = writeln!(
+                        s,
+                        "  {} {:>11}  storage {}",
+                        fit(&elide_middle(&t.path, 48), 48),
+                        size(t.bytes),
+                        t.key
+                    );
+                }
             }
             if !f.top.is_empty() {
                 let _ = writeln!(s, "  largest attributes            inline    retained");

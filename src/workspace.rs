@@ -78,7 +78,7 @@ impl Entry {
     pub fn from_result(file: SourceFile, r: Option<Result<Model, LoadError>>) -> Entry {
         // A loaded file's size is the size of what was read (the file may have changed since).
         let bytes = match &r {
-            Some(Ok(m)) => m.doc.len(),
+            Some(Ok(m)) => m.total(),
             _ => std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0),
         };
         match r {
@@ -87,7 +87,7 @@ impl Entry {
                 file,
                 // A compressed pickle counts its content (sizes inside it add up to that).
                 bytes: if m.doc.compressed.is_some() {
-                    m.doc.len()
+                    m.total()
                 } else {
                     bytes
                 },
@@ -167,9 +167,6 @@ pub fn map_entries_on<T: Send>(
     f: impl Fn(Entry) -> T + Sync,
 ) -> Vec<T> {
     map_files_on(source, workers, progress, |file| {
-        f(Entry::from_result(
-            file.clone(),
-            Some(Model::open(&file.path)),
-        ))
+        f(Entry::from_result(file.clone(), Some(file.open())))
     })
 }

@@ -121,6 +121,10 @@ open(os.path.join(d, 'c.pkl.bz2'), 'wb').write(bz2.compress(data))
 open(os.path.join(d, 'c.pkl.xz'), 'wb').write(lzma.compress(data))
 open(os.path.join(d, 'c.pkl.lzma'), 'wb').write(lzma.compress(data, format=lzma.FORMAT_ALONE))
 open(os.path.join(d, 'c.pkl.z'), 'wb').write(zlib.compress(data))
+import zipfile
+for name, how in (('stored.zip', zipfile.ZIP_STORED), ('deflated.zip', zipfile.ZIP_DEFLATED)):
+    with zipfile.ZipFile(os.path.join(d, name), 'w', how) as z:
+        z.writestr('c.pkl', data)
 "#
     ));
     let plain = dir.path().join("plain.pkl");
@@ -143,6 +147,37 @@ open(os.path.join(d, 'c.pkl.z'), 'wb').write(zlib.compress(data))
             .expect("run");
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     };
+    // A zip holding the pickle (stored or deflated): its member reads as the plain file;
+    // slim refuses the archive (exit 2, one line) and leaves it as it was.
+    for name in ["stored.zip", "deflated.zip"] {
+        let p = dir.path().join(name);
+        let (rc, out, err) = report(&p);
+        assert_eq!(rc, 0, "{name}: {err}");
+        let got: serde_json::Value = serde_json::from_str(&out).expect("json");
+        assert_eq!(got["total_bytes"], want["total_bytes"], "{name}");
+        assert_eq!(got["classes"], want["classes"], "{name}");
+        let f = &got["files"][0];
+        assert!(
+            f["path"]
+                .as_str()
+                .is_some_and(|x| x.ends_with(&format!("{name}/c.pkl"))),
+            "{name}: {f}"
+        );
+        assert_eq!(f["top"], want["files"][0]["top"], "{name}");
+        let before = std::fs::read(&p).expect("read");
+        let o = bin()
+            .arg("slim")
+            .arg(&p)
+            .arg("--rules")
+            .arg(&rules)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        assert!(err.contains("does not rewrite archives"), "{name}: {err}");
+        assert_eq!(std::fs::read(&p).expect("read"), before, "{name}");
+    }
     slim(&plain);
     let plain_slim = std::fs::read(&plain).expect("read");
     for (name, codec) in [
@@ -201,7 +236,7 @@ with zipfile.ZipFile(os.path.join(d, 'bomb.zip'), 'w', zipfile.ZIP_DEFLATED) as 
     ));
     for (name, want) in [
         ("bomb.pkl.gz", "decompression bomb"),
-        ("bomb.zip", "a zip archive, not a pickle"),
+        ("bomb.zip", "decompression bomb"),
     ] {
         let p = dir.path().join(name);
         let (rc, _, err) = report(&p);

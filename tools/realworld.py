@@ -8,9 +8,11 @@ For every file (README.md and SOURCES.md excepted):
   * CPython's verdict on the payload: accepted when `pickletools.dis` or a stub-class load
     (tools/canon.py, encodings ASCII then latin1) reads its first pickle. A compressed file
     (gzip, bz2, xz/lzma, zlib, lz4 frame when the lz4 module is installed) is judged on its
-    decompressed content; a zip archive or any other format is not a pickle.
+    decompressed content; a zip archive on its members (a PyTorch checkpoint's data.pkl, an
+    .npz's object arrays, any other member as a pickle); any other format is not a pickle.
   * `picklescope report --json FILE`: an accepted file must exit 0 with `total_bytes` equal
-    to its (decompressed) size; a rejected one must exit 2.
+    to its (decompressed) size -- for a zip, a checkpoint's data.pkl plus its storages, or
+    the members' pickles and array data; a rejected one must exit 2.
   * for every accepted file with class.attr groups: its largest group is dropped with
     `picklescope slim` on a copy; the copy must load in CPython with the same object graph as
     the original minus that attribute (canon.py given the same rules file), the dry-run must
@@ -20,6 +22,7 @@ Prints one line per disagreement and a summary; exit 1 when anything disagrees.
 """
 
 import argparse
+import ast
 import bz2
 import gzip
 import io
@@ -29,8 +32,10 @@ import os
 import pickletools
 import shutil
 import subprocess
+import struct
 import sys
 import tempfile
+import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -64,6 +69,39 @@ def decompress(data):
     except Exception:  # noqa: BLE001 -- not that codec after all
         pass
     return None, data
+
+
+def unzip(data):
+    """For a zip archive: (accepted, expected total_bytes) as picklescope should read it --
+    a PyTorch checkpoint as its data.pkl plus its storages, an .npz member as its array data
+    (an object array's data is a pickle), any other member as a pickle. None otherwise."""
+    if data[:4] not in (b'PK\x03\x04', b'PK\x05\x06'):
+        return None
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+        names = [n for n in z.namelist() if not n.endswith('/')]
+    except Exception:  # noqa: BLE001 -- not a readable zip: picklescope names it
+        return False, 0
+    pkl = [n for n in names if n.endswith('/data.pkl') and n.count('/') == 1]
+    if pkl:
+        prefix = pkl[0][:-len('data.pkl')]
+        storages = sum(z.getinfo(n).file_size for n in names if n.startswith(prefix + 'data/'))
+        body = z.read(pkl[0])
+        return cpython_accepts(body), len(body) + storages
+    accepted, total = True, 0
+    for n in names:
+        body = z.read(n)
+        if body[:6] == b'\x93NUMPY':
+            at, hlen = (10, struct.unpack('<H', body[8:10])[0]) if body[6] == 1 \
+                else (12, struct.unpack('<I', body[8:12])[0])
+            header = ast.literal_eval(body[at:at + hlen].decode('latin1'))
+            body = body[at + hlen:]
+            if header['descr'] != '|O':
+                total += len(body)
+                continue
+        accepted = accepted and cpython_accepts(body)
+        total += len(body)
+    return accepted, total
 
 
 def cpython_accepts(payload):
@@ -105,6 +143,20 @@ def check(path, args):
     codec, payload = decompress(data)
     r['codec'] = codec
     r['size'] = len(data)
+    zipped = unzip(data)
+    if zipped is not None:
+        r['codec'] = codec = 'zip'
+        r['accepted'], expected = zipped
+        rc, out, err = run([args.bin, 'report', '--json', path])
+        r['rc'] = rc
+        if not r['accepted']:
+            if rc != 2:
+                r['problems'].append('CPython rejects it, report exits %d (expected 2)' % rc)
+        elif rc != 0:
+            r['problems'].append('CPython accepts its members, report exits %d: %s' % (rc, err.strip()))
+        elif json.loads(out)['total_bytes'] != expected:
+            r['problems'].append('total_bytes %d, members hold %d' % (json.loads(out)['total_bytes'], expected))
+        return r
     if payload is None:
         # No Python module for this codec here: not judged (counted in the summary).
         r['accepted'] = None
@@ -182,9 +234,10 @@ def main():
     dropped = [r for r in results if 'after' in r]
     saved = sum(r['size'] - r['after'] for r in dropped if r['after'] <= r['size'])
     grown = [r for r in dropped if r['after'] > r['size']]
-    print('files %d: CPython accepts %d (%d compressed), rejects %d, not judged %d; '
-          'picklescope agrees on %d'
-          % (len(results), len(acc), sum(1 for r in acc if r['codec']),
+    print('files %d: CPython accepts %d (%d compressed, %d zip archives), rejects %d, '
+          'not judged %d; picklescope agrees on %d'
+          % (len(results), len(acc), sum(1 for r in acc if r['codec'] not in (None, 'zip')),
+             sum(1 for r in acc if r['codec'] == 'zip'),
              sum(1 for r in results if r.get('accepted') is False),
              sum(1 for r in results if r.get('accepted') is None),
              len(results) - len(bad)))

@@ -81,6 +81,12 @@ pub fn run(
         Failure::usage("slim needs --rules FILE or --preset NAME (see `picklescope slim --help`)")
     })?;
     let source = resolve_source(path, context)?;
+    if source.files.iter().any(|f| f.member.is_some()) {
+        return Err(Failure::invalid(format!(
+            "{}: a zip archive; slim does not rewrite archives (report and the explorer read it)",
+            path.display()
+        )));
+    }
     let tty = std::io::stderr().is_terminal() && !json;
     let opts = SaveOptions {
         backup,

@@ -26,15 +26,45 @@ pub enum FileRole {
 pub struct SourceFile {
     pub path: PathBuf,
     pub role: FileRole,
+    /// A member of the zip archive at `path` (read-only).
+    pub member: Option<String>,
 }
 
 impl SourceFile {
-    /// The file's name without its directory.
+    /// A file on its own.
+    pub fn plain(path: PathBuf, role: FileRole) -> SourceFile {
+        SourceFile {
+            path,
+            role,
+            member: None,
+        }
+    }
+
+    /// The file's name without its directory (a member's name within its archive).
     pub fn file_name(&self) -> String {
+        if let Some(m) = &self.member {
+            return m.clone();
+        }
         self.path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
+    }
+
+    /// The path shown for it: a member as `archive.zip/member`.
+    pub fn shown_path(&self) -> PathBuf {
+        match &self.member {
+            Some(m) => crate::model::archive::member_path(&self.path, m),
+            None => self.path.clone(),
+        }
+    }
+
+    /// Reads and parses it.
+    pub fn open(&self) -> Result<Model, crate::model::LoadError> {
+        match &self.member {
+            Some(m) => crate::model::archive::open_member(&self.path, m),
+            None => Model::open(&self.path),
+        }
     }
 
     pub fn stage(&self) -> Option<u32> {
@@ -120,12 +150,29 @@ pub fn resolve(path: &Path, context: Option<&str>) -> Result<Source, SourceError
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // A zip archive is opened as its members (one that cannot be listed is read as a
+        // file, and named as a zip in its error).
+        if crate::model::archive::is_zip(path)
+            && let Ok(listing) = crate::model::archive::list(path)
+        {
+            return Ok(Source {
+                name,
+                files: listing
+                    .to_open()
+                    .into_iter()
+                    .map(|m| SourceFile {
+                        path: path.to_path_buf(),
+                        role: FileRole::Other,
+                        member: Some(m),
+                    })
+                    .collect(),
+                notes: Vec::new(),
+                is_context: false,
+            });
+        }
         return Ok(Source {
             name,
-            files: vec![SourceFile {
-                path: path.to_path_buf(),
-                role: role_of(path),
-            }],
+            files: vec![SourceFile::plain(path.to_path_buf(), role_of(path))],
             notes: Vec::new(),
             is_context: false,
         });
@@ -219,10 +266,7 @@ pub fn resolve(path: &Path, context: Option<&str>) -> Result<Source, SourceError
         name,
         files: pickles
             .into_iter()
-            .map(|p| SourceFile {
-                role: role_of(&p),
-                path: p,
-            })
+            .map(|p| SourceFile::plain(p.clone(), role_of(&p)))
             .collect(),
         notes: Vec::new(),
         is_context: is_saved_state,
@@ -263,10 +307,7 @@ fn from_context_file(ctx: &Path, mut notes: Vec<String>) -> Result<Source, Sourc
             saved = alt;
         }
     }
-    let mut files = vec![SourceFile {
-        path: ctx.to_path_buf(),
-        role: FileRole::Context,
-    }];
+    let mut files = vec![SourceFile::plain(ctx.to_path_buf(), FileRole::Context)];
     let mut on_disk: Vec<PathBuf> = Vec::new();
     if let Ok(rd) = std::fs::read_dir(&saved) {
         for e in rd.flatten() {
@@ -318,10 +359,10 @@ fn from_context_file(ctx: &Path, mut notes: Vec<String>) -> Result<Source, Sourc
     let mut all: Vec<PathBuf> = listed.into_iter().chain(extra).collect();
     all.sort_by_key(|p| (stage_sort_key(p), p.clone()));
     all.dedup();
-    files.extend(all.into_iter().map(|p| SourceFile {
-        role: role_of(&p),
-        path: p,
-    }));
+    files.extend(
+        all.into_iter()
+            .map(|p| SourceFile::plain(p.clone(), role_of(&p))),
+    );
     Ok(Source {
         name,
         files,

@@ -49,7 +49,7 @@ pub fn load_all_with<F>(files: &[SourceFile], workers: usize, done: F)
 where
     F: Fn(usize, Result<Model, LoadError>) + Sync,
 {
-    par_each(files, workers, |i| done(i, Model::open(&files[i].path)));
+    par_each(files, workers, |i| done(i, files[i].open()));
 }
 
 /// Loads every file; `progress(index)` after each. Results are in `files` order.

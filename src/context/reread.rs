@@ -67,10 +67,7 @@ mod tests {
 
     fn f(name: &str) -> SourceFile {
         let path = std::path::PathBuf::from(name);
-        SourceFile {
-            role: super::super::discover::role_of(&path),
-            path,
-        }
+        SourceFile::plain(path.clone(), super::super::discover::role_of(&path))
     }
 
     #[test]

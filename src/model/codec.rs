@@ -135,6 +135,33 @@ pub fn inflate(
     Ok((out, n))
 }
 
+/// Decompresses bytes held in memory (a compressed pickle inside a `bytes` value) within
+/// `limits`.
+pub fn inflate_slice(
+    format: Format,
+    data: &[u8],
+    limits: &Limits,
+) -> Result<Vec<u8>, InflateError> {
+    let compressed = data.len() as u64;
+    let cap = limits.cap(compressed);
+    let corrupt = |source| InflateError::Corrupt { format, source };
+    let mut out = Vec::new();
+    decoder(format, data)
+        .map_err(corrupt)?
+        .take(cap + 1)
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
+    if out.len() as u64 > cap {
+        return Err(InflateError::TooLarge {
+            format,
+            cap,
+            compressed,
+            ratio: cap / compressed.max(1),
+        });
+    }
+    Ok(out)
+}
+
 /// Writes through `format`'s compressor (or as is, for `None`); [`Encoder::finish`] ends the
 /// stream and hands back the inner writer.
 pub enum Encoder<W: Write> {

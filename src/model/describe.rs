@@ -10,6 +10,10 @@ use crate::pickle::{Kind, NodeId};
 pub fn type_text(m: &Model, id: NodeId, full: bool) -> String {
     let g = m.graph();
     let data = m.data();
+    if id == crate::pickle::NO_NODE {
+        // The trailing-bytes row of a file with bytes after its pickles.
+        return "bytes, not a pickle".into();
+    }
     let Some(n) = g.get(id) else {
         return "?".into();
     };
@@ -46,7 +50,10 @@ pub fn type_text(m: &Model, id: NodeId, full: bool) -> String {
         ),
         Kind::Bool(b) => format!("bool {}", if b { "True" } else { "False" }),
         Kind::None => "None".into(),
-        Kind::Bytes { payload } => format!("bytes {}", size(payload.len())),
+        Kind::Bytes { payload } => match crate::model::nested::nested_hint(m, id) {
+            Some(h) => format!("bytes {} ({h})", size(payload.len())),
+            None => format!("bytes {}", size(payload.len())),
+        },
         Kind::ByteArray { payload } => format!("bytearray {}", size(payload.len())),
         Kind::Global { .. } => {
             let s = crate::pickle::value::global_name(g, data, id).unwrap_or_default();

@@ -39,6 +39,9 @@ pub enum LoadError {
     /// Another format, recognised when the bytes do not parse as a pickle.
     #[error("{path}: {}, not a pickle", format.describe())]
     NotAPickle { path: PathBuf, format: Format },
+    /// A zip archive that cannot be read as one.
+    #[error("{path}: zip archive: {message}")]
+    Archive { path: PathBuf, message: String },
     /// The file shrank, grew or was replaced while it was being read.
     #[error("{path}: changed while being read")]
     Changed { path: PathBuf },
@@ -51,6 +54,7 @@ impl LoadError {
             self,
             LoadError::Pickle { .. }
                 | LoadError::NotAPickle { .. }
+                | LoadError::Archive { .. }
                 | LoadError::Inflate {
                     source: InflateError::Corrupt { .. } | InflateError::TooLarge { .. },
                     ..
@@ -163,6 +167,8 @@ pub struct Doc {
     pub stamp: Option<FileStamp>,
     /// The codec, when the file on disk is compressed (`data` is then the content).
     pub compressed: Option<Compressed>,
+    /// What the bytes are when they are not (only) a pickle: an archive member's array.
+    pub summary: Option<String>,
 }
 
 impl std::fmt::Debug for Doc {
@@ -368,7 +374,22 @@ impl Doc {
             warnings,
             stamp: None,
             compressed: None,
+            summary: None,
         })
+    }
+
+    /// Bytes that hold no pickle (a numeric array in an archive), described by `summary`:
+    /// no objects, their size only.
+    pub fn opaque(path: impl Into<PathBuf>, bytes: Vec<u8>, summary: String) -> Doc {
+        Doc {
+            path: path.into(),
+            backing: Backing::Owned(bytes),
+            graph: Graph::default(),
+            warnings: Vec::new(),
+            stamp: None,
+            compressed: None,
+            summary: Some(summary),
+        }
     }
 
     /// The file's bytes as parsed: in a large file read sparsely, raw payloads of 16 KiB or

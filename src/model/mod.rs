@@ -1,6 +1,7 @@
 //! Python meaning over the arena: instances, attributes, arrays, paths, sizes and groups.
 
 pub mod accounting;
+pub mod archive;
 pub mod classes;
 pub mod codec;
 pub mod describe;
@@ -8,6 +9,7 @@ pub mod doc;
 pub mod fixed;
 pub mod globals;
 pub mod groups;
+pub mod nested;
 pub mod rows;
 pub mod sizes;
 pub mod sniff;
@@ -16,21 +18,78 @@ pub mod sparse;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use crate::pickle::{Graph, NodeId, Span};
+
 pub use accounting::{ClassTotal, ClassTotals, Removal, outermost, removal};
 pub use classes::{ArraySummary, array_summary, class_of, short_name};
 pub use describe::type_text;
 pub use doc::{Compressed, Doc, FileBytes, FileStamp, LoadError, RawFile};
 pub use groups::{AttrInst, Group, Groups};
-pub use rows::{Label, Parents, Row, join_path, label_text, path_segment, rows};
+pub use rows::{Label, Parents, Row, file_rows, join_path, label_text, path_segment, rows};
 pub use sizes::{MemoRefs, kept_within, merge_spans, retained, retained_within};
 
-use crate::pickle::{Graph, NodeId, Span};
+/// Bytes a pickle stands for outside its own stream: a checkpoint's storages, each counted
+/// at the position of the persistent id that first names it.
+#[derive(Debug, Default, Clone)]
+pub struct External {
+    /// By position.
+    pub items: Vec<ExternalItem>,
+}
+
+/// One storage (or other external block) and the persistent ids that name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalItem {
+    /// Where it counts: the end of the first persistent id naming it.
+    pub pos: u64,
+    /// That persistent id's node.
+    pub node: NodeId,
+    pub key: String,
+    pub bytes: u64,
+    /// The positions of every persistent id naming it, ascending.
+    pub refs: Vec<u64>,
+}
+
+impl External {
+    pub fn new(mut items: Vec<ExternalItem>) -> External {
+        items.sort_by_key(|i| i.pos);
+        External { items }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.items.iter().map(|i| i.bytes).sum()
+    }
+
+    fn in_spans(&self, spans: &[Span]) -> impl Iterator<Item = &ExternalItem> {
+        spans.iter().flat_map(|s| {
+            let a = self.items.partition_point(|i| i.pos < s.start);
+            let b = self.items.partition_point(|i| i.pos < s.end);
+            &self.items[a..b]
+        })
+    }
+
+    /// Bytes of the items counted inside `spans` (disjoint, sorted).
+    pub fn within(&self, spans: &[Span]) -> u64 {
+        self.in_spans(spans).map(|i| i.bytes).sum()
+    }
+
+    /// Bytes that go when `cut` goes and `kept` stays: items every reference of which is in
+    /// the cut and none in what is kept.
+    pub fn retained(&self, cut: &[Span], kept: &[Span]) -> u64 {
+        let inside = |spans: &[Span], p: u64| spans.iter().any(|s| s.start <= p && p < s.end);
+        self.in_spans(cut)
+            .filter(|i| i.refs.iter().all(|&p| inside(cut, p) && !inside(kept, p)))
+            .map(|i| i.bytes)
+            .sum()
+    }
+}
 
 /// A parsed file with the indexes the views need.
 #[derive(Debug)]
 pub struct Model {
     pub doc: Doc,
     pub refs: MemoRefs,
+    /// Bytes outside the stream that its objects stand for (a checkpoint's storages).
+    pub external: External,
     parents: OnceLock<Parents>,
     groups: OnceLock<Groups>,
 }
@@ -41,10 +100,16 @@ impl Model {
     }
 
     pub fn new(doc: Doc) -> Model {
+        Model::with_external(doc, External::default())
+    }
+
+    /// A model whose objects also stand for `external` bytes (see [`archive`]).
+    pub fn with_external(doc: Doc, external: External) -> Model {
         let refs = MemoRefs::build(&doc.graph);
         Model {
             doc,
             refs,
+            external,
             parents: OnceLock::new(),
             groups: OnceLock::new(),
         }
@@ -62,9 +127,32 @@ impl Model {
         rows(self.graph(), self.data(), id)
     }
 
-    /// Bytes that would disappear if this one span were cut.
+    /// The rows a view of the whole file starts from: one per pickle (and one for trailing
+    /// bytes) when the file holds several, else the root's rows.
+    pub fn top_rows(&self) -> Vec<Row> {
+        file_rows(self.graph(), self.doc.len()).unwrap_or_else(|| self.rows(self.graph().root()))
+    }
+
+    /// Bytes that would disappear if this one span were cut (with the external bytes of the
+    /// persistent ids that go with it).
     pub fn retained_span(&self, s: Span) -> u64 {
-        retained(self.graph(), &self.refs, &[s])
+        let own = retained(self.graph(), &self.refs, &[s]);
+        if self.external.items.is_empty() {
+            return own;
+        }
+        let mut budget = u64::MAX;
+        let kept = kept_within(self.graph(), &self.refs, &[s], &mut budget).unwrap_or_default();
+        own + self.external.retained(&[s], &kept)
+    }
+
+    /// The bytes of a span itself, with the external bytes named inside it.
+    pub fn inline_span(&self, s: Span) -> u64 {
+        s.len() + self.external.within(&[s])
+    }
+
+    /// The whole: the stream's bytes plus the external bytes it names.
+    pub fn total(&self) -> u64 {
+        self.doc.len() + self.external.total()
     }
 
     pub fn parents(&self) -> &Parents {

@@ -22,6 +22,10 @@ pub enum Label {
     Arg(usize),
     /// A BUILD state that is neither a dict nor a tuple.
     State,
+    /// One of several pickles back to back in a file, by index; the value is its root.
+    Pickle(u32),
+    /// Bytes after the last pickle that are not one (no node).
+    Trailing,
 }
 
 /// One child row.
@@ -178,6 +182,8 @@ pub fn label_text(g: &Graph, data: &[u8], label: Label) -> String {
         Label::Slot(i) => format!("<slot {i}>"),
         Label::Arg(i) => format!("<arg {i}>"),
         Label::State => "<state>".into(),
+        Label::Pickle(i) => format!("pickle {i}"),
+        Label::Trailing => "trailing bytes".into(),
     }
 }
 
@@ -193,6 +199,8 @@ pub fn path_segment(g: &Graph, data: &[u8], label: Label) -> String {
         Label::Slot(i) => format!(".__getstate__()[{i}]"),
         Label::Arg(i) => format!(".__reduce__()[1][{i}]"),
         Label::State => ".__getstate__()".into(),
+        Label::Pickle(i) => format!("<pickle {i}>"),
+        Label::Trailing => "<trailing bytes>".into(),
     }
 }
 
@@ -204,6 +212,38 @@ pub fn join_path(base: &str, seg: &str) -> String {
     } else {
         format!("{base}{seg}")
     }
+}
+
+/// The top-level rows of a file that holds more than one pickle, or bytes after its pickle:
+/// one row per pickle (its root, its span) and one for the trailing bytes; `None` for a file
+/// that is exactly one pickle (its root's rows are the top level).
+pub fn file_rows(g: &Graph, len: u64) -> Option<Vec<Row>> {
+    if g.pickles.len() <= 1 && g.trailing.is_none() {
+        return None;
+    }
+    let mut out: Vec<Row> = g
+        .pickles
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Row {
+            label: Label::Pickle(i as u32),
+            value: p.root,
+            span: p.span,
+            instance: NO_NODE,
+        })
+        .collect();
+    if let Some(t) = g.trailing {
+        out.push(Row {
+            label: Label::Trailing,
+            value: NO_NODE,
+            span: Span {
+                start: t,
+                end: len.max(t),
+            },
+            instance: NO_NODE,
+        });
+    }
+    Some(out)
 }
 
 /// First-found parent of every node reachable from the roots (breadth first, no recursion).

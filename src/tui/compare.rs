@@ -164,10 +164,7 @@ pub fn backups_of(source: &Source) -> Option<Source> {
             let orig = std::path::PathBuf::from(p);
             if orig.is_file() {
                 found = true;
-                SourceFile {
-                    path: orig,
-                    role: f.role,
-                }
+                SourceFile::plain(orig, f.role)
             } else {
                 f.clone()
             }

@@ -116,7 +116,7 @@ impl FileState {
                         _ => format!("{m}.{n}"),
                     })
                     .collect();
-                self.bytes = model.doc.len();
+                self.bytes = model.total();
                 self.status = Status::Loaded(Box::new(Loaded {
                     model,
                     info,
@@ -152,6 +152,9 @@ impl FileState {
     pub fn task(&self) -> String {
         if self.file.role == FileRole::Context {
             return self.file_name();
+        }
+        if let Some(sum) = self.model().and_then(|m| m.doc.summary.as_deref()) {
+            return format!("{} · {sum}", self.file_name());
         }
         self.loaded()
             .and_then(|l| l.info.task.clone())

@@ -1,7 +1,7 @@
 //! Marks and what they do: marking a class.attr transient, the what-if totals, exporting the
 //! rules, and writing the marked files.
 
-use crate::model::{Label, Model, label_text};
+use crate::model::{Label, label_text};
 use crate::slim::{PROTECTED, SaveOptions, save_in_place, what_if};
 
 use super::{App, Modal, Screen};
@@ -16,6 +16,11 @@ impl App {
                 .map(|c| (c.class.clone(), c.attr.clone()))
                 .ok_or_else(|| "no class.attr selected".to_string()),
             Screen::Tree => {
+                if self.in_nested() {
+                    return Err(
+                        "a pickle held in bytes is read-only: slim does not rewrite it".into(),
+                    );
+                }
                 let m = self.tree_model().ok_or("no file open")?;
                 let r = self.selected_row().ok_or("nothing selected")?;
                 if !matches!(r.row.label, Label::Attr(_)) {
@@ -178,8 +183,7 @@ impl App {
             match res {
                 Ok(_) => {
                     ok += 1;
-                    let path = f.file.path.clone();
-                    let r = Model::open(&path);
+                    let r = f.file.open();
                     if let Some(fm) = self.files.get_mut(*i) {
                         fm.set_result(r);
                     }

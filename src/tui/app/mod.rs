@@ -110,6 +110,9 @@ pub struct Level {
     pub sel: usize,
     /// Size of the node itself (for shares).
     pub total: u64,
+    /// The pickle this level and those below it show, when it is one held in a `bytes`
+    /// value of the file (read-only).
+    pub sub: Option<std::sync::Arc<Model>>,
 }
 
 /// Navigation inside one file.
@@ -177,6 +180,8 @@ const RETAINED_ROWS: usize = 2000;
 
 impl App {
     pub fn new(source: Source, rules: Rules, read_only: bool) -> App {
+        // Archive members are read, never rewritten.
+        let read_only = read_only || source.files.iter().any(|f| f.member.is_some());
         let rereads = crate::context::reread::Rereads::of(&source.files);
         let files: Vec<FileState> = source
             .files

@@ -22,7 +22,7 @@ impl App {
             Some(s) => format!("stage {s} {}", f.task()),
             None => f.file_name(),
         };
-        let level = self.make_level(m, root, crumb, m.doc.len());
+        let level = self.make_level(m, root, m.top_rows(), crumb, m.total());
         self.tree = Some(TreeNav {
             entry: idx,
             levels: vec![level],
@@ -30,18 +30,24 @@ impl App {
         self.screen = Screen::Tree;
     }
 
-    pub(super) fn make_level(&self, m: &Model, node: NodeId, crumb: String, total: u64) -> Level {
-        let rows = m.rows(node);
+    pub(super) fn make_level(
+        &self,
+        m: &Model,
+        node: NodeId,
+        rows: Vec<crate::model::Row>,
+        crumb: String,
+        total: u64,
+    ) -> Level {
         let exact = rows.len() <= RETAINED_ROWS;
         let mut out: Vec<TreeRow> = rows
             .into_iter()
             .enumerate()
             .map(|(order, row)| TreeRow {
-                inline: row.span.len(),
+                inline: m.inline_span(row.span),
                 retained: if exact {
                     m.retained_span(row.span)
                 } else {
-                    row.span.len()
+                    m.inline_span(row.span)
                 },
                 row,
                 order,
@@ -56,15 +62,24 @@ impl App {
             rows: out,
             sel: 0,
             total,
+            sub: None,
         }
     }
 
     /// The model of the file the tree shows.
     pub fn tree_model(&self) -> Option<&Model> {
+        let t = self.tree.as_ref()?;
+        if let Some(m) = t.levels.iter().rev().find_map(|l| l.sub.as_deref()) {
+            return Some(m);
+        }
+        self.files.get(t.entry).and_then(|f| f.model())
+    }
+
+    /// True when the tree shows a pickle held in a `bytes` value (nothing there can be marked).
+    pub fn in_nested(&self) -> bool {
         self.tree
             .as_ref()
-            .and_then(|t| self.files.get(t.entry))
-            .and_then(|f| f.model())
+            .is_some_and(|t| t.levels.iter().any(|l| l.sub.is_some()))
     }
 
     pub fn level(&self) -> Option<&Level> {
@@ -99,16 +114,57 @@ impl App {
         };
         let g = m.graph();
         if m.rows(r.row.value).is_empty() {
-            self.status = "nothing inside".into();
+            self.open_nested(&r);
             return;
         }
         let mut crumb = label_text(g, m.data(), r.row.label);
         if let Some(c) = m.class_of(r.row.value) {
             crumb = format!("{crumb} {}", crate::model::short_name(&c));
         }
-        let mut level = self.make_level(m, r.row.value, crumb, r.inline.max(1));
+        let mut level =
+            self.make_level(m, r.row.value, m.rows(r.row.value), crumb, r.inline.max(1));
         level.name = label_text(g, m.data(), r.row.label);
         level.path = self.selected_path().unwrap_or_default();
+        if let Some(t) = self.tree.as_mut() {
+            t.levels.push(level);
+        }
+    }
+
+    /// Opens the pickle a `bytes` row holds as a level of its own.
+    fn open_nested(&mut self, r: &TreeRow) {
+        let Some(m) = self.tree_model() else { return };
+        let name = label_text(m.graph(), m.data(), r.row.label);
+        let path = self.selected_path().unwrap_or_default();
+        let level = match crate::model::nested::open_nested(m, r.row.value, &name) {
+            None => {
+                self.status = "nothing inside".into();
+                return;
+            }
+            Some(Err(e)) => {
+                self.status = e.to_string();
+                return;
+            }
+            Some(Ok(sub)) => {
+                let sub = std::sync::Arc::new(sub);
+                let (crumb, loads) = match sub.doc.compressed {
+                    Some(c) => (
+                        format!("{name} ‹{} pickle›", c.format.name()),
+                        format!(
+                            "pickle.loads({}.decompress({path}))",
+                            crate::model::nested::python_module(c.format)
+                        ),
+                    ),
+                    None => (format!("{name} ‹pickle›"), format!("pickle.loads({path})")),
+                };
+                let mut level =
+                    self.make_level(&sub, sub.graph().root(), sub.top_rows(), crumb, sub.total());
+                level.name = name;
+                level.path = loads;
+                level.sub = Some(sub);
+                level
+            }
+        };
+        self.status = "a pickle held in bytes: read-only (slim does not rewrite it)".into();
         if let Some(t) = self.tree.as_mut() {
             t.levels.push(level);
         }

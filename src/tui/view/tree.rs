@@ -88,7 +88,7 @@ pub(super) fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) -> O
         .into_iter()
         .map(|(k, r, name, ty)| {
             let marked = match r.row.label {
-                Label::Attr(_) => m
+                Label::Attr(_) if !app.in_nested() => m
                     .class_of(r.row.instance)
                     .is_some_and(|c| app.marks.rules.matches(&c, &name).is_some()),
                 _ => false,

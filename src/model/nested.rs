@@ -1,0 +1,93 @@
+//! Pickles held in a `bytes` value (plain, or bzip2/zlib/gzip/xz-compressed as the pipeline's
+//! `CompressedObj` stores one), opened as models of their own.
+
+use super::codec::{self, Limits};
+use super::doc::{Doc, LoadError};
+use super::sniff::{self, Format};
+use super::{Compressed, Model};
+use crate::pickle::{Kind, NodeId, Span};
+
+/// How a `bytes` value holds a pickle, from its first bytes: `Some(None)` plain (PROTO
+/// 2-5), `Some(Some(codec))` compressed; `None` when it does not look like one.
+pub fn looks_like_pickle(head: &[u8]) -> Option<Option<Format>> {
+    match head {
+        [0x80, p, ..] if (2..=5).contains(p) => Some(None),
+        _ => sniff::magic(head)
+            .filter(|f| f.is_codec() && *f != Format::Lzma)
+            .map(Some),
+    }
+}
+
+/// The Python module whose `decompress` reads `format` (for paths: `bz2.decompress(...)`).
+pub fn python_module(format: Format) -> &'static str {
+    match format {
+        Format::Bzip2 => "bz2",
+        Format::Xz | Format::Lzma => "lzma",
+        Format::Lz4 => "lz4.frame",
+        f => f.name(),
+    }
+}
+
+/// The payload of a `bytes`/`bytearray` node.
+pub fn bytes_payload(m: &Model, id: NodeId) -> Option<Span> {
+    match m.graph().get(id)?.kind {
+        Kind::Bytes { payload } | Kind::ByteArray { payload } => Some(payload),
+        _ => None,
+    }
+}
+
+/// What a `bytes` node holds, when it looks like a pickle (for the type column): `pickle`,
+/// `bz2 pickle`...
+pub fn nested_hint(m: &Model, id: NodeId) -> Option<String> {
+    let p = bytes_payload(m, id)?;
+    let head = m
+        .data()
+        .get(p.start as usize..(p.start + p.len().min(16)) as usize)?;
+    Some(match looks_like_pickle(head)? {
+        None => "pickle".to_string(),
+        Some(f) => format!("{} pickle?", f.name()),
+    })
+}
+
+/// Opens the pickle a `bytes` node holds: `None` when it does not look like one, else the
+/// model or why it could not be read. `name` names it in messages (its path).
+pub fn open_nested(m: &Model, id: NodeId, name: &str) -> Option<Result<Model, LoadError>> {
+    let p = bytes_payload(m, id)?;
+    let head = m
+        .data()
+        .get(p.start as usize..(p.start + p.len().min(16)) as usize)?;
+    let codec = looks_like_pickle(head)?;
+    Some(read(m, p, codec, name))
+}
+
+fn read(m: &Model, p: Span, codec: Option<Format>, name: &str) -> Result<Model, LoadError> {
+    let path = m.doc.path.join(name);
+    let io = |source| LoadError::Io {
+        path: path.clone(),
+        source,
+    };
+    // A large file read sparsely holds only the first bytes of its payloads: copy them out.
+    let mut raw: Vec<u8> = Vec::new();
+    m.doc
+        .bytes()
+        .copy_range(p.start as usize..p.end as usize, &mut |b| {
+            raw.extend_from_slice(b);
+            Ok(())
+        })
+        .map_err(io)?;
+    let Some(format) = codec else {
+        return Doc::from_bytes(&path, raw).map(Model::new);
+    };
+    let content = codec::inflate_slice(format, &raw, &Limits::from_env()).map_err(|source| {
+        LoadError::Inflate {
+            path: path.clone(),
+            source,
+        }
+    })?;
+    let mut doc = Doc::from_bytes(&path, content)?;
+    doc.compressed = Some(Compressed {
+        format,
+        disk_bytes: raw.len() as u64,
+    });
+    Ok(Model::new(doc))
+}
