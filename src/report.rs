@@ -314,7 +314,13 @@ impl Report {
     ) -> (Report, Option<(String, bool)>) {
         let base = context_dir(source);
         let rereads = Rereads::of(&source.files);
-        let parts = crate::workspace::map_entries_on(source, workers, progress, |e| {
+        // Without rules a report reads instances, their attributes and the memo only: the
+        // lean parse. Rules need the whole graph (the exact size after slimming).
+        let open = match rules {
+            None => crate::context::SourceFile::open_lean,
+            Some(_) => crate::context::SourceFile::open,
+        };
+        let parts = crate::workspace::map_entries_with(source, workers, progress, open, |e| {
             FilePart::of(&e, base.as_deref(), top, rules, rereads)
         });
         // The first failure, and whether it is an invalid pickle (exit 2) or other (exit 1).

@@ -166,7 +166,18 @@ pub fn map_entries_on<T: Send>(
     progress: &(dyn Fn(usize, usize) + Sync),
     f: impl Fn(Entry) -> T + Sync,
 ) -> Vec<T> {
+    map_entries_with(source, workers, progress, SourceFile::open, f)
+}
+
+/// [`map_entries_on`], each file opened by `open` (e.g. [`SourceFile::open_lean`] for a report).
+pub fn map_entries_with<T: Send>(
+    source: &Source,
+    workers: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    open: fn(&SourceFile) -> Result<Model, LoadError>,
+    f: impl Fn(Entry) -> T + Sync,
+) -> Vec<T> {
     map_files_on(source, workers, progress, |file| {
-        f(Entry::from_result(file.clone(), Some(file.open())))
+        f(Entry::from_result(file.clone(), Some(open(file))))
     })
 }

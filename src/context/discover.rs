@@ -67,6 +67,15 @@ impl SourceFile {
         }
     }
 
+    /// Reads and parses it for a report: a plain file with the lean parse
+    /// ([`Model::open_lean`]), an archive member as [`SourceFile::open`].
+    pub fn open_lean(&self) -> Result<Model, crate::model::LoadError> {
+        match &self.member {
+            Some(m) => crate::model::archive::open_member(&self.path, m),
+            None => Model::open_lean(&self.path),
+        }
+    }
+
     pub fn stage(&self) -> Option<u32> {
         match self.role {
             FileRole::Result(n) | FileRole::ContextDump(n) => Some(n),

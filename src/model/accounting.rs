@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::pickle::Span;
 
 use super::Model;
-use super::groups::{Groups, RETAINED_BUDGET};
+use super::groups::{Groups, retained_budget};
 use super::sizes::kept_within;
 
 /// The outermost of `owned` spans: a span nested in (or overlapping) an earlier, wider one is
@@ -55,8 +55,7 @@ pub fn removal(m: &Model, owned: Vec<(Span, usize)>, n: usize) -> Removal {
     let top = outermost(owned);
     let cuts: Vec<Span> = top.iter().map(|(s, _)| *s).collect();
     let g = m.graph();
-    let mut budget =
-        RETAINED_BUDGET.saturating_add(16 * (g.nodes.len() + g.puts.len() + g.gets.len()) as u64);
+    let mut budget = retained_budget(g);
     let (kept, approximate) = match kept_within(g, &m.refs, &cuts, &mut budget) {
         Some(k) => (k, false),
         None => (Vec::new(), true),

@@ -326,7 +326,17 @@ impl RawFile {
 
     /// Parses the file into a [`Doc`].
     pub fn parse(self) -> Result<Doc, LoadError> {
-        let mut doc = Doc::from_backing(self.path, self.backing)?;
+        self.parse_with(false)
+    }
+
+    /// Parses the file for a report: with the lean machine when it can
+    /// ([`crate::pickle::lean`]: nodes only for what a report reads), else as [`RawFile::parse`].
+    pub fn parse_lean(self) -> Result<Doc, LoadError> {
+        self.parse_with(true)
+    }
+
+    fn parse_with(self, lean: bool) -> Result<Doc, LoadError> {
+        let mut doc = Doc::from_backing(self.path, self.backing, lean)?;
         doc.stamp = Some(self.stamp);
         doc.compressed = self.compressed;
         Ok(doc)
@@ -339,13 +349,34 @@ impl Doc {
         RawFile::open(path)?.parse()
     }
 
-    /// Parses bytes held in memory (tests, generated files).
-    pub fn from_bytes(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Result<Doc, LoadError> {
-        Doc::from_backing(path.into(), Backing::Owned(bytes))
+    /// Reads and parses a file for a report ([`RawFile::parse_lean`]).
+    pub fn open_lean(path: &Path) -> Result<Doc, LoadError> {
+        RawFile::open(path)?.parse_lean()
     }
 
-    fn from_backing(path: PathBuf, backing: Backing) -> Result<Doc, LoadError> {
+    /// Parses bytes held in memory (tests, generated files).
+    pub fn from_bytes(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Result<Doc, LoadError> {
+        Doc::from_backing(path.into(), Backing::Owned(bytes), false)
+    }
+
+    /// [`Doc::from_bytes`] for a report ([`RawFile::parse_lean`]).
+    pub fn from_bytes_lean(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Result<Doc, LoadError> {
+        Doc::from_backing(path.into(), Backing::Owned(bytes), true)
+    }
+
+    fn from_backing(path: PathBuf, backing: Backing, lean: bool) -> Result<Doc, LoadError> {
         let data: &[u8] = backing.bytes();
+        if lean && let Some(graph) = pickle::lean::parse_lean(data) {
+            return Ok(Doc {
+                path,
+                backing,
+                graph,
+                warnings: Vec::new(),
+                stamp: None,
+                compressed: None,
+                summary: None,
+            });
+        }
         let (graph, warnings) = pickle::parse(data).map_err(|source| {
             // Text is named only when it fails at its first byte: a protocol-0 pickle broken
             // further on (or with a bad argument) is text too, and its error says more.

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::pickle::{Kind, NodeId, Span};
+use crate::pickle::{Graph, Kind, NodeId, Span};
 
 use super::rows::{Label, Row, attr_name, rows_into};
 use super::sizes::{merge_spans, retained_within};
@@ -46,6 +46,13 @@ pub struct Groups {
 
 /// Steps every file may spend on exact retained sizes, beyond 16 per node and memo site.
 pub const RETAINED_BUDGET: u64 = 10_000_000;
+
+/// The steps a file may spend on exact retained sizes: [`RETAINED_BUDGET`] plus 16 per object
+/// and memo site of the whole stream (the same for a lean graph as for a full one).
+pub fn retained_budget(g: &Graph) -> u64 {
+    RETAINED_BUDGET
+        .saturating_add(16 * (g.object_count() + g.memo_store_count() + g.gets.len() as u64))
+}
 
 impl Groups {
     pub fn build(m: &Model) -> Groups {
@@ -100,8 +107,7 @@ impl Groups {
         }
         // Exact retained sizes within a budget linear in the file's memo traffic; past it (only
         // pathological nesting gets there) a group's retained size is its merged inline size.
-        let mut budget = RETAINED_BUDGET
-            .saturating_add(16 * (g.nodes.len() + g.puts.len() + g.gets.len()) as u64);
+        let mut budget = retained_budget(g);
         let mut approximate = false;
         for (gi, s) in spans.into_iter().enumerate() {
             let merged = merge_spans(s);

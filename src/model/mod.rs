@@ -99,6 +99,13 @@ impl Model {
         Ok(Model::new(Doc::open(path)?))
     }
 
+    /// Opens a file for a report: nodes only for what a report reads when the lean machine
+    /// can parse it ([`crate::pickle::lean`]); the explorer, slimming and rules need
+    /// [`Model::open`].
+    pub fn open_lean(path: &Path) -> Result<Model, LoadError> {
+        Ok(Model::new(Doc::open_lean(path)?))
+    }
+
     pub fn new(doc: Doc) -> Model {
         Model::with_external(doc, External::default())
     }

@@ -133,10 +133,8 @@ pub fn kept_within(
     let mut kept: BTreeMap<u64, u64> = BTreeMap::new();
     let mut work: Vec<Span> = Vec::new();
     for s in cut {
-        let a = g.puts.partition_point(|p| p.pos < s.start);
-        let b = g.puts.partition_point(|p| p.pos < s.end);
         // The budget counts every store in the span; only the shared ones need a look.
-        spend(budget, b - a)?;
+        spend(budget, g.puts_within(*s))?;
         let sp = &refs.shared_puts;
         let (a, b) = (
             sp.partition_point(|p| p.pos < s.start),

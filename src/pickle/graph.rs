@@ -216,6 +216,94 @@ pub struct Graph {
     pub trailing: Option<u64>,
     /// Total opcodes scanned.
     pub op_count: u64,
+    /// Set when the lean machine built this graph ([`super::lean`]): it then holds only what
+    /// a report reads, and this says what the whole file holds.
+    pub lean: Option<Box<LeanCounts>>,
+}
+
+/// What a file holds beyond a lean graph's nodes and memo sites, for work budgets that must
+/// not depend on how much of the file was kept.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LeanCounts {
+    /// Objects the stream makes (the nodes a full parse has).
+    pub objects: u64,
+    /// Offsets of every memo store (a lean graph's `puts` has only the fetched).
+    pub put_pos: PosIndex,
+}
+
+/// Ascending file offsets in about two bytes each: 16-bit gaps, with a sample every
+/// [`PosIndex::BLOCK`] offsets to count from (a gap past 16 bits is kept whole aside).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PosIndex {
+    /// Per block: its first offset and how many whole gaps come before it.
+    samples: Vec<(u64, u32)>,
+    gaps: Vec<u16>,
+    wide: Vec<u64>,
+    last: u64,
+    len: u64,
+}
+
+impl PosIndex {
+    pub const BLOCK: usize = 64;
+
+    /// Appends `pos` (not below the last one appended).
+    pub fn push(&mut self, pos: u64) {
+        if self.len.is_multiple_of(Self::BLOCK as u64) {
+            self.samples.push((pos, self.wide.len() as u32));
+        } else {
+            let gap = pos.saturating_sub(self.last);
+            match u16::try_from(gap) {
+                Ok(g) if g != u16::MAX => self.gaps.push(g),
+                _ => {
+                    self.gaps.push(u16::MAX);
+                    self.wide.push(gap);
+                }
+            }
+        }
+        self.last = pos;
+        self.len += 1;
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.samples.capacity() * 16 + self.gaps.capacity() * 2 + self.wide.capacity() * 8
+    }
+
+    /// How many offsets are below `x`.
+    pub fn count_below(&self, x: u64) -> usize {
+        let b = self.samples.partition_point(|s| s.0 < x);
+        if b == 0 {
+            return 0;
+        }
+        let (mut pos, mut wide) = self.samples[b - 1];
+        let mut count = (b - 1) * Self::BLOCK + 1;
+        // Gaps of block b-1 follow the gaps of the blocks before it (BLOCK-1 each).
+        let first = (b - 1) * (Self::BLOCK - 1);
+        let end = (first + Self::BLOCK - 1).min(self.gaps.len());
+        for &g in self.gaps.get(first..end).unwrap_or(&[]) {
+            let gap = if g == u16::MAX {
+                let w = self.wide.get(wide as usize).copied().unwrap_or(0);
+                wide += 1;
+                w
+            } else {
+                u64::from(g)
+            };
+            pos += gap;
+            if pos >= x {
+                break;
+            }
+            count += 1;
+        }
+        count
+    }
 }
 
 impl Graph {
@@ -232,8 +320,74 @@ impl Graph {
         let a = r.start as usize;
         self.edges.get(a..a + r.len as usize).unwrap_or(&[])
     }
+    /// Bytes held by each part of the graph (capacity, heap only).
+    pub fn footprint(&self) -> Vec<(&'static str, usize)> {
+        use std::mem::size_of;
+        let mut v: Vec<(&'static str, usize)> = self.nodes.footprint().to_vec();
+        v.push(("edges", self.edges.capacity() * size_of::<Edge>()));
+        v.push((
+            "memo sites (gets + puts)",
+            (self.gets.capacity() + self.puts.capacity()) * size_of::<MemoSite>(),
+        ));
+        if let Some(l) = &self.lean {
+            v.push(("memo store offsets (lean)", l.put_pos.heap_bytes()));
+        }
+        v
+    }
+    /// Objects in the stream: the nodes of a full parse.
+    pub fn object_count(&self) -> u64 {
+        self.lean
+            .as_ref()
+            .map_or(self.nodes.len() as u64, |l| l.objects)
+    }
+    /// Memo stores in the stream.
+    pub fn memo_store_count(&self) -> u64 {
+        self.lean
+            .as_ref()
+            .map_or(self.puts.len() as u64, |l| l.put_pos.len())
+    }
+    /// Memo stores at offsets within `s`.
+    pub fn puts_within(&self, s: Span) -> usize {
+        match &self.lean {
+            Some(l) => l.put_pos.count_below(s.end) - l.put_pos.count_below(s.start),
+            None => {
+                let p = &self.puts;
+                p.partition_point(|x| x.pos < s.end) - p.partition_point(|x| x.pos < s.start)
+            }
+        }
+    }
     /// The root object of the first pickle.
     pub fn root(&self) -> NodeId {
         self.pickles.first().map(|p| p.root).unwrap_or(NO_NODE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PosIndex;
+
+    #[test]
+    fn a_position_index_counts_like_the_positions() {
+        let mut pos = Vec::new();
+        let mut x = 3u64;
+        for k in 0..1000u64 {
+            x += match k % 7 {
+                0 => 0,
+                1 => 70_000,
+                2 => 1 << 40,
+                3 => 65_535,
+                _ => k % 13,
+            };
+            pos.push(x);
+        }
+        let mut idx = PosIndex::default();
+        for &p in &pos {
+            idx.push(p);
+        }
+        assert_eq!(idx.len(), 1000);
+        let probes = pos.iter().flat_map(|&p| [p.saturating_sub(1), p, p + 1]);
+        for q in probes.chain([0, u64::MAX]) {
+            assert_eq!(idx.count_below(q), pos.partition_point(|&p| p < q), "{q}");
+        }
     }
 }

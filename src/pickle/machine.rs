@@ -125,7 +125,7 @@ struct Machine<'a> {
     buffers: u32,
 }
 
-fn err(pos: usize, kind: ErrorKind) -> PickleError {
+pub(crate) fn err(pos: usize, kind: ErrorKind) -> PickleError {
     PickleError::new(pos, kind)
 }
 
@@ -168,33 +168,7 @@ impl<'a> Machine<'a> {
     /// Gathers the edges of every node whose batches were interleaved with others' at the end,
     /// in stream order.
     fn finish(mut self) -> Graph {
-        // Stable: a node's pieces stay in stream order.
-        self.pieces.sort_by_key(|p| p.0);
-        let g = &mut self.graph;
-        let mut k = 0;
-        while k < self.pieces.len() {
-            let node = self.pieces[k].0;
-            let start = g.edges.len();
-            while let Some(&(n, a, len)) = self.pieces.get(k)
-                && n == node
-            {
-                g.edges
-                    .extend_from_within(a as usize..a as usize + len as usize);
-                k += 1;
-            }
-            if let Some(r) = g
-                .nodes
-                .slot_for_edges(node as usize)
-                .and_then(|s| g.nodes.slot_range(s))
-            {
-                let (a, len) = (r.start as usize, r.len as usize);
-                g.edges.extend_from_within(a..a + len);
-                *r = EdgeRange {
-                    start: start as u32,
-                    len: (g.edges.len() - start) as u32,
-                };
-            }
-        }
+        super::edges::gather(&mut self.graph, &mut self.pieces);
         self.graph
     }
 
@@ -216,29 +190,16 @@ impl<'a> Machine<'a> {
             // Items already on the stack count too.
             let _ = self.graph.edges.try_reserve(adding);
         }
-        let Some(slot) = self.graph.nodes.slot_for_edges(parent as usize) else {
-            return Ok(None);
-        };
-        if let Some(r) = self.graph.nodes.slot_range(slot) {
-            if r.len == 0 {
-                r.start = end as u32;
-            } else if (r.start + r.len) as usize != end {
-                self.pieces.push((parent, r.start, r.len));
-                *r = EdgeRange {
-                    start: end as u32,
-                    len: 0,
-                };
-            }
-        }
-        Ok(Some(slot))
+        Ok(super::edges::open(
+            &mut self.graph,
+            &mut self.pieces,
+            parent,
+        ))
     }
 
     /// Appends one edge to the range in `slot` (after `open_range`).
     fn push_edge(&mut self, slot: Option<u32>, e: Edge) {
-        if let Some(r) = slot.and_then(|s| self.graph.nodes.slot_range(s)) {
-            r.len += 1;
-            self.graph.edges.push(e);
-        }
+        super::edges::push(&mut self.graph, slot, e);
     }
 
     /// One edge to `parent`.
@@ -492,115 +453,31 @@ impl<'a> Machine<'a> {
                     });
                     return Ok(i.end);
                 }
-                Op::NONE => {
-                    self.push_new(Kind::None, &i, p)?;
-                }
-                Op::NEWTRUE | Op::NEWFALSE => {
-                    self.push_new(Kind::Bool(i.op == Op::NEWTRUE), &i, p)?;
-                }
-                Op::INT => {
-                    let kind = match i.arg {
-                        b"00" => Kind::Bool(false),
-                        b"01" => Kind::Bool(true),
-                        t if valid_int_text(t, false) => Kind::Int {
-                            payload: arg_span(&i),
-                        },
-                        _ => return Err(bad(&i, "not an integer")),
-                    };
+                Op::NONE
+                | Op::NEWTRUE
+                | Op::NEWFALSE
+                | Op::INT
+                | Op::LONG
+                | Op::BININT
+                | Op::BININT1
+                | Op::BININT2
+                | Op::LONG1
+                | Op::LONG4
+                | Op::FLOAT
+                | Op::BINFLOAT
+                | Op::STRING
+                | Op::BINSTRING
+                | Op::SHORT_BINSTRING
+                | Op::UNICODE
+                | Op::SHORT_BINUNICODE
+                | Op::BINUNICODE
+                | Op::BINUNICODE8
+                | Op::BINBYTES
+                | Op::SHORT_BINBYTES
+                | Op::BINBYTES8
+                | Op::BYTEARRAY8 => {
+                    let kind = scalar_kind(&i)?;
                     self.push_new(kind, &i, p)?;
-                }
-                Op::LONG => {
-                    if !valid_int_text(i.arg, true) {
-                        return Err(bad(&i, "not an integer"));
-                    }
-                    self.push_new(
-                        Kind::Int {
-                            payload: arg_span(&i),
-                        },
-                        &i,
-                        p,
-                    )?;
-                }
-                Op::BININT | Op::BININT1 | Op::BININT2 | Op::LONG1 | Op::LONG4 => {
-                    self.push_new(
-                        Kind::Int {
-                            payload: arg_span(&i),
-                        },
-                        &i,
-                        p,
-                    )?;
-                }
-                Op::FLOAT => {
-                    if !valid_float_text(i.arg) {
-                        return Err(bad(&i, "not a float"));
-                    }
-                    self.push_new(
-                        Kind::Float {
-                            payload: arg_span(&i),
-                        },
-                        &i,
-                        p,
-                    )?;
-                }
-                Op::BINFLOAT => {
-                    self.push_new(
-                        Kind::Float {
-                            payload: arg_span(&i),
-                        },
-                        &i,
-                        p,
-                    )?;
-                }
-                Op::STRING => {
-                    let a = i.arg;
-                    let quoted =
-                        a.len() >= 2 && (a[0] == b'\'' || a[0] == b'"') && a[a.len() - 1] == a[0];
-                    if !quoted {
-                        return Err(bad(&i, "the STRING opcode argument must be quoted"));
-                    }
-                    let s = i.arg_pos() + 1;
-                    self.push_new(
-                        Kind::Str(TextRef {
-                            start: s as u64,
-                            len: (a.len() - 2) as u32,
-                            enc: StrEnc::Quoted,
-                        }),
-                        &i,
-                        p,
-                    )?;
-                }
-                Op::BINSTRING | Op::SHORT_BINSTRING => {
-                    self.push_new(Kind::Str(text(&i, StrEnc::Latin1)?), &i, p)?;
-                }
-                Op::UNICODE => {
-                    if !valid_raw_unicode_escape(i.arg) {
-                        return Err(bad(&i, "invalid \\uXXXX escape (raw-unicode-escape)"));
-                    }
-                    self.push_new(Kind::Str(text(&i, StrEnc::RawUnicodeEscape)?), &i, p)?;
-                }
-                Op::SHORT_BINUNICODE | Op::BINUNICODE | Op::BINUNICODE8 => {
-                    if !valid_utf8_surrogatepass(i.arg) {
-                        return Err(err(p, ErrorKind::InvalidUtf8 { op: i.op.name() }));
-                    }
-                    self.push_new(Kind::Str(text(&i, StrEnc::Utf8)?), &i, p)?;
-                }
-                Op::BINBYTES | Op::SHORT_BINBYTES | Op::BINBYTES8 => {
-                    self.push_new(
-                        Kind::Bytes {
-                            payload: arg_span(&i),
-                        },
-                        &i,
-                        p,
-                    )?;
-                }
-                Op::BYTEARRAY8 => {
-                    self.push_new(
-                        Kind::ByteArray {
-                            payload: arg_span(&i),
-                        },
-                        &i,
-                        p,
-                    )?;
                 }
                 Op::NEXT_BUFFER => {
                     let index = self.buffers;
@@ -952,8 +829,80 @@ impl<'a> Machine<'a> {
     }
 }
 
+/// The object a scalar opcode pushes (None, bools, ints, floats, strings, bytes), checked as
+/// CPython checks it; any other opcode is `None` as a [`Kind`] (callers pass scalars only).
+#[inline(always)]
+pub(crate) fn scalar_kind(i: &Instr) -> Result<Kind, PickleError> {
+    Ok(match i.op {
+        Op::NEWTRUE => Kind::Bool(true),
+        Op::NEWFALSE => Kind::Bool(false),
+        Op::INT => match i.arg {
+            b"00" => Kind::Bool(false),
+            b"01" => Kind::Bool(true),
+            t if valid_int_text(t, false) => Kind::Int {
+                payload: arg_span(i),
+            },
+            _ => return Err(bad(i, "not an integer")),
+        },
+        Op::LONG => {
+            if !valid_int_text(i.arg, true) {
+                return Err(bad(i, "not an integer"));
+            }
+            Kind::Int {
+                payload: arg_span(i),
+            }
+        }
+        Op::BININT | Op::BININT1 | Op::BININT2 | Op::LONG1 | Op::LONG4 => Kind::Int {
+            payload: arg_span(i),
+        },
+        Op::FLOAT => {
+            if !valid_float_text(i.arg) {
+                return Err(bad(i, "not a float"));
+            }
+            Kind::Float {
+                payload: arg_span(i),
+            }
+        }
+        Op::BINFLOAT => Kind::Float {
+            payload: arg_span(i),
+        },
+        Op::STRING => {
+            let a = i.arg;
+            let quoted = a.len() >= 2 && (a[0] == b'\'' || a[0] == b'"') && a[a.len() - 1] == a[0];
+            if !quoted {
+                return Err(bad(i, "the STRING opcode argument must be quoted"));
+            }
+            Kind::Str(TextRef {
+                start: i.arg_pos() as u64 + 1,
+                len: (a.len() - 2) as u32,
+                enc: StrEnc::Quoted,
+            })
+        }
+        Op::BINSTRING | Op::SHORT_BINSTRING => Kind::Str(text(i, StrEnc::Latin1)?),
+        Op::UNICODE => {
+            if !valid_raw_unicode_escape(i.arg) {
+                return Err(bad(i, "invalid \\uXXXX escape (raw-unicode-escape)"));
+            }
+            Kind::Str(text(i, StrEnc::RawUnicodeEscape)?)
+        }
+        Op::SHORT_BINUNICODE | Op::BINUNICODE | Op::BINUNICODE8 => {
+            if !valid_utf8_surrogatepass(i.arg) {
+                return Err(err(i.pos, ErrorKind::InvalidUtf8 { op: i.op.name() }));
+            }
+            Kind::Str(text(i, StrEnc::Utf8)?)
+        }
+        Op::BINBYTES | Op::SHORT_BINBYTES | Op::BINBYTES8 => Kind::Bytes {
+            payload: arg_span(i),
+        },
+        Op::BYTEARRAY8 => Kind::ByteArray {
+            payload: arg_span(i),
+        },
+        _ => Kind::None,
+    })
+}
+
 /// The highest protocol that introduced an opcode of `pickle` (a whole pickle, already parsed).
-fn highest_protocol(pickle: &[u8]) -> u8 {
+pub(crate) fn highest_protocol(pickle: &[u8]) -> u8 {
     super::scan::Scanner::new(pickle, 0)
         .map_while(Result::ok)
         .map(|i| i.op.protocol())
@@ -970,7 +919,7 @@ fn persid_warning(p: usize) -> Warning {
     }
 }
 
-fn bad(i: &Instr, why: &'static str) -> PickleError {
+pub(crate) fn bad(i: &Instr, why: &'static str) -> PickleError {
     err(
         i.pos,
         ErrorKind::BadArgument {
@@ -994,7 +943,7 @@ fn text(i: &Instr, enc: StrEnc) -> Result<TextRef, PickleError> {
     })
 }
 
-fn two_lines(i: &Instr) -> Result<(TextRef, TextRef), PickleError> {
+pub(crate) fn two_lines(i: &Instr) -> Result<(TextRef, TextRef), PickleError> {
     // CPython decodes module and name as strict UTF-8 before looking anything up.
     if std::str::from_utf8(i.arg).is_err() {
         return Err(err(i.pos, ErrorKind::InvalidUtf8 { op: i.op.name() }));

@@ -1,9 +1,11 @@
 //! The pickle format alone: opcodes, scanner, symbolic machine, arena, values and writer.
 
 pub mod dis;
+pub mod edges;
 pub mod error;
 pub mod frame;
 pub mod graph;
+pub mod lean;
 pub mod machine;
 pub mod nodes;
 pub mod ops;

@@ -138,6 +138,21 @@ const NO_SLOT: u32 = u32::MAX;
 const LOW48: u64 = MAX_OFFSET;
 
 impl Nodes {
+    /// Bytes held by the arena's parts (capacity): packed nodes, side table, edge slots.
+    pub fn footprint(&self) -> [(&'static str, usize); 3] {
+        use std::mem::size_of;
+        [
+            (
+                "nodes (16-byte packed)",
+                self.packed.capacity() * size_of::<Packed>(),
+            ),
+            (
+                "side table (whole nodes)",
+                self.full.capacity() * size_of::<Node>() + self.full_slot.capacity() * 4,
+            ),
+            ("edge slots", self.slots.capacity() * size_of::<Slot>()),
+        ]
+    }
     pub fn len(&self) -> usize {
         self.packed.len()
     }

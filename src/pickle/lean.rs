@@ -1,0 +1,1124 @@
+//! The lean machine: CPython's stack, marks and memo like [`super::machine`], keeping nodes
+//! only for what a report reads — instances, globals and the containers that hold them, BUILD
+//! states, call arguments, the root and the memo entries fetched again. Other scalars and
+//! plain containers stay bytes in the file: a container's fate is decided when it is put into
+//! another one (a tuple keeps its items undecided: call arguments and array states are tuples).
+
+use foldhash::{HashMap, HashSet};
+
+use super::edges::{self, Pieces};
+use super::graph::*;
+use super::machine::{highest_protocol, memo_key, scalar_kind, two_lines};
+use super::ops::Op;
+use super::scan::{Instr, read_fast, read_general};
+
+/// The lean machine met something it does not model (persistent ids, out-of-band buffers,
+/// extension codes, several pickles, a container changed through the memo after it was
+/// decided, an error): the caller parses the file with the full machine instead, which also
+/// words any error.
+#[derive(Debug)]
+struct Bail;
+
+type R<T> = Result<T, Bail>;
+
+/// Stands for "no node yet" in an item.
+const VIRTUAL: NodeId = u32::MAX - 3;
+const NONE: u32 = u32::MAX;
+/// Items an undecided container holding no instance keeps before it forgets them.
+const SPILL: usize = 4096;
+
+/// A stack item: a node, or an object still in the file (a scalar, or a container with its
+/// undecided items in `pend`).
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    node: NodeId,
+    /// Its memo entry, if stored.
+    entry: u32,
+    /// The undecided items of a container without a node.
+    pend: u32,
+    op: Op,
+    /// True when this stack item made the object (not a GET or DUP copy).
+    def: bool,
+    start: u64,
+    end: u64,
+}
+
+impl Item {
+    /// A scalar never stored in the memo: nothing to decide or update for it.
+    #[inline]
+    fn is_bare(&self) -> bool {
+        self.node == VIRTUAL && self.pend == NONE && self.entry == NONE
+    }
+    fn new(op: Op, start: usize) -> Item {
+        Item {
+            node: VIRTUAL,
+            entry: NONE,
+            pend: NONE,
+            op,
+            def: true,
+            start: start as u64,
+            end: start as u64,
+        }
+    }
+}
+
+/// A container item or entry waiting for its container's fate.
+#[derive(Debug, Clone, Copy)]
+struct Ent {
+    key: Option<Item>,
+    value: Item,
+    span: Span,
+}
+
+#[derive(Debug, Default)]
+struct Pend {
+    ents: Vec<Ent>,
+    /// Holds an instance, global or call (directly or through kept containers).
+    pinned: bool,
+    /// Its items were forgotten (more than [`SPILL`] with nothing pinned).
+    lossy: bool,
+}
+
+/// One memoized object that some GET fetches.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    node: NodeId,
+    pend: u32,
+    /// Span length once the object is closed.
+    len: u32,
+    op: Op,
+    fetched: bool,
+    start: u64,
+    /// Offset of the store that made it.
+    put: u64,
+}
+
+/// A set of memo keys: bits up to a bound, a hash set beyond.
+#[derive(Debug, Default)]
+struct KeySet {
+    bits: Vec<u64>,
+    far: HashSet<u64>,
+    limit: u64,
+}
+
+impl KeySet {
+    fn new(limit: u64) -> KeySet {
+        KeySet {
+            limit,
+            ..KeySet::default()
+        }
+    }
+    /// Adds `k`; true when it was not there.
+    fn insert(&mut self, k: u64) -> bool {
+        if k >= self.limit {
+            return self.far.insert(k);
+        }
+        let w = (k / 64) as usize;
+        if w >= self.bits.len() {
+            self.bits.resize(w + 1, 0);
+        }
+        let had = self.bits[w] & (1 << (k % 64)) != 0;
+        self.bits[w] |= 1 << (k % 64);
+        !had
+    }
+    fn contains(&self, k: u64) -> bool {
+        if k >= self.limit {
+            return self.far.contains(&k);
+        }
+        self.bits
+            .get((k / 64) as usize)
+            .is_some_and(|w| w & (1 << (k % 64)) != 0)
+    }
+}
+
+/// The memo keys some GET reads, from a first walk over the opcodes: stores nobody reads
+/// (most of an object-heavy file's) then keep nothing. The walk costs less than the memory
+/// it saves.
+fn fetched_keys(data: &[u8]) -> R<KeySet> {
+    let limit = (data.len() as u64).saturating_mul(8);
+    let (mut used, mut fetched) = (KeySet::new(limit), KeySet::new(limit));
+    let (mut pos, mut count) = (0, 0u64);
+    loop {
+        let i = instr(data, pos)?;
+        pos = i.end;
+        match i.op {
+            Op::MEMOIZE => {
+                count += u64::from(used.insert(count));
+            }
+            Op::PUT | Op::BINPUT | Op::LONG_BINPUT => {
+                count += u64::from(used.insert(memo_key(&i).map_err(|_| Bail)?));
+            }
+            Op::GET | Op::BINGET | Op::LONG_BINGET => {
+                fetched.insert(memo_key(&i).map_err(|_| Bail)?);
+            }
+            Op::STOP => return Ok(fetched),
+            _ => {}
+        }
+    }
+}
+
+/// Parses a file holding one pickle into a lean graph; `None` when the full machine must do
+/// it (see [`Bail`]).
+pub fn parse_lean(data: &[u8]) -> Option<Graph> {
+    if data.is_empty() || data.len() as u64 > MAX_OFFSET {
+        return None;
+    }
+    let mut m = Lean {
+        data,
+        g: Graph::default(),
+        pieces: Pieces::new(),
+        stack: Vec::new(),
+        marks: Vec::new(),
+        used: KeySet::new((data.len() as u64).saturating_mul(8)),
+        fetched: fetched_keys(data).ok()?,
+        emap: Vec::new(),
+        emap_far: HashMap::default(),
+        memo_count: 0,
+        entries: Vec::new(),
+        put_pos: PosIndex::default(),
+        pends: Vec::new(),
+        free: Vec::new(),
+        pins: HashSet::default(),
+        hollow: HashSet::default(),
+        scratch: Vec::new(),
+        work: Vec::new(),
+        ents_buf: Vec::new(),
+        objects: 0,
+    };
+    m.run().ok()?;
+    let mut g = m.g;
+    edges::gather(&mut g, &mut m.pieces);
+    g.puts.sort_by_key(|p| p.pos);
+    g.lean = Some(Box::new(LeanCounts {
+        objects: m.objects,
+        put_pos: m.put_pos,
+    }));
+    Some(g)
+}
+
+struct Lean<'a> {
+    data: &'a [u8],
+    g: Graph,
+    pieces: Pieces,
+    stack: Vec<Item>,
+    marks: Vec<(usize, usize)>,
+    /// Memo keys stored so far.
+    used: KeySet,
+    /// The keys some GET reads.
+    fetched: KeySet,
+    /// Memo key -> entry, for the keys some GET reads (dense from 0, sparse beyond).
+    emap: Vec<u32>,
+    emap_far: HashMap<u64, u32>,
+    memo_count: u64,
+    entries: Vec<Entry>,
+    /// Offsets of every memo store.
+    put_pos: PosIndex,
+    pends: Vec<Pend>,
+    free: Vec<u32>,
+    /// Container nodes that hold an instance, global or call.
+    pins: HashSet<NodeId>,
+    /// Container nodes made for a decided container whose items were not kept.
+    hollow: HashSet<NodeId>,
+    scratch: Vec<Item>,
+    /// A worklist [`Lean::free_pend`] reuses.
+    work: Vec<u32>,
+    /// Entries of the batch being added, reused.
+    ents_buf: Vec<Ent>,
+    /// Objects the stream makes (what the full machine makes nodes of).
+    objects: u64,
+}
+
+fn container_kind(op: Op) -> Option<Kind> {
+    Some(match op {
+        Op::EMPTY_DICT | Op::DICT => Kind::Dict,
+        Op::EMPTY_LIST | Op::LIST => Kind::List,
+        Op::EMPTY_TUPLE | Op::TUPLE | Op::TUPLE1 | Op::TUPLE2 | Op::TUPLE3 => Kind::Tuple,
+        Op::EMPTY_SET => Kind::Set,
+        Op::FROZENSET => Kind::FrozenSet,
+        _ => return None,
+    })
+}
+
+fn instr(data: &[u8], pos: usize) -> R<Instr<'_>> {
+    match read_fast(data, pos) {
+        Some(i) => Ok(i),
+        None => read_general(data, pos).map_err(|_| Bail),
+    }
+}
+
+impl<'a> Lean<'a> {
+    fn new_node(&mut self, kind: Kind, op: Op, start: u64, end: u64) -> R<NodeId> {
+        let id = self.g.nodes.len();
+        if id >= (VIRTUAL - 1) as usize || end < start {
+            return Err(Bail);
+        }
+        self.g.nodes.push(Node {
+            kind,
+            op,
+            span: Span { start, end },
+            state: NO_NODE,
+        });
+        Ok(id as NodeId)
+    }
+
+    fn resolve(&self, it: &Item) -> Option<NodeId> {
+        if it.node != VIRTUAL {
+            return Some(it.node);
+        }
+        let e = self.entries.get(it.entry as usize)?;
+        (e.node != NO_NODE).then_some(e.node)
+    }
+
+    fn is_pin(&self, n: NodeId) -> bool {
+        match self.g.nodes.get(n as usize).map(|n| n.kind) {
+            Some(Kind::Global { .. } | Kind::Call { .. } | Kind::PersId { .. }) => true,
+            Some(Kind::Ext(_) | Kind::Buffer { .. }) => true,
+            _ => self.pins.contains(&n),
+        }
+    }
+
+    /// True when the item is or holds an instance, global or call.
+    fn pins_item(&self, it: &Item) -> bool {
+        match self.resolve(it) {
+            Some(n) => self.is_pin(n),
+            None => self
+                .pends
+                .get(it.pend as usize)
+                .is_some_and(|p| it.pend != NONE && p.pinned),
+        }
+    }
+
+    fn new_pend(&mut self) -> u32 {
+        match self.free.pop() {
+            Some(p) => p,
+            None => {
+                self.pends.push(Pend::default());
+                (self.pends.len() - 1) as u32
+            }
+        }
+    }
+
+    /// The memo entry of `it` no longer has undecided items to give (a GET then makes a node
+    /// without edges).
+    fn forget(&mut self, it: &Item) {
+        if let Some(e) = self.entries.get_mut(it.entry as usize) {
+            e.pend = NONE;
+        }
+    }
+
+    /// Forgets the items of pend `p` and of the undecided containers among them.
+    fn free_pend(&mut self, p: u32) {
+        let mut work = std::mem::take(&mut self.work);
+        work.clear();
+        work.push(p);
+        while let Some(p) = work.pop() {
+            let Some(pend) = self.pends.get_mut(p as usize) else {
+                continue;
+            };
+            let ents = std::mem::take(&mut pend.ents);
+            pend.pinned = false;
+            pend.lossy = false;
+            for e in &ents {
+                for it in e.key.iter().chain([&e.value]) {
+                    if it.pend != NONE && self.resolve(it).is_none() {
+                        work.push(it.pend);
+                        self.forget(it);
+                    }
+                }
+            }
+            let mut ents = ents;
+            ents.clear();
+            if let Some(pend) = self.pends.get_mut(p as usize) {
+                pend.ents = ents;
+            }
+            self.free.push(p);
+        }
+        self.work = work;
+    }
+
+    /// An item put into a list, dict or set: a container without an instance inside is
+    /// decided here and keeps no items; one with an instance inside gets its node.
+    fn consume_plain(&mut self, mut it: Item) -> R<Item> {
+        if let Some(n) = self.resolve(&it) {
+            it.node = n;
+            return Ok(it);
+        }
+        if it.pend == NONE {
+            return Ok(it);
+        }
+        if self.pends.get(it.pend as usize).is_some_and(|p| p.pinned) {
+            it.node = self.deep(it)?;
+            it.pend = NONE;
+            return Ok(it);
+        }
+        self.free_pend(it.pend);
+        self.forget(&it);
+        it.pend = NONE;
+        Ok(it)
+    }
+
+    /// The node of an item kept as a child of a kept node: made now if it has none (a
+    /// decided container without its items is a node without edges).
+    fn leaf(&mut self, it: Item) -> R<NodeId> {
+        if let Some(n) = self.resolve(&it) {
+            return Ok(n);
+        }
+        if it.pend != NONE {
+            return self.deep(it);
+        }
+        let n = match container_kind(it.op) {
+            Some(k) => {
+                let n = self.new_node(k, it.op, it.start, it.end)?;
+                self.hollow.insert(n);
+                n
+            }
+            None => {
+                let i = instr(self.data, it.start as usize)?;
+                let kind = scalar_kind(&i).map_err(|_| Bail)?;
+                self.new_node(kind, it.op, it.start, it.end)?
+            }
+        };
+        if let Some(e) = self.entries.get_mut(it.entry as usize) {
+            e.node = n;
+        }
+        Ok(n)
+    }
+
+    /// The node of an item whose contents are read (a state, call arguments, the root).
+    fn need_real(&mut self, it: Item) -> R<NodeId> {
+        if let Some(n) = self.resolve(&it) {
+            if self.hollow.contains(&n) {
+                return Err(Bail);
+            }
+            return Ok(n);
+        }
+        if it.pend == NONE && container_kind(it.op).is_some() {
+            return Err(Bail);
+        }
+        self.leaf(it)
+    }
+
+    /// Gives an undecided container (and the undecided containers in it) a node and edges.
+    fn deep(&mut self, root: Item) -> R<NodeId> {
+        enum Frame {
+            Enter(Item, Option<(u32, usize, bool)>),
+            Exit(Item, Option<(u32, usize, bool)>),
+        }
+        let mut work = vec![Frame::Enter(root, None)];
+        let mut result = NO_NODE;
+        while let Some(f) = work.pop() {
+            let (n, at) = match f {
+                Frame::Enter(it, at) => {
+                    if self.resolve(&it).is_none() && it.pend != NONE {
+                        let p = it.pend as usize;
+                        if self.pends.get(p).is_none_or(|p| p.lossy) {
+                            return Err(Bail);
+                        }
+                        work.push(Frame::Exit(it, at));
+                        for (k, e) in self.pends[p].ents.iter().enumerate() {
+                            for (child, is_key) in [(e.key, true), (Some(e.value), false)] {
+                                if let Some(c) = child
+                                    && c.pend != NONE
+                                    && self.resolve(&c).is_none()
+                                {
+                                    work.push(Frame::Enter(c, Some((it.pend, k, is_key))));
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                    (self.leaf(it)?, at)
+                }
+                Frame::Exit(it, at) => {
+                    let p = it.pend as usize;
+                    let kind = container_kind(it.op).ok_or(Bail)?;
+                    let n = self.new_node(kind, it.op, it.start, it.end.max(it.start))?;
+                    if let Some(e) = self.entries.get_mut(it.entry as usize) {
+                        e.node = n;
+                        e.pend = NONE;
+                    }
+                    let ents = std::mem::take(&mut self.pends[p].ents);
+                    if self.pends[p].pinned {
+                        self.pins.insert(n);
+                    }
+                    let mut kids = Vec::with_capacity(ents.len());
+                    for e in &ents {
+                        let key = match e.key {
+                            Some(k) => self.leaf(k)?,
+                            None => NO_NODE,
+                        };
+                        kids.push((key, self.leaf(e.value)?, e.span));
+                    }
+                    self.push_edges(n, &kids)?;
+                    self.pends[p].pinned = false;
+                    self.pends[p].lossy = false;
+                    let mut ents = ents;
+                    ents.clear();
+                    self.pends[p].ents = ents;
+                    self.free.push(p as u32);
+                    (n, at)
+                }
+            };
+            match at {
+                Some((p, k, is_key)) => {
+                    if let Some(e) = self
+                        .pends
+                        .get_mut(p as usize)
+                        .and_then(|p| p.ents.get_mut(k))
+                    {
+                        let slot = if is_key {
+                            e.key.as_mut()
+                        } else {
+                            Some(&mut e.value)
+                        };
+                        if let Some(s) = slot {
+                            s.node = n;
+                            s.pend = NONE;
+                        }
+                    }
+                }
+                None => result = n,
+            }
+        }
+        Ok(result)
+    }
+
+    fn push_edges(&mut self, parent: NodeId, kids: &[(NodeId, NodeId, Span)]) -> R<()> {
+        if self.g.edges.len() + kids.len() >= u32::MAX as usize {
+            return Err(Bail);
+        }
+        let slot = edges::open(&mut self.g, &mut self.pieces, parent);
+        for &(key, value, span) in kids {
+            edges::push(&mut self.g, slot, Edge { key, value, span });
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn close(&mut self, it: &mut Item, end: usize) {
+        if it.is_bare() {
+            it.end = end as u64;
+            return;
+        }
+        if !it.def {
+            return;
+        }
+        let end = end as u64;
+        match self.resolve(it) {
+            Some(n) => self.g.nodes.set_end(n as usize, end),
+            None => it.end = end,
+        }
+        if let Some(e) = self.entries.get_mut(it.entry as usize) {
+            e.len = u32::try_from(end.saturating_sub(it.start)).unwrap_or(u32::MAX);
+        }
+    }
+
+    fn fence(&self) -> usize {
+        self.marks.last().map(|m| m.0).unwrap_or(0)
+    }
+
+    fn pop(&mut self, at: usize) -> R<Item> {
+        if self.stack.len() <= self.fence() {
+            return Err(Bail);
+        }
+        let mut it = self.stack.pop().ok_or(Bail)?;
+        self.close(&mut it, at);
+        Ok(it)
+    }
+
+    fn top(&self) -> R<Item> {
+        if self.stack.len() <= self.fence() {
+            return Err(Bail);
+        }
+        self.stack.last().copied().ok_or(Bail)
+    }
+
+    fn pop_n(&mut self, n: usize, end: usize) -> R<()> {
+        let len = self.stack.len();
+        if len < self.fence() + n {
+            return Err(Bail);
+        }
+        self.take_from(len - n, end);
+        Ok(())
+    }
+
+    fn pop_mark(&mut self, end: usize) -> R<usize> {
+        let (base, mpos) = self.marks.pop().ok_or(Bail)?;
+        self.take_from(base, end);
+        Ok(mpos)
+    }
+
+    fn take_from(&mut self, from: usize, end: usize) {
+        let mut items = std::mem::take(&mut self.scratch);
+        items.clear();
+        items.extend(self.stack.drain(from.min(self.stack.len())..));
+        let n = items.len();
+        for k in 0..n {
+            let e = if k + 1 < n {
+                items[k + 1].start as usize
+            } else {
+                end
+            };
+            let mut it = items[k];
+            self.close(&mut it, e);
+            items[k] = it;
+        }
+        self.scratch = items;
+    }
+
+    /// Items of scratch as `(key, value, span)` entries: pairs for a dict, else single items.
+    fn scratch_ents(&mut self, pairs: bool, end: usize) -> R<Vec<Ent>> {
+        let s = &self.scratch;
+        let step = if pairs { 2 } else { 1 };
+        if !s.len().is_multiple_of(step) {
+            return Err(Bail);
+        }
+        let mut out = std::mem::take(&mut self.ents_buf);
+        out.clear();
+        let mut k = 0;
+        while k < s.len() {
+            let e = s.get(k + step).map_or(end as u64, |n| n.start);
+            let (key, value) = if pairs {
+                (Some(s[k]), s[k + 1])
+            } else {
+                (None, s[k])
+            };
+            out.push(Ent {
+                key,
+                value,
+                span: Span {
+                    start: s[k].start,
+                    end: e,
+                },
+            });
+            k += step;
+        }
+        Ok(out)
+    }
+
+    fn consume_ents(&mut self, ents: &mut [Ent]) -> R<bool> {
+        let mut pin = false;
+        for e in ents.iter_mut() {
+            if let Some(k) = e.key
+                && !k.is_bare()
+            {
+                let k = self.consume_plain(k)?;
+                pin |= self.pins_item(&k);
+                e.key = Some(k);
+            }
+            if !e.value.is_bare() {
+                e.value = self.consume_plain(e.value)?;
+                pin |= self.pins_item(&e.value);
+            }
+        }
+        Ok(pin)
+    }
+
+    /// Pushes a new container made of `ents` (already consumed, or a tuple's undecided items).
+    fn push_container(&mut self, op: Op, start: usize, ents: Vec<Ent>, pinned: bool) -> R<()> {
+        self.objects += 1;
+        let p = self.new_pend();
+        let pend = &mut self.pends[p as usize];
+        pend.ents = ents;
+        pend.pinned = pinned;
+        let mut it = Item::new(op, start);
+        it.pend = p;
+        if pinned {
+            it.node = self.deep(it)?;
+            it.pend = NONE;
+        }
+        self.stack.push(it);
+        Ok(())
+    }
+
+    /// Adds items to the container on top of the stack.
+    fn add_items(&mut self, mut ents: Vec<Ent>) -> R<()> {
+        let r = self.add_items_from(&mut ents);
+        ents.clear();
+        self.ents_buf = ents;
+        r
+    }
+
+    fn add_items_from(&mut self, ents: &mut Vec<Ent>) -> R<()> {
+        let t = self.top()?;
+        if !t.def {
+            return Err(Bail);
+        }
+        let pin = self.consume_ents(ents)?;
+        if let Some(n) = self.resolve(&t) {
+            if self.hollow.contains(&n) {
+                return Err(Bail);
+            }
+            let mut kids = Vec::with_capacity(ents.len());
+            for e in ents.iter() {
+                let key = match e.key {
+                    Some(k) => self.leaf(k)?,
+                    None => NO_NODE,
+                };
+                kids.push((key, self.leaf(e.value)?, e.span));
+            }
+            self.push_edges(n, &kids)?;
+            if pin {
+                self.pins.insert(n);
+            }
+            return Ok(());
+        }
+        if t.pend == NONE {
+            return Err(Bail);
+        }
+        let p = t.pend as usize;
+        let pend = &mut self.pends[p];
+        pend.pinned |= pin;
+        if pend.lossy {
+            return if pend.pinned { Err(Bail) } else { Ok(()) };
+        }
+        pend.ents.append(ents);
+        if pend.pinned {
+            let n = self.deep(t)?;
+            if let Some(top) = self.stack.last_mut() {
+                top.node = n;
+                top.pend = NONE;
+            }
+        } else if pend.ents.len() > SPILL {
+            let ents = std::mem::take(&mut self.pends[p].ents);
+            for e in &ents {
+                for it in e.key.iter().chain([&e.value]) {
+                    if it.pend != NONE && self.resolve(it).is_none() {
+                        self.free_pend(it.pend);
+                        self.forget(it);
+                    }
+                }
+            }
+            self.pends[p].lossy = true;
+        }
+        Ok(())
+    }
+
+    fn entry_of(&self, key: u64) -> Option<u32> {
+        match self.emap.get(key as usize) {
+            Some(&e) if e != NONE => Some(e),
+            _ => self.emap_far.get(&key).copied(),
+        }
+    }
+
+    fn set_entry(&mut self, key: u64, e: u32) {
+        let k = key as usize;
+        if k < self.emap.len() {
+            self.emap[k] = e;
+            self.emap_far.remove(&key);
+        } else if k < self.emap.len() + 4096 && !self.emap_far.contains_key(&key) {
+            self.emap.resize(k, NONE);
+            self.emap.push(e);
+        } else {
+            self.emap_far.insert(key, e);
+        }
+    }
+
+    fn text_of(&self, it: &Item) -> R<TextRef> {
+        let kind = match self.resolve(it) {
+            Some(n) => self.g.nodes.get(n as usize).ok_or(Bail)?.kind,
+            None if it.pend == NONE && container_kind(it.op).is_none() => {
+                scalar_kind(&instr(self.data, it.start as usize)?).map_err(|_| Bail)?
+            }
+            None => return Err(Bail),
+        };
+        match kind {
+            Kind::Str(t) => Ok(t),
+            _ => Err(Bail),
+        }
+    }
+
+    fn push_real(&mut self, node: NodeId, start: u64) {
+        self.stack.push(Item {
+            node,
+            entry: NONE,
+            pend: NONE,
+            op: Op::STOP,
+            def: true,
+            start,
+            end: start,
+        });
+    }
+
+    /// A call made from the items `f` (its callable, whose node starts the call's span at
+    /// `start`), `args` and `kwargs`.
+    fn call(
+        &mut self,
+        i: &Instr,
+        how: CallKind,
+        f: Item,
+        start: u64,
+        args: NodeId,
+        kwargs: NodeId,
+    ) -> R<()> {
+        let callable = self.leaf(f)?;
+        self.objects += 1;
+        let id = self.new_node(
+            Kind::Call {
+                how,
+                callable,
+                args,
+                kwargs,
+            },
+            i.op,
+            start,
+            start,
+        )?;
+        self.push_real(id, start);
+        Ok(())
+    }
+
+    fn run(&mut self) -> R<()> {
+        let data = self.data;
+        let mut pos = 0;
+        let mut memoize = false;
+        let mut protocol = 0u8;
+        let mut saw_proto = false;
+        loop {
+            let i = instr(data, pos)?;
+            pos = i.end;
+            self.g.op_count += 1;
+            let p = i.pos;
+            match i.op {
+                Op::PROTO => {
+                    let v = i.arg[0];
+                    if v > 5 {
+                        return Err(Bail);
+                    }
+                    protocol = v;
+                    saw_proto = true;
+                }
+                Op::FRAME => {
+                    if i.uint() > (data.len() - i.end) as u64 {
+                        return Err(Bail);
+                    }
+                }
+                Op::STOP => {
+                    let root = self.pop(p)?;
+                    let root = self.need_real(root)?;
+                    let mut rest: Vec<Item> = self.stack.drain(..).collect();
+                    for it in &mut rest {
+                        self.close(it, p);
+                    }
+                    if !saw_proto {
+                        protocol = highest_protocol(&data[..i.end]);
+                    }
+                    let puts = self.put_pos.len();
+                    self.g.pickles.push(PickleInfo {
+                        span: Span::new(0, i.end),
+                        protocol,
+                        root,
+                        explicit_memo: !memoize && puts == self.memo_count,
+                    });
+                    // Pickles back to back, or bytes after this one: the full machine's case.
+                    return if i.end == data.len() {
+                        Ok(())
+                    } else {
+                        Err(Bail)
+                    };
+                }
+                Op::NONE
+                | Op::NEWTRUE
+                | Op::NEWFALSE
+                | Op::INT
+                | Op::LONG
+                | Op::BININT
+                | Op::BININT1
+                | Op::BININT2
+                | Op::LONG1
+                | Op::LONG4
+                | Op::FLOAT
+                | Op::BINFLOAT
+                | Op::STRING
+                | Op::BINSTRING
+                | Op::SHORT_BINSTRING
+                | Op::UNICODE
+                | Op::SHORT_BINUNICODE
+                | Op::BINUNICODE
+                | Op::BINUNICODE8
+                | Op::BINBYTES
+                | Op::SHORT_BINBYTES
+                | Op::BINBYTES8
+                | Op::BYTEARRAY8 => {
+                    // Checked as the full machine checks it; kept as bytes.
+                    scalar_kind(&i).map_err(|_| Bail)?;
+                    self.objects += 1;
+                    self.stack.push(Item::new(i.op, p));
+                }
+                Op::EMPTY_LIST | Op::EMPTY_TUPLE | Op::EMPTY_DICT | Op::EMPTY_SET => {
+                    self.push_container(i.op, p, Vec::new(), false)?;
+                }
+                Op::LIST | Op::FROZENSET | Op::TUPLE | Op::DICT => {
+                    let mpos = self.pop_mark(p)?;
+                    let mut ents = self.scratch_ents(i.op == Op::DICT, p)?;
+                    let pin = if i.op == Op::TUPLE {
+                        ents.iter().any(|e| self.pins_item(&e.value))
+                    } else {
+                        self.consume_ents(&mut ents)?
+                    };
+                    self.push_container(i.op, mpos, ents, pin)?;
+                }
+                Op::TUPLE1 | Op::TUPLE2 | Op::TUPLE3 => {
+                    let n = match i.op {
+                        Op::TUPLE1 => 1,
+                        Op::TUPLE2 => 2,
+                        _ => 3,
+                    };
+                    self.pop_n(n, p)?;
+                    let start = self.scratch[0].start as usize;
+                    let ents = self.scratch_ents(false, p)?;
+                    let pin = ents.iter().any(|e| self.pins_item(&e.value));
+                    self.push_container(i.op, start, ents, pin)?;
+                }
+                Op::APPEND => {
+                    let v = self.pop(p)?;
+                    let span = Span {
+                        start: v.start,
+                        end: i.end as u64,
+                    };
+                    let mut ents = std::mem::take(&mut self.ents_buf);
+                    ents.clear();
+                    ents.push(Ent {
+                        key: None,
+                        value: v,
+                        span,
+                    });
+                    self.add_items(ents)?;
+                }
+                Op::APPENDS | Op::ADDITEMS => {
+                    self.pop_mark(p)?;
+                    let ents = self.scratch_ents(false, p)?;
+                    self.add_items(ents)?;
+                }
+                Op::SETITEM => {
+                    self.pop_n(2, p)?;
+                    let (k, v) = (self.scratch[0], self.scratch[1]);
+                    let span = Span {
+                        start: k.start,
+                        end: i.end as u64,
+                    };
+                    let mut ents = std::mem::take(&mut self.ents_buf);
+                    ents.clear();
+                    ents.push(Ent {
+                        key: Some(k),
+                        value: v,
+                        span,
+                    });
+                    self.add_items(ents)?;
+                }
+                Op::SETITEMS => {
+                    self.pop_mark(p)?;
+                    let ents = self.scratch_ents(true, p)?;
+                    self.add_items(ents)?;
+                }
+                Op::POP => {
+                    if self.marks.last().is_some_and(|m| m.0 == self.stack.len()) {
+                        self.marks.pop();
+                    } else {
+                        let it = self.pop(p)?;
+                        self.consume_plain(it)?;
+                    }
+                }
+                Op::DUP => {
+                    let t = self.top()?;
+                    let n = self.resolve(&t).ok_or(Bail)?;
+                    self.stack.push(Item {
+                        node: n,
+                        def: false,
+                        start: p as u64,
+                        end: p as u64,
+                        ..t
+                    });
+                }
+                Op::MARK => self.marks.push((self.stack.len(), p)),
+                Op::POP_MARK => {
+                    self.pop_mark(p)?;
+                    for it in std::mem::take(&mut self.scratch) {
+                        self.consume_plain(it)?;
+                    }
+                }
+                Op::GET | Op::BINGET | Op::LONG_BINGET => {
+                    let key = memo_key(&i).map_err(|_| Bail)?;
+                    let e = self.entry_of(key).ok_or(Bail)?;
+                    let ent = *self.entries.get(e as usize).ok_or(Bail)?;
+                    let it = Item {
+                        node: VIRTUAL,
+                        entry: e,
+                        pend: ent.pend,
+                        op: ent.op,
+                        def: true,
+                        start: ent.start,
+                        end: ent.start + u64::from(ent.len),
+                    };
+                    let n = match self.resolve(&it) {
+                        Some(n) => n,
+                        None => self.leaf(it)?,
+                    };
+                    if let Some(en) = self.entries.get_mut(e as usize)
+                        && !en.fetched
+                    {
+                        en.fetched = true;
+                        let pos = en.put;
+                        self.g.puts.push(MemoSite { pos, node: n });
+                    }
+                    self.g.gets.push(MemoSite {
+                        pos: p as u64,
+                        node: n,
+                    });
+                    self.stack.push(Item {
+                        node: n,
+                        entry: e,
+                        pend: NONE,
+                        op: ent.op,
+                        def: false,
+                        start: p as u64,
+                        end: p as u64,
+                    });
+                }
+                Op::PUT | Op::BINPUT | Op::LONG_BINPUT | Op::MEMOIZE => {
+                    let key = if i.op == Op::MEMOIZE {
+                        memoize = true;
+                        self.memo_count
+                    } else {
+                        memo_key(&i).map_err(|_| Bail)?
+                    };
+                    let t = self.top()?;
+                    self.put_pos.push(p as u64);
+                    self.memo_count += u64::from(self.used.insert(key));
+                    if !self.fetched.contains(key) {
+                        // No GET reads this key: the store keeps nothing.
+                        continue;
+                    }
+                    let e = if t.entry != NONE {
+                        t.entry
+                    } else {
+                        let node = self.resolve(&t).unwrap_or(NO_NODE);
+                        let e = u32::try_from(self.entries.len()).map_err(|_| Bail)?;
+                        if e == NONE {
+                            return Err(Bail);
+                        }
+                        self.entries.push(Entry {
+                            node,
+                            pend: if node == NO_NODE { t.pend } else { NONE },
+                            len: 0,
+                            op: t.op,
+                            fetched: false,
+                            start: t.start,
+                            put: p as u64,
+                        });
+                        if let Some(top) = self.stack.last_mut() {
+                            top.entry = e;
+                        }
+                        e
+                    };
+                    self.set_entry(key, e);
+                }
+                Op::GLOBAL => {
+                    let (module, name) = two_lines(&i).map_err(|_| Bail)?;
+                    self.objects += 1;
+                    let id =
+                        self.new_node(Kind::Global { module, name }, i.op, p as u64, p as u64)?;
+                    self.push_real(id, p as u64);
+                }
+                Op::STACK_GLOBAL => {
+                    self.pop_n(2, p)?;
+                    let (module, name) = (self.scratch[0], self.scratch[1]);
+                    let (m, n) = (self.text_of(&module)?, self.text_of(&name)?);
+                    self.objects += 1;
+                    let id = self.new_node(
+                        Kind::Global { module: m, name: n },
+                        i.op,
+                        module.start,
+                        module.start,
+                    )?;
+                    self.push_real(id, module.start);
+                }
+                Op::REDUCE | Op::NEWOBJ => {
+                    self.pop_n(2, p)?;
+                    let (f, args) = (self.scratch[0], self.scratch[1]);
+                    let how = if i.op == Op::REDUCE {
+                        CallKind::Reduce
+                    } else {
+                        CallKind::NewObj
+                    };
+                    let args = self.need_real(args)?;
+                    self.call(&i, how, f, f.start, args, NO_NODE)?;
+                }
+                Op::NEWOBJ_EX => {
+                    self.pop_n(3, p)?;
+                    let (cls, args, kwargs) = (self.scratch[0], self.scratch[1], self.scratch[2]);
+                    let args = self.need_real(args)?;
+                    let kwargs = self.need_real(kwargs)?;
+                    self.call(&i, CallKind::NewObjEx, cls, cls.start, args, kwargs)?;
+                }
+                Op::BUILD => {
+                    let st = self.pop(p)?;
+                    let t = self.top()?;
+                    let target = self.resolve(&t).ok_or(Bail)?;
+                    if self.hollow.contains(&target) {
+                        return Err(Bail);
+                    }
+                    let state = self.need_real(st)?;
+                    self.g.nodes.set_state(target as usize, state);
+                    let span = Span {
+                        start: st.start,
+                        end: i.end as u64,
+                    };
+                    self.push_edges(target, &[(STATE_KEY, state, span)])?;
+                }
+                Op::INST | Op::OBJ => {
+                    let mpos = self.pop_mark(p)?;
+                    let mut items = std::mem::take(&mut self.scratch);
+                    let cls = if i.op == Op::INST {
+                        let (module, name) = two_lines(&i).map_err(|_| Bail)?;
+                        self.objects += 1;
+                        let c = self.new_node(
+                            Kind::Global { module, name },
+                            i.op,
+                            p as u64,
+                            i.end as u64,
+                        )?;
+                        Item {
+                            node: c,
+                            ..Item::new(i.op, p)
+                        }
+                    } else {
+                        if items.is_empty() {
+                            return Err(Bail);
+                        }
+                        items.remove(0)
+                    };
+                    let astart = match i.op {
+                        Op::INST => mpos,
+                        _ => items.first().map_or(p, |s| s.start as usize),
+                    };
+                    self.scratch = items;
+                    let ents = self.scratch_ents(false, p)?;
+                    let mut kids = Vec::with_capacity(ents.len());
+                    for e in &ents {
+                        kids.push((NO_NODE, self.leaf(e.value)?, e.span));
+                    }
+                    self.objects += 1;
+                    let args = self.new_node(Kind::Tuple, i.op, astart as u64, astart as u64)?;
+                    self.push_edges(args, &kids)?;
+                    self.g.nodes.set_end(args as usize, p as u64);
+                    let how = if i.op == Op::INST {
+                        CallKind::Inst
+                    } else {
+                        CallKind::Obj
+                    };
+                    self.call(&i, how, cls, mpos as u64, args, NO_NODE)?;
+                }
+                // Persistent ids, extension codes and out-of-band buffers come with warnings
+                // and rules of their own: the full machine's.
+                Op::PERSID
+                | Op::BINPERSID
+                | Op::EXT1
+                | Op::EXT2
+                | Op::EXT4
+                | Op::NEXT_BUFFER
+                | Op::READONLY_BUFFER => return Err(Bail),
+            }
+        }
+    }
+}

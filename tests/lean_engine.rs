@@ -1,0 +1,214 @@
+//! The lean machine against the full one: on every committed fixture, the demo context,
+//! generated object-heavy and context pickles, random object graphs at protocols 0–5 and the
+//! shared real-world corpus, a report read from the lean graph equals the one read from the
+//! full graph — root class, class.attr groups (instances, bytes, retained, pass-through), the
+//! largest attributes with their paths and retained sizes, classes that cannot be slimmed,
+//! named globals, stage and task.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use picklescope::context::stage_info;
+use picklescope::model::fixed::not_removable;
+use picklescope::model::globals::named_globals;
+use picklescope::model::{Doc, Model};
+use picklescope::report::top_attrs;
+
+/// Everything a report reads from one model, as text to compare.
+fn summary(m: &Model) -> String {
+    let g = m.graph();
+    let groups = m.groups();
+    let mut out = format!(
+        "protocol {:?} pickles {} root {:?} approximate {}\n",
+        g.pickles.first().map(|p| p.protocol),
+        g.pickles.len(),
+        m.class_of(g.root()).or_else(|| g
+            .get(g.root())
+            .map(|n| format!("{:?}", n.kind).chars().take(5).collect())),
+        groups.approximate
+    );
+    for i in groups.by_size() {
+        let x = &groups.groups[i];
+        out += &format!(
+            "group {}.{} n={} bytes={} retained={} pass={}\n",
+            x.class, x.attr, x.instances, x.bytes, x.retained, x.pass_through
+        );
+    }
+    for t in top_attrs(m, 200) {
+        out += &format!("top {t:?}\n");
+    }
+    for n in not_removable(m) {
+        out += &format!("fixed {n:?}\n");
+    }
+    for (k, n) in named_globals(m) {
+        out += &format!("global {k:?} {n:?}\n");
+    }
+    out += &format!("stage {:?}\n", stage_info(m));
+    out
+}
+
+/// Compares the two engines on one file's bytes; true when the lean machine took it (it
+/// hands odd files to the full one).
+fn same(name: &str, bytes: Vec<u8>) -> bool {
+    let full = match Doc::from_bytes(name, bytes.clone()) {
+        Ok(d) => Model::new(d),
+        Err(_) => {
+            assert!(
+                Doc::from_bytes_lean(name, bytes).is_err(),
+                "{name}: lean accepts what the full parse refuses"
+            );
+            return false;
+        }
+    };
+    let lean = Model::new(Doc::from_bytes_lean(name, bytes).expect("lean parse"));
+    let took = lean.graph().lean.is_some();
+    assert_eq!(summary(&full), summary(&lean), "{name}");
+    if took {
+        assert!(
+            lean.graph().nodes.len() <= full.graph().nodes.len(),
+            "{name}: the lean graph is larger"
+        );
+    }
+    took
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+}
+
+#[test]
+fn lean_equals_full_on_the_committed_fixtures_and_the_demo() {
+    let mut files = Vec::new();
+    files_under(&common::root().join("tests").join("fixtures"), &mut files);
+    let demo = tempfile::tempdir().unwrap();
+    picklescope::synth::write_demo(demo.path(), &picklescope::synth::DemoOptions::default())
+        .unwrap();
+    files_under(demo.path(), &mut files);
+    let (mut n, mut took) = (0, 0);
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        n += 1;
+        took += usize::from(same(&f.display().to_string(), bytes));
+    }
+    eprintln!("{took} of {n} files parsed lean");
+    assert!(n > 50 && took > 40, "{took} of {n}");
+}
+
+#[test]
+fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
+    let test = "lean_equals_full_on_generated_object_heavy_and_context_pickles";
+    if common::no_python(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let gen_ = common::root().join("tools").join("gen_fixtures.py");
+    let oh = dir.path().join("objheavy.pickle");
+    let ctx = dir.path().join("ctx");
+    for args in [
+        vec![
+            "objheavy".into(),
+            oh.display().to_string(),
+            "--mb".into(),
+            "2".into(),
+        ],
+        vec![
+            "context".into(),
+            ctx.display().to_string(),
+            "--scale".into(),
+            "0.01".into(),
+            "--ms".into(),
+            "2".into(),
+        ],
+    ] {
+        let o = std::process::Command::new("python3")
+            .arg(&gen_)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert!(
+        same("objheavy", std::fs::read(&oh).unwrap()),
+        "objheavy went full"
+    );
+    let mut files = Vec::new();
+    files_under(&ctx, &mut files);
+    let (mut n, mut took) = (0, 0);
+    for f in &files {
+        n += 1;
+        took += usize::from(same(&f.display().to_string(), std::fs::read(f).unwrap()));
+    }
+    eprintln!("{took} of {n} context files parsed lean");
+    assert!(n >= 49 && took >= 45, "{took} of {n}");
+}
+
+#[test]
+fn lean_equals_full_on_random_graphs() {
+    let test = "lean_equals_full_on_random_graphs";
+    if common::no_python(test) {
+        return;
+    }
+    let script = format!(
+        "{}\nexec(open({:?}).read())\nimport json\nsys.stdout.write(json.dumps([[i, p, d.hex()] for i, p, d, r in graphs(20261204, 120)]))\n",
+        common::PY_RENDER,
+        common::root()
+            .join("tests/support/random_graphs.py")
+            .to_string_lossy()
+    );
+    let o = common::py_run(&script, &[], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: Vec<(usize, u8, String)> = serde_json::from_slice(&o.stdout).unwrap();
+    let (mut n, mut took) = (0, 0);
+    for (i, p, hex) in rows {
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|k| u8::from_str_radix(&hex[k..k + 2], 16).unwrap())
+            .collect();
+        n += 1;
+        took += usize::from(same(&format!("graph {i} protocol {p}"), bytes));
+    }
+    eprintln!("{took} of {n} random graphs parsed lean");
+    assert!(n > 500 && took * 2 > n, "{took} of {n}");
+}
+
+#[test]
+fn lean_equals_full_on_the_real_world_corpus() {
+    let test = "lean_equals_full_on_the_real_world_corpus";
+    let corpus = common::root().join("../shared/corpus/realworld");
+    if !corpus.is_dir() {
+        common::skip(
+            test,
+            &format!("the shared corpus is absent at {}", corpus.display()),
+        );
+        return;
+    }
+    let mut files = Vec::new();
+    files_under(&corpus, &mut files);
+    let (mut n, mut took) = (0, 0);
+    for f in files {
+        // Compressed and zip files are read through the product's own opening.
+        let Ok(raw) = picklescope::model::RawFile::open(&f) else {
+            continue;
+        };
+        let bytes = raw.data().to_vec();
+        n += 1;
+        took += usize::from(same(&f.display().to_string(), bytes));
+    }
+    eprintln!("{took} of {n} corpus files parsed lean");
+    assert!(n > 50, "{n}");
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Object-heavy pickles at growing sizes: picklescope `report --json` against CPython's
+`pickle.load` (the classes importable), whole process, side by side (standard library only).
+
+    python3 tools/scale_bench.py [--bin PATH] [--scratch DIR] [--sizes 10,50,200,1000]
+                                 [--repeat N] [--big-repeat N] [--out DIR]
+
+Inputs are generated with `tools/gen_fixtures.py objheavy F --mb N` into the scratch
+directory (default /tmp/picklescope-scale; files already there are reused) and read once,
+untimed, so the page cache is warm. Each command then runs once untimed and N times timed
+(files of 200 MB or more: --big-repeat times), one after the other, picklescope and CPython
+in turn. For every run the child's own accounting is kept (os.wait4): wall seconds, CPU
+seconds (user + system) and peak RSS (ru_maxrss). The table gives medians, and the ratios of
+CPython's median to picklescope's. Quote CPU time on a shared machine: it does not count
+the time the process waited for a core.
+
+Writes DIR/scale.json (every run) and DIR/scale.md (the table with each command line); draw
+the plot with `python3 tools/plot_scale.py DIR/scale.json docs/scale.png`.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOOLS = os.path.join(REPO, 'tools')
+MIB = 1024 * 1024
+
+PY_LOAD = ('import sys; sys.path.insert(0, sys.argv[1]); import fakes, pickle; '
+           'f = open(sys.argv[2], "rb"); pickle.load(f)')
+
+
+def run_once(cmd):
+    """Runs cmd with its output thrown away; returns (wall s, cpu s, peak RSS bytes)."""
+    with open(os.devnull, 'wb') as null:
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=null, stderr=subprocess.PIPE)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.monotonic() - t0
+        err = p.stderr.read().decode(errors='replace') if p.stderr else ''
+        if p.stderr:
+            p.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit('failed (%d): %s\n%s' % (code, shlex.join(cmd), err))
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024
+
+
+def loadavg():
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float('nan')
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    cpu = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+    return '%s, %d cores, %.0f GiB, Linux %s' % (cpu, os.cpu_count() or 0, mem / 2**30,
+                                                 platform.release())
+
+
+def ensure(scratch, mb):
+    path = os.path.join(scratch, 'objheavy-%dmb.pickle' % mb)
+    if not os.path.exists(path):
+        tmp = path + '.tmp'
+        subprocess.run([sys.executable, os.path.join(TOOLS, 'gen_fixtures.py'), 'objheavy', tmp,
+                        '--mb', str(mb)], check=True)
+        os.replace(tmp, path)
+    with open(path, 'rb') as f:
+        while f.read(16 * MIB):
+            pass
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--bin', default=os.path.join(REPO, 'target', 'release', 'picklescope'))
+    ap.add_argument('--scratch', default='/tmp/picklescope-scale')
+    ap.add_argument('--sizes', default='10,50,200,1000', help='file sizes in MB')
+    ap.add_argument('--repeat', type=int, default=5)
+    ap.add_argument('--big-repeat', type=int, default=3,
+                    help='timed runs for files of 200 MB or more (default 3)')
+    ap.add_argument('--out', default=os.path.join(REPO, 'bench-out'))
+    args = ap.parse_args()
+    os.makedirs(args.scratch, exist_ok=True)
+    os.makedirs(args.out, exist_ok=True)
+    rows = []
+    load_before = loadavg()
+    for mb in [int(s) for s in args.sizes.split(',') if s]:
+        path = ensure(args.scratch, mb)
+        size = os.path.getsize(path)
+        ours = [args.bin, 'report', '--json', path]
+        theirs = [sys.executable, '-c', PY_LOAD, TOOLS, path]
+        n = args.big_repeat if mb >= 200 else args.repeat
+        runs = {'picklescope': [], 'cpython': []}
+        run_once(ours)
+        run_once(theirs)
+        for _ in range(n):
+            runs['picklescope'].append(run_once(ours))
+            runs['cpython'].append(run_once(theirs))
+        row = {'mb': mb, 'bytes': size, 'runs': runs,
+               'commands': {'picklescope': shlex.join(ours), 'cpython': shlex.join(theirs)}}
+        for who, rs in runs.items():
+            row[who] = {'wall': statistics.median(r[0] for r in rs),
+                        'cpu': statistics.median(r[1] for r in rs),
+                        'rss': statistics.median(r[2] for r in rs)}
+        rows.append(row)
+        print('%5d MB: picklescope cpu %.3f s rss %.0f MiB | CPython cpu %.3f s rss %.0f MiB'
+              % (mb, row['picklescope']['cpu'], row['picklescope']['rss'] / MIB,
+                 row['cpython']['cpu'], row['cpython']['rss'] / MIB), flush=True)
+    meta = {'machine': machine(), 'load_before': load_before, 'load_after': loadavg(),
+            'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+            'repeat': args.repeat, 'big_repeat': args.big_repeat}
+    with open(os.path.join(args.out, 'scale.json'), 'w') as f:
+        json.dump({'meta': meta, 'rows': rows}, f, indent=1)
+    lines = [
+        '| file | picklescope CPU | CPython CPU | CPU ratio | picklescope wall | CPython wall '
+        '| picklescope peak RSS | RSS / file | CPython peak RSS |',
+        '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ]
+    for r in rows:
+        a, b = r['picklescope'], r['cpython']
+        lines.append('| %.0f MB | %.3f s | %.3f s | %.1fx | %.3f s | %.3f s | %.1f MiB | %.2fx | %.1f MiB |' % (
+            r['bytes'] / 1e6, a['cpu'], b['cpu'], b['cpu'] / a['cpu'], a['wall'], b['wall'],
+            a['rss'] / MIB, a['rss'] / r['bytes'], b['rss'] / MIB))
+    lines.append('')
+    lines.append('Machine: %s; load average %.1f before, %.1f after; medians of %d runs '
+                 '(%d from 200 MB).' % (meta['machine'], meta['load_before'], meta['load_after'],
+                                       args.repeat, args.big_repeat))
+    lines.append('')
+    lines.append('Commands: `%s` and `%s` (F = the generated file).' % (
+        shlex.join([os.path.relpath(args.bin, REPO), 'report', '--json', 'F']),
+        shlex.join(['python3', '-c', PY_LOAD, 'tools', 'F'])))
+    md = '\n'.join(lines) + '\n'
+    with open(os.path.join(args.out, 'scale.md'), 'w') as f:
+        f.write(md)
+    print(md)
+
+
+if __name__ == '__main__':
+    main()
