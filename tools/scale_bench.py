@@ -120,9 +120,15 @@ def main():
                         'cpu': statistics.median(r[1] for r in rs),
                         'rss': statistics.median(r[2] for r in rs)}
         rows.append(row)
+        write(args, rows, load_before)
         print('%5d MB: picklescope cpu %.3f s rss %.0f MiB | CPython cpu %.3f s rss %.0f MiB'
               % (mb, row['picklescope']['cpu'], row['picklescope']['rss'] / MIB,
                  row['cpython']['cpu'], row['cpython']['rss'] / MIB), flush=True)
+    print(write(args, rows, load_before))
+
+
+def write(args, rows, load_before):
+    """Writes scale.json and scale.md for the rows so far; returns the Markdown."""
     meta = {'machine': machine(), 'load_before': load_before, 'load_after': loadavg(),
             'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
             'repeat': args.repeat, 'big_repeat': args.big_repeat}
@@ -149,7 +155,7 @@ def main():
     md = '\n'.join(lines) + '\n'
     with open(os.path.join(args.out, 'scale.md'), 'w') as f:
         f.write(md)
-    print(md)
+    return md
 
 
 if __name__ == '__main__':
