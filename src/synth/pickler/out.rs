@@ -71,41 +71,38 @@ impl<W: Write> Out<W> {
         if len >= FRAME_TARGET {
             self.commit_frame()?;
             self.raw(header)?;
-            let mut cw = CountingWriter {
-                inner: &mut self.w,
-                n: 0,
-            };
-            payload(&mut cw)?;
-            let n = cw.n;
-            self.written += n;
-            if n != len as u64 {
-                return Err(io::Error::other("payload length mismatch"));
-            }
-            Ok(())
-        } else {
-            self.write(header)?;
-            if self.framing {
-                self.in_frame = true;
-                let before = self.frame.len();
-                payload(&mut self.frame)?;
-                if self.frame.len() - before != len {
-                    return Err(io::Error::other("payload length mismatch"));
-                }
-                Ok(())
-            } else {
-                let mut cw = CountingWriter {
-                    inner: &mut self.w,
-                    n: 0,
-                };
-                payload(&mut cw)?;
-                let n = cw.n;
-                self.written += n;
-                if n != len as u64 {
-                    return Err(io::Error::other("payload length mismatch"));
-                }
-                Ok(())
-            }
+            return self.write_unframed(len, payload);
         }
+        self.write(header)?;
+        if !self.framing {
+            return self.write_unframed(len, payload);
+        }
+        self.in_frame = true;
+        let before = self.frame.len();
+        payload(&mut self.frame)?;
+        if self.frame.len() - before != len {
+            return Err(io::Error::other("payload length mismatch"));
+        }
+        Ok(())
+    }
+
+    /// Writes `payload` straight to the output (no frame), checking it is `len` bytes.
+    fn write_unframed(
+        &mut self,
+        len: usize,
+        payload: &dyn Fn(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut cw = CountingWriter {
+            inner: &mut self.w,
+            n: 0,
+        };
+        payload(&mut cw)?;
+        let n = cw.n;
+        self.written += n;
+        if n != len as u64 {
+            return Err(io::Error::other("payload length mismatch"));
+        }
+        Ok(())
     }
 }
 
