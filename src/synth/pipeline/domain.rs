@@ -28,24 +28,6 @@ impl Demo {
         )
     }
 
-    /// A `domain.measures` value (`Frequency`, `FileSize`, ...): `__slots__` with a
-    /// `(value, units)` tuple state.
-    pub(super) fn measure(&mut self, class: &str, value: String, units: Value) -> Value {
-        Value::newobj(
-            MEASURES,
-            class,
-            Vec::new(),
-            Some(Value::Tuple(vec![
-                // Decimal.__reduce__ gives a new str each time: a distinct object.
-                Value::reduce(
-                    Value::global("decimal", "Decimal"),
-                    vec![Value::FreshStr(value)],
-                ),
-                units,
-            ])),
-        )
-    }
-
     /// A `CalApplication`: `calto` and `calfrom` are `__slots__` classes with tuple state.
     pub(super) fn cal_application(
         &mut self,
@@ -108,136 +90,67 @@ impl Demo {
         )
     }
 
-    /// `CalFrom`: mangled `__slots__` (`_CalFrom__gaintable`, ...), `__getnewargs__` giving
-    /// the constructor arguments and `__getstate__` the slot values as a tuple.
-    pub(super) fn real_calfrom(&mut self, table: &str, caltype: &str) -> Value {
-        let gaintable = Value::Str(format!("{DEMO_OUTPUT_DIR}/{table}"));
-        let (gainfield, interp, spwmap) =
-            (sv(""), sv("linear,linearflag"), Value::Tuple(Vec::new()));
-        let (caltype, calwt) = (sv(caltype), Value::Bool(false));
-        let args = vec![
-            gaintable.clone(),
-            gainfield.clone(),
-            interp.clone(),
-            spwmap.clone(),
-            caltype.clone(),
-            calwt.clone(),
-        ];
-        let state = Value::Tuple(vec![caltype, calwt, gainfield, gaintable, interp, spwmap]);
-        Value::newobj(CALLIB, "CalFrom", args, Some(state))
-    }
-
+    /// `SpectralWindow`: `__slots__` and a `__getstate__` returning a tuple (BUILD's state):
+    /// 16 fields in the classic layout, 25 in the real ones (min and max frequency, effective
+    /// bandwidths, baseband, frame, ...).
     pub(super) fn spectral_window(&mut self, spw: i64, nchan: u64) -> Value {
-        if self.real() {
-            return self.real_spectral_window(spw, nchan);
+        let real = self.real();
+        let f0 = 86.0 + (spw - 17) as f64 * 0.9;
+        let width = 0.001_953_125 * 128.0 / nchan as f64;
+        let mut t = vec![
+            Value::Int(spw),
+            Value::Str(format!(
+                "X{}#ALMA_RB_03#BB_{}#SW-01#FULL_RES",
+                800 + spw,
+                1 + (spw - 17) / 2
+            )),
+            sv("TDM"),
+            self.frequency(width * nchan as f64),
+            self.frequency(f0),
+            self.frequency(f0 + width * nchan as f64 / 2.0),
+        ];
+        if real {
+            t.push(self.frequency(f0));
+            t.push(self.frequency(f0 + width * nchan as f64));
         }
-        let f0 = 86.0 + (spw - 17) as f64 * 0.9;
-        let width = 0.001_953_125 * 128.0 / nchan as f64;
-        let bw = self.frequency(width * nchan as f64);
-        let reff = self.frequency(f0);
-        let mean = self.frequency(f0 + width * nchan as f64 / 2.0);
-        // __slots__ + __getstate__ returning a tuple: BUILD state is this tuple.
-        Value::newobj(
-            "pipeline.domain.spectralwindow",
-            "SpectralWindow",
-            Vec::new(),
-            Some(Value::Tuple(vec![
-                Value::Int(spw),
-                Value::Str(format!(
-                    "X{}#ALMA_RB_03#BB_{}#SW-01#FULL_RES",
-                    800 + spw,
-                    1 + (spw - 17) / 2
-                )),
-                sv("TDM"),
-                bw,
-                reff,
-                mean,
-                sv("ALMA Band 3"),
-                Value::Int(nchan as i64),
-                Value::Set(vec![sv("BANDPASS"), sv("PHASE"), sv("TARGET"), sv("FLUX")]),
-                Value::Int(if spw < 20 { 1 } else { -1 }),
-                Value::Int(1 + (spw - 17) / 2),
-                Value::List(vec![sv("N2H+_v_0_1-0(ID=1734201)")]),
-                sv("X1013209920#1"),
-                Value::array(NdArray::synth(
-                    DType::F8,
-                    &[nchan],
-                    self.seed(),
-                    Fill::Arange {
-                        start: f0 * 1e9,
-                        step: width * 1e9,
-                    },
-                )),
-                Value::array(NdArray::synth(
-                    DType::F8,
-                    &[nchan],
-                    self.seed(),
-                    Fill::Arange {
-                        start: width * 1e9,
-                        step: 0.0,
-                    },
-                )),
-                Value::List(vec![self.frequency(f0 - 4.0)]),
-            ])),
-        )
-    }
-
-    /// `SpectralWindow`: `__slots__` and a `__getstate__` returning a 25-field tuple.
-    pub(super) fn real_spectral_window(&mut self, spw: i64, nchan: u64) -> Value {
-        let f0 = 86.0 + (spw - 17) as f64 * 0.9;
-        let width = 0.001_953_125 * 128.0 / nchan as f64;
-        let bw = self.frequency(width * nchan as f64);
-        let reff = self.frequency(f0);
-        let mean = self.frequency(f0 + width * nchan as f64 / 2.0);
-        let min = self.frequency(f0);
-        let max = self.frequency(f0 + width * nchan as f64);
-        let lo = self.frequency(f0 - 4.0);
-        let chan = |this: &mut Demo, start: f64, step: f64| {
+        t.extend([
+            sv("ALMA Band 3"),
+            Value::Int(nchan as i64),
+            Value::Set(vec![sv("BANDPASS"), sv("PHASE"), sv("TARGET"), sv("FLUX")]),
+            Value::Int(if spw < 20 { 1 } else { -1 }),
+            Value::Int(1 + (spw - 17) / 2),
+            Value::List(vec![sv("N2H+_v_0_1-0(ID=1734201)")]),
+            sv("X1013209920#1"),
+        ]);
+        let mut chan = |start: f64, step: f64| {
             Value::array(NdArray::synth(
                 DType::F8,
                 &[nchan],
-                this.seed(),
+                self.seed(),
                 Fill::Arange { start, step },
             ))
         };
-        let freqs = chan(self, f0 * 1e9, width * 1e9);
-        let widths = chan(self, width * 1e9, 0.0);
-        let effbw = chan(self, width * 1e9 * 1.15, 0.0);
-        Value::newobj(
-            "pipeline.domain.spectralwindow",
-            "SpectralWindow",
-            Vec::new(),
-            Some(Value::Tuple(vec![
-                Value::Int(spw),
-                Value::Str(format!(
-                    "X{}#ALMA_RB_03#BB_{}#SW-01#FULL_RES",
-                    800 + spw,
-                    1 + (spw - 17) / 2
-                )),
-                sv("TDM"),
-                bw,
-                reff,
-                mean,
-                min,
-                max,
-                sv("ALMA Band 3"),
-                Value::Int(nchan as i64),
-                Value::Set(vec![sv("BANDPASS"), sv("PHASE"), sv("TARGET"), sv("FLUX")]),
-                Value::Int(if spw < 20 { 1 } else { -1 }),
-                Value::Int(1 + (spw - 17) / 2),
-                Value::List(vec![sv("N2H+_v_0_1-0(ID=1734201)")]),
-                sv("X1013209920#1"),
-                freqs,
-                widths,
-                effbw,
-                Value::List(vec![lo]),
+        t.push(chan(f0 * 1e9, width * 1e9));
+        t.push(chan(width * 1e9, 0.0));
+        if real {
+            t.push(chan(width * 1e9 * 1.15, 0.0));
+        }
+        t.push(Value::List(vec![self.frequency(f0 - 4.0)]));
+        if real {
+            t.extend([
                 sv("BB_1"),
                 Value::Int(0),
                 Value::Int(0),
                 sv("LSRK"),
                 Value::Bool(false),
                 Value::Float(0.0),
-            ])),
+            ]);
+        }
+        Value::newobj(
+            "pipeline.domain.spectralwindow",
+            "SpectralWindow",
+            Vec::new(),
+            Some(Value::Tuple(t)),
         )
     }
 
@@ -363,73 +276,5 @@ impl Demo {
             set_attrs(&mut ms, extras);
         }
         ms
-    }
-
-    /// The attributes a real `MeasurementSet` has beyond the classic demo's: states
-    /// (`StateALMA`, slots tuple), data descriptions in a `RetrieveByIndexContainer` whose
-    /// index function is `operator.attrgetter('id')` (constructed, never called), the size.
-    pub(super) fn real_ms_extras(&mut self) -> Vec<(&'static str, Value)> {
-        let states = (0..4)
-            .map(|i| {
-                Value::newobj(
-                    "pipeline.domain.state",
-                    "StateALMA",
-                    Vec::new(),
-                    Some(Value::Tuple(vec![
-                        Value::Int(i),
-                        Value::Str(
-                            [
-                                "CALIBRATE_BANDPASS#ON_SOURCE",
-                                "CALIBRATE_PHASE#ON_SOURCE",
-                                "OBSERVE_TARGET#ON_SOURCE",
-                                "CALIBRATE_WVR#ON_SOURCE",
-                            ][i as usize]
-                                .to_string(),
-                        ),
-                        Value::Dict(Vec::new()),
-                    ])),
-                )
-            })
-            .collect();
-        let dds: Vec<Value> = SPWS
-            .iter()
-            .enumerate()
-            .map(|(i, &spw)| {
-                Value::instance(
-                    "pipeline.domain.datadescription",
-                    "DataDescription",
-                    [
-                        ("id", Value::Int(i as i64)),
-                        ("spw", Value::Int(spw)),
-                        ("pol_id", Value::Int(0)),
-                        ("obs_time", Value::None),
-                    ],
-                )
-            })
-            .collect();
-        let container = Value::instance(
-            "pipeline.infrastructure.utils.utils",
-            "RetrieveByIndexContainer",
-            [
-                ("_RetrieveByIndexContainer__container", Value::List(dds)),
-                (
-                    "_RetrieveByIndexContainer__index_fn",
-                    Value::reduce(Value::global("operator", "attrgetter"), vec![sv("id")]),
-                ),
-            ],
-        );
-        let filesize = self.measure(
-            "FileSize",
-            "9876543210".into(),
-            Value::reduce(
-                Value::global(MEASURES, "FileSizeUnits"),
-                vec![Value::Int(1)],
-            ),
-        );
-        vec![
-            ("states", Value::List(states)),
-            ("data_descriptions", container),
-            ("filesize", filesize),
-        ]
     }
 }

@@ -8,16 +8,19 @@
 //! is generated while writing, so `scale = 200` (about 1 GB) streams to disk.
 //!
 //! `mod.rs` holds the options and what a run returns; `tasks.rs` the fixed names (stages,
-//! classes, modules); `demo.rs` the generator's state; `results.rs` each stage's `ResultsList`;
-//! `stages.rs` the fields each task adds (and `real.rs` those of the real layouts); `views.rs`
-//! the flagging views; `domain.rs` the measurement sets and calibrations; `context.rs` the
-//! context; `write.rs` the files on disk.
+//! classes, modules); `demo.rs` the generator's state; `results.rs` each stage's `ResultsList`
+//! and the `Results` objects; `stages.rs` the fields each task adds, `flagging.rs` those of the
+//! flagging tasks; `views.rs` the flagging views; `domain.rs` the measurement sets and
+//! calibrations; `context.rs` the context; `real.rs` what only the real layouts write;
+//! `write.rs` the files on disk. One builder serves both layouts and asks `Demo::real` where
+//! they part.
 
 use std::path::PathBuf;
 
 mod context;
 mod demo;
 mod domain;
+mod flagging;
 mod real;
 mod results;
 mod stages;

@@ -4,6 +4,7 @@
 use super::super::pickler::{Rng, Value};
 use super::DEMO_OUTPUT_DIR;
 use super::demo::{Demo, stage_seed, stage_uuid, sv};
+use super::stages::Fields;
 use super::tasks::{BASETASK, DAY_EPOCH, N_ANT, PQA, SPWS, STAGES, classes, session_level};
 
 impl Demo {
@@ -203,6 +204,23 @@ impl Demo {
         Value::dict(items)
     }
 
+    /// A `Results` object as the pipeline starts one: a fresh `_uuid`, an empty QA pool, no
+    /// metadata, then `fields(self)` (built after the uuid, in order).
+    pub(super) fn results_object(
+        &mut self,
+        module: &str,
+        class: &str,
+        fields: impl FnOnce(&mut Demo) -> Fields,
+    ) -> Value {
+        let mut attrs: Fields = vec![
+            ("_uuid", self.random_uuid()),
+            ("qa", self.qa_pool(Vec::new(), None)),
+            ("_metadata", Value::Dict(Vec::new())),
+        ];
+        attrs.extend(fields(self));
+        Value::instance(module, class, attrs)
+    }
+
     /// A `Results` subclass with the documented attribute order.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn results(
@@ -213,25 +231,22 @@ impl Demo {
         stage: u32,
         vis: &[String],
         qa: Value,
-        specific: Vec<(String, Value)>,
+        specific: Fields,
         times: (f64, f64),
         nlog: usize,
     ) -> Value {
-        let mut attrs: Vec<(String, Value)> = vec![
-            ("_uuid".into(), self.random_uuid()),
-            ("qa".into(), qa),
-            ("_metadata".into(), Value::Dict(Vec::new())),
+        let mut attrs: Fields = vec![
+            ("_uuid", self.random_uuid()),
+            ("qa", qa),
+            ("_metadata", Value::Dict(Vec::new())),
         ];
         attrs.extend(specific);
-        attrs.push(("task".into(), Value::global(taskclass.0, taskclass.1)));
-        attrs.push(("logrecords".into(), self.logrecords(task, times.0, nlog)));
-        attrs.push(("inputs".into(), self.inputs(task, vis)));
-        attrs.push(("stage_number".into(), Value::Int(i64::from(stage))));
-        attrs.push((
-            "pipeline_casa_task".into(),
-            Value::Str(self.casa_task(task, vis)),
-        ));
-        attrs.push(("timestamps".into(), self.timestamps(times)));
+        attrs.push(("task", Value::global(taskclass.0, taskclass.1)));
+        attrs.push(("logrecords", self.logrecords(task, times.0, nlog)));
+        attrs.push(("inputs", self.inputs(task, vis)));
+        attrs.push(("stage_number", Value::Int(i64::from(stage))));
+        attrs.push(("pipeline_casa_task", Value::Str(self.casa_task(task, vis))));
+        attrs.push(("timestamps", self.timestamps(times)));
         Value::instance(class.0, class.1, attrs)
     }
 
@@ -282,20 +297,17 @@ impl Demo {
         }
         // The list's pool holds the same QAScore objects as its items (memo references).
         let qa = self.qa_pool(all_scores, None);
-        let attrs: Vec<(String, Value)> = vec![
-            ("_uuid".into(), self.uuid(stage_uuid(self.opts.seed, stage))),
-            ("qa".into(), qa),
-            ("_metadata".into(), Value::Dict(Vec::new())),
-            ("_ResultsList__results".into(), Value::List(items)),
-            ("task".into(), Value::global(taskclass.0, taskclass.1)),
-            ("logrecords".into(), self.logrecords(task, times.0, 1)),
-            ("inputs".into(), self.inputs(task, &ms)),
-            ("stage_number".into(), Value::Int(i64::from(stage))),
-            (
-                "pipeline_casa_task".into(),
-                Value::Str(self.casa_task(task, &ms)),
-            ),
-            ("timestamps".into(), self.timestamps(times)),
+        let attrs: Fields = vec![
+            ("_uuid", self.uuid(stage_uuid(self.opts.seed, stage))),
+            ("qa", qa),
+            ("_metadata", Value::Dict(Vec::new())),
+            ("_ResultsList__results", Value::List(items)),
+            ("task", Value::global(taskclass.0, taskclass.1)),
+            ("logrecords", self.logrecords(task, times.0, 1)),
+            ("inputs", self.inputs(task, &ms)),
+            ("stage_number", Value::Int(i64::from(stage))),
+            ("pipeline_casa_task", Value::Str(self.casa_task(task, &ms))),
+            ("timestamps", self.timestamps(times)),
         ];
         Value::instance(BASETASK, "ResultsList", attrs)
     }

@@ -63,6 +63,13 @@ pub(super) const AFB: &str = "pipeline.h.tasks.common.arrayflaggerbase";
 pub(super) const CALLIB: &str = "pipeline.infrastructure.callibrary";
 pub(super) const DOMAIN_MS: &str = "pipeline.domain.measurementset";
 pub(super) const MEASURES: &str = "pipeline.domain.measures";
+pub(super) const VIEWFLAGGERS: &str = "pipeline.h.tasks.common.viewflaggers";
+pub(super) const RAWFLAGCHANS: &str = "pipeline.hif.tasks.rawflagchans.resultobjects";
+pub(super) const LOWGAINFLAG: &str = "pipeline.hif.tasks.lowgainflag.resultobjects";
+pub(super) const TSYSFLAG: &str = "pipeline.h.tasks.tsysflag.resultobjects";
+pub(super) const WVRGCAL: &str = "pipeline.hifa.tasks.wvrgcal.resultobjects";
+pub(super) const WVRGCALFLAG: &str = "pipeline.hifa.tasks.wvrgcalflag.resultobjects";
+pub(super) const CORRECTEDAMPFLAG: &str = "pipeline.hifa.tasks.correctedampflag.resultobjects";
 
 /// (results class, task class) per task.
 pub(super) fn classes(task: &str) -> ((&'static str, &'static str), (&'static str, &'static str)) {

@@ -38,6 +38,26 @@ impl Demo {
         Value::shared(Value::List(vec![a, b]))
     }
 
+    /// A measured array and its flags (the same shape): noise around 1, about 2% flagged.
+    pub(super) fn measured(&mut self, shape: &[u64]) -> (Value, Value) {
+        let data = NdArray::synth(
+            DType::F8,
+            shape,
+            self.seed(),
+            Fill::Noise {
+                mean: 1.0,
+                sigma: 0.05,
+            },
+        );
+        let flag = NdArray::synth(
+            DType::Bool,
+            shape,
+            self.seed(),
+            Fill::Sparse { density: 0.02 },
+        );
+        (Value::array(data), Value::array(flag))
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(super) fn image_result(
         &mut self,
@@ -52,21 +72,7 @@ impl Demo {
         units: &str,
         time: Option<f64>,
     ) -> Value {
-        let data = NdArray::synth(
-            DType::F8,
-            &shape,
-            self.seed(),
-            Fill::Noise {
-                mean: 1.0,
-                sigma: 0.05,
-            },
-        );
-        let flag = NdArray::synth(
-            DType::Bool,
-            &shape,
-            self.seed(),
-            Fill::Sparse { density: 0.02 },
-        );
+        let (data, flag) = self.measured(&shape);
         let nodata = NdArray::synth(
             DType::Bool,
             &shape,
@@ -84,9 +90,9 @@ impl Demo {
             "ImageResult",
             [
                 ("filename", sv(filename)),
-                ("data", Value::array(data)),
+                ("data", data),
                 ("axes", axes.clone()),
-                ("flag", Value::array(flag)),
+                ("flag", flag),
                 ("nodata", Value::array(nodata)),
                 ("datatype", sv(datatype)),
                 ("field_id", field.map_or(Value::None, |f| Value::Int(f.0))),
@@ -210,102 +216,12 @@ impl Demo {
         Demo::defaultdict(items)
     }
 
-    /// `children` of a view's first `ImageResult`: a refined `ImageResult` (half the channels,
-    /// itself with a child) and a `SpectrumResult` per antenna pair row, so an `ImageResult`
-    /// sits inside another one and `ImageResult.data` nests in itself.
-    pub(super) fn children(
-        &mut self,
-        file: &str,
-        shape: [u64; 2],
-        axes: &Value,
-        intent: &str,
-        spw: i64,
-        pol: Option<&str>,
-    ) -> Value {
-        let half = [shape[0].div_ceil(2), shape[1]];
-        let quarter = [shape[0].div_ceil(4), shape[1]];
-        let mut inner = self.image_result(
-            file, "refined", quarter, axes, intent, None, spw, pol, "", None,
-        );
-        let spectra: Vec<Value> = (0..2)
-            .map(|i| self.spectrum(file, shape[0], spw, pol, i))
-            .collect();
-        set_attrs(
-            &mut inner,
-            vec![("children", Value::dict([("spectra", Value::List(spectra))]))],
-        );
-        let mut refined = self.image_result(
-            file, "refined", half, axes, intent, None, spw, pol, "", None,
-        );
-        set_attrs(
-            &mut refined,
-            vec![("children", Value::dict([("refined", inner)]))],
-        );
-        let spectra: Vec<Value> = (0..2)
-            .map(|i| self.spectrum(file, shape[0], spw, pol, i))
-            .collect();
-        Value::dict([("refined", refined), ("spectra", Value::List(spectra))])
-    }
-
-    pub(super) fn spectrum(
-        &mut self,
-        file: &str,
-        n: u64,
-        spw: i64,
-        pol: Option<&str>,
-        ant: usize,
-    ) -> Value {
-        let data = NdArray::synth(
-            DType::F8,
-            &[n],
-            self.seed(),
-            Fill::Noise {
-                mean: 1.0,
-                sigma: 0.05,
-            },
-        );
-        let flag = NdArray::synth(
-            DType::Bool,
-            &[n],
-            self.seed(),
-            Fill::Sparse { density: 0.02 },
-        );
-        Value::instance(
-            CRO,
-            "SpectrumResult",
-            [
-                ("filename", sv(file)),
-                ("data", Value::array(data)),
-                ("flag", Value::array(flag)),
-                ("datatype", sv("Median Tsys")),
-                ("spw", Value::Int(spw)),
-                ("pol", pol.map_or(Value::None, sv)),
-                ("ant", Value::Int(ant as i64)),
-                ("units", sv("K")),
-            ],
-        )
-    }
-
-    /// One of the view-result classes: a `FlaggableViewResults` with its own `view`.
-    pub(super) fn view_results(
-        &mut self,
-        module: &str,
-        class: &str,
-        file: &str,
-        view: Value,
-    ) -> Value {
-        Value::instance(
-            module,
-            class,
-            [
-                ("_uuid", self.random_uuid()),
-                ("qa", self.qa_pool(Vec::new(), None)),
-                ("_metadata", Value::Dict(Vec::new())),
-                ("flagging", Value::List(Vec::new())),
-                ("view", view),
-                ("vis", sv(file)),
-            ],
-        )
+    /// A flagging result's `summaries`: before and after, without per-channel detail.
+    pub(super) fn summaries(&mut self) -> Value {
+        Value::List(vec![
+            self.summary("before", false),
+            self.summary("after", false),
+        ])
     }
 
     pub(super) fn summary(&mut self, name: &str, detail: bool) -> Value {
