@@ -114,13 +114,7 @@ fn missing_and_extra_stage_files_are_reported_not_fatal() {
     assert!(notes.contains("result-stage49.pickle"), "{notes}");
     assert!(src.files.iter().any(|f| f.role == FileRole::ContextDump(3)));
     assert!(!src.files.iter().any(|f| f.role == FileRole::Result(5)));
-    let out = bin().args(["report", "--json"]).arg(&ctx).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::run_json(bin().args(["report", "--json"]).arg(&ctx));
     assert!(v["notes"].to_string().contains("result-stage5.pickle"));
 }
 
@@ -262,17 +256,11 @@ fn slimming_a_whole_context_with_strategy_a_is_what_cpython_expects() {
         let p = e.unwrap().path();
         std::fs::copy(&p, orig.path().join(p.file_name().unwrap())).unwrap();
     }
-    let out = bin()
-        .args(["slim", "--preset", "strategy-a", "--json"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = common::run_json(
+        bin()
+            .args(["slim", "--preset", "strategy-a", "--json"])
+            .arg(dir.path()),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let before = v["before_bytes"].as_u64().unwrap();
     let after = v["after_bytes"].as_u64().unwrap();
     // Stages 13 and 16 of the demo keep a `view` on BandpassflagResults/GfluxscaleflagResults,

@@ -100,12 +100,8 @@ fn protocol_0_persistent_ids_must_be_ascii() {
 /// writes it back with the same codec, and CPython reads the result as the plain slim.
 #[test]
 fn compressed_pickles_read_and_slim_as_their_content() {
-    if common::no_python("compressed_pickles_read_and_slim_as_their_content") {
-        return;
-    }
-    let dir = tempdir();
-    let d = dir.path().display().to_string();
-    common::py(&format!(
+    let Some(dir) = common::py_dir(
+        "compressed_pickles_read_and_slim_as_their_content",
         r#"
 import pickle, gzip, bz2, lzma, zlib, os, types, sys
 sys.modules.setdefault('pipeline', types.ModuleType('pipeline'))
@@ -114,7 +110,6 @@ class Holder: pass
 Holder.__module__ = 'pipeline.fake'; mod.Holder = Holder
 h = Holder(); h.big = [bytes(3000), 'x' * 500]; h.keep = list(range(100))
 data = pickle.dumps([h, h], protocol=2)
-d = {d:?}
 open(os.path.join(d, 'plain.pkl'), 'wb').write(data)
 open(os.path.join(d, 'c.pkl.gz'), 'wb').write(gzip.compress(data))
 open(os.path.join(d, 'c.pkl.bz2'), 'wb').write(bz2.compress(data))
@@ -125,8 +120,10 @@ import zipfile
 for name, how in (('stored.zip', zipfile.ZIP_STORED), ('deflated.zip', zipfile.ZIP_DEFLATED)):
     with zipfile.ZipFile(os.path.join(d, name), 'w', how) as z:
         z.writestr('c.pkl', data)
-"#
-    ));
+"#,
+    ) else {
+        return;
+    };
     let plain = dir.path().join("plain.pkl");
     let (rc, out, err) = report(&plain);
     assert_eq!(rc, 0, "{err}");
@@ -213,15 +210,10 @@ for name, how in (('stored.zip', zipfile.ZIP_STORED), ('deflated.zip', zipfile.Z
 /// A gzip bomb and a zip bomb are clean one-line errors (exit 2), not an OOM.
 #[test]
 fn decompression_bombs_are_clean_errors() {
-    if common::no_python("decompression_bombs_are_clean_errors") {
-        return;
-    }
-    let dir = tempdir();
-    let d = dir.path().display().to_string();
-    common::py(&format!(
+    let Some(dir) = common::py_dir(
+        "decompression_bombs_are_clean_errors",
         r#"
 import gzip, zipfile, os, zlib
-d = {d:?}
 z = zlib.compressobj(9, zlib.DEFLATED, 31)
 with open(os.path.join(d, 'bomb.pkl.gz'), 'wb') as f:
     block = bytes(1 << 20)
@@ -232,8 +224,10 @@ with zipfile.ZipFile(os.path.join(d, 'bomb.zip'), 'w', zipfile.ZIP_DEFLATED) as 
     with zf.open('archive/data.pkl', 'w', force_zip64=True) as w:
         for _ in range(512):
             w.write(bytes(1 << 20))
-"#
-    ));
+"#,
+    ) else {
+        return;
+    };
     for (name, want) in [
         ("bomb.pkl.gz", "decompression bomb"),
         ("bomb.zip", "decompression bomb"),

@@ -340,19 +340,14 @@ fn cli_text_json_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let root = package_tree(dir.path());
     let rules_file = write(dir.path(), "t.toml", VIEW_RULES);
-    let out = bin()
-        .arg("guards")
-        .arg(&root)
-        .arg("--rules")
-        .arg(&rules_file)
-        .output()
-        .unwrap_or_else(|e| panic!("run: {e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        bin()
+            .arg("guards")
+            .arg(&root)
+            .arg("--rules")
+            .arg(&rules_file),
     );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out);
     assert!(
         text.contains("3 findings in 3 files (2 likely, 1 possible)"),
         "{text}"
@@ -365,19 +360,13 @@ fn cli_text_json_and_exit_codes() {
     let possible_at = text.find("displays.py").unwrap_or(0);
     assert!(likely_at < possible_at, "likely files come first:\n{text}");
 
-    let out = bin()
-        .arg("guards")
-        .arg(&root)
-        .args(["--preset", "strategy-a", "--json"])
-        .output()
-        .unwrap_or_else(|e| panic!("run: {e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("json: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let doc =
+        common::run_json(
+            bin()
+                .arg("guards")
+                .arg(&root)
+                .args(["--preset", "strategy-a", "--json"]),
+        );
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["likely"], 2);
     assert_eq!(doc["findings"].as_array().map(Vec::len), Some(3));
@@ -428,8 +417,8 @@ fn pickle_tells_the_empty_value_of_the_fix() {
 /// the `--source` tree, arrows scroll, another key closes; without `--source`, `g` is "first".
 #[test]
 fn explorer_g_on_a_mark_lists_its_reads() {
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    use picklescope::tui::App;
+    use common::explorer::{open_app, press};
+    use crossterm::event::KeyCode;
     use picklescope::tui::app::Modal;
 
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
@@ -437,14 +426,8 @@ fn explorer_g_on_a_mark_lists_its_reads() {
     picklescope::synth::write_demo(&demo, &picklescope::synth::DemoOptions::default())
         .unwrap_or_else(|e| panic!("demo: {e}"));
     let root = package_tree(dir.path());
-    let source = picklescope::context::resolve(&demo, None).unwrap_or_else(|e| panic!("{e}"));
     let marks = rules("[[transient]]\nclass = \"*.RawflagchansResults\"\nattrs = [\"view\"]\n");
-    let mut app = App::new(source, marks, true);
-    let paths: Vec<_> = app.files.iter().map(|f| f.file.path.clone()).collect();
-    for (i, p) in paths.iter().enumerate() {
-        app.file_loaded(i, picklescope::model::Model::open(p));
-    }
-    let press = |app: &mut App, code: KeyCode| app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+    let mut app = open_app(&demo, marks, true);
 
     press(&mut app, KeyCode::Tab);
     assert!(app.marks_focus);

@@ -9,8 +9,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::explorer::{open_app, press, render};
 use common::{bin, tempdir};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use picklescope::model::Model;
 use picklescope::model::globals::{Named, Trust, Verdict, alarming, judge};
 
@@ -347,28 +348,8 @@ fn handle_everything(file: &Path, rules: &Path, cwd: &Path) -> (String, String) 
 
 /// Opens `file` in the explorer over a test terminal, moves around, returns the first screen.
 fn show_in_explorer(file: &Path) -> String {
-    use picklescope::tui::App;
-    use picklescope::tui::view::{Theme, draw};
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
-    let source = picklescope::context::resolve(file, None).unwrap_or_else(|e| panic!("{e}"));
-    let mut app = App::new(source, picklescope::slim::Rules::default(), true);
-    app.file_loaded(0, Model::open(file));
-    let draw_text = |app: &App| {
-        let mut t = Terminal::new(TestBackend::new(120, 30)).expect("terminal");
-        t.draw(|f| draw(f, app, Theme { color: false }))
-            .expect("draw");
-        let buf = t.backend().buffer().clone();
-        let mut out = String::new();
-        for y in 0..30 {
-            for x in 0..120 {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
-    };
-    let first = draw_text(&app);
+    let mut app = open_app(file, picklescope::slim::Rules::default(), true);
+    let first = render(&app, 120, 30, false);
     for code in [
         KeyCode::Enter,
         KeyCode::Down,
@@ -378,8 +359,8 @@ fn show_in_explorer(file: &Path) -> String {
         KeyCode::Down,
         KeyCode::Enter,
     ] {
-        app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
-        let _ = draw_text(&app);
+        press(&mut app, code);
+        let _ = render(&app, 120, 30, false);
     }
     first
 }

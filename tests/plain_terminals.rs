@@ -2,50 +2,22 @@
 //! that keep their units when narrow, and the message shown when files cannot be written.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use picklescope::context::resolve;
+mod common;
+
+use crossterm::event::KeyCode;
 use picklescope::fmt::size_in;
-use picklescope::model::Model;
 use picklescope::slim::Rules;
 use picklescope::synth::{DemoOptions, write_demo};
 use picklescope::tui::App;
 use picklescope::tui::app::Modal;
 use picklescope::tui::keys::BINDINGS;
-use picklescope::tui::view::{Theme, draw};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
-fn open_demo(rules: Rules) -> (tempfile::TempDir, App) {
-    let dir = tempfile::tempdir().unwrap();
-    write_demo(dir.path(), &DemoOptions::default()).unwrap();
-    let source = resolve(dir.path(), None).unwrap();
-    let mut app = App::new(source, rules, false);
-    let paths: Vec<_> = app.files.iter().map(|f| f.file.path.clone()).collect();
-    for (i, p) in paths.iter().enumerate() {
-        app.file_loaded(i, Model::open(p));
-    }
-    (dir, app)
-}
+use common::explorer::{open_demo, press, render};
 
-fn press(app: &mut App, code: KeyCode) {
-    app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
-}
-
-/// Draws at `w` x `h` (recording the size as the event loop does) and returns the text.
 fn screen(app: &mut App, w: u16, h: u16) -> String {
     app.size = (w, h);
     app.page = h.saturating_sub(8) as usize;
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| draw(f, app, Theme { color: false })).unwrap();
-    let buf = t.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        for x in 0..w {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    render(app, w, h, false)
 }
 
 fn strategy_a() -> Rules {
@@ -56,7 +28,7 @@ fn strategy_a() -> Rules {
 
 #[test]
 fn ascii_frames_hold_no_byte_above_127_on_any_screen() {
-    let (_d, mut app) = open_demo(strategy_a());
+    let (_d, mut app) = open_demo(strategy_a(), false);
     let unicode = screen(&mut app, 100, 30);
     assert!(
         unicode.bytes().any(|b| b > 127),
@@ -94,7 +66,7 @@ fn ascii_frames_hold_no_byte_above_127_on_any_screen() {
 
 #[test]
 fn help_scrolls_to_every_key_at_40x10() {
-    let (_d, mut app) = open_demo(Rules::default());
+    let (_d, mut app) = open_demo(Rules::default(), false);
     press(&mut app, KeyCode::Char('?'));
     let first = screen(&mut app, 40, 10);
     assert!(first.contains(BINDINGS[0].help), "{first}");
@@ -137,7 +109,7 @@ fn help_scrolls_to_every_key_at_40x10() {
 
 #[test]
 fn size_columns_keep_their_units_at_40_columns() {
-    let (_d, mut app) = open_demo(Rules::default());
+    let (_d, mut app) = open_demo(Rules::default(), false);
     let s = screen(&mut app, 40, 12);
     let mut checked = 0;
     for f in &app.files {

@@ -338,19 +338,13 @@ fn classes_from_a_source_tree_reach_subclasses() {
     )
     .unwrap();
     let run = |extra: &[&std::ffi::OsStr]| -> Value {
-        let out = bin()
-            .args(["slim", "--dry-run", "--json", "--rules"])
-            .arg(&rules)
-            .args(extra)
-            .arg(&pickle)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        common::run_json(
+            bin()
+                .args(["slim", "--dry-run", "--json", "--rules"])
+                .arg(&rules)
+                .args(extra)
+                .arg(&pickle),
+        )
     };
     // Without the source, nothing in the pickle is a ViewHolder.
     let v = run(&[]);
@@ -396,16 +390,7 @@ fn slimming_keeps_modification_times_unless_touch() {
     std::fs::copy(&ctx, &newer).unwrap();
     let newer_time = std::fs::metadata(&newer).unwrap().modified().unwrap();
     let before = std::fs::metadata(&stage4).unwrap().len();
-    let out = bin()
-        .args(["slim", "--preset", "strategy-a"])
-        .arg(&stage4)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::run_ok(bin().args(["slim", "--preset", "strategy-a"]).arg(&stage4));
     let meta = std::fs::metadata(&stage4).unwrap();
     assert!(meta.len() < before / 10, "really rewritten");
     assert_eq!(meta.modified().unwrap(), old);
@@ -480,18 +465,12 @@ fn report_says_what_cannot_be_slimmed() {
 fn dry_saving(rules_toml: &str, dir: &std::path::Path) -> u64 {
     let rules = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(rules.path(), rules_toml).unwrap();
-    let out = bin()
-        .args(["slim", "--dry-run", "--json", "--rules"])
-        .arg(rules.path())
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v: Value = common::run_json(
+        bin()
+            .args(["slim", "--dry-run", "--json", "--rules"])
+            .arg(rules.path())
+            .arg(dir),
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     u(&v["before_bytes"]) - u(&v["after_bytes"])
 }
 
@@ -608,16 +587,11 @@ fn two_contexts_keep_their_order_after_slimming() {
         "{report}"
     );
     for extra in [&[][..], &["--context", "pipeline-older"][..]] {
-        let out = bin()
-            .args(["slim", "--preset", "strategy-a"])
-            .args(extra)
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        common::run_ok(
+            bin()
+                .args(["slim", "--preset", "strategy-a"])
+                .args(extra)
+                .arg(dir.path()),
         );
     }
     let slimmed =

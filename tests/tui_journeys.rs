@@ -2,6 +2,8 @@
 //! TestBackend, assertions on state and on what a person would see (insta snapshots).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
@@ -12,49 +14,18 @@ use picklescope::synth::{DemoOptions, write_demo};
 use picklescope::tui::App;
 use picklescope::tui::app::{Modal, Screen};
 use picklescope::tui::keys::BINDINGS;
-use picklescope::tui::view::{Theme, draw};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use picklescope::tui::view::Theme;
 use ratatui::layout::Rect;
+
+use common::explorer::{drawn, keys, press, render};
 
 /// A person opens the demo context; every stage has been scanned.
 fn open_demo(read_only: bool) -> (tempfile::TempDir, App) {
-    let dir = tempfile::tempdir().unwrap();
-    write_demo(dir.path(), &DemoOptions::default()).unwrap();
-    let source = resolve(dir.path(), None).unwrap();
-    let mut app = App::new(source, Rules::default(), read_only);
-    app.export_dir = dir.path().to_path_buf();
-    let paths: Vec<_> = app.files.iter().map(|f| f.file.path.clone()).collect();
-    for (i, p) in paths.iter().enumerate() {
-        app.file_loaded(i, Model::open(p));
-    }
-    (dir, app)
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
-}
-
-fn keys(app: &mut App, s: &str) {
-    for c in s.chars() {
-        press(app, KeyCode::Char(c));
-    }
+    common::explorer::open_demo(Rules::default(), read_only)
 }
 
 fn screen(app: &App, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| draw(f, app, Theme { color: false })).unwrap();
-    let buf = t.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        let mut line = String::new();
-        for x in 0..w {
-            line.push_str(buf[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    render(app, w, h, true)
 }
 
 /// Selects the stage whose task matches, via search, and opens it.
@@ -431,6 +402,11 @@ fn mouse(app: &mut App, kind: MouseEventKind, col: u16, row: u16, at: Instant) {
     app.on_mouse(ev, Rect::new(0, 0, 100, 30), at);
 }
 
+/// A left click at (`col`, `row`) at time `at`.
+fn click(app: &mut App, col: u16, row: u16, at: Instant) {
+    mouse(app, MouseEventKind::Down(MouseButton::Left), col, row, at);
+}
+
 #[test]
 fn mouse_wheel_scrolls_click_selects_double_click_opens_breadcrumb_goes_up() {
     let (_dir, mut app) = open_demo(false);
@@ -440,35 +416,17 @@ fn mouse_wheel_scrolls_click_selects_double_click_opens_breadcrumb_goes_up() {
     let line_of =
         |s: &str, needle: &str| s.lines().position(|l| l.contains(needle)).unwrap() as u16;
     let y = line_of(&s, " hif_rawflagchans ");
-    mouse(&mut app, MouseEventKind::Down(MouseButton::Left), 10, y, t0);
+    click(&mut app, 10, y, t0);
     assert_eq!(app.screen, Screen::Stages);
     let order = app.stage_order();
     assert_eq!(app.files[order[app.stage_sel]].task(), "hif_rawflagchans");
     // A second click on the same row soon after opens it.
-    mouse(
-        &mut app,
-        MouseEventKind::Down(MouseButton::Left),
-        10,
-        y,
-        t0 + Duration::from_millis(200),
-    );
+    click(&mut app, 10, y, t0 + Duration::from_millis(200));
     assert_eq!(app.screen, Screen::Tree);
     assert_eq!(selected_name(&app), "_ResultsList__results");
     // Two clicks far apart in time are two single clicks.
-    mouse(
-        &mut app,
-        MouseEventKind::Down(MouseButton::Left),
-        10,
-        3,
-        t0 + Duration::from_secs(2),
-    );
-    mouse(
-        &mut app,
-        MouseEventKind::Down(MouseButton::Left),
-        10,
-        3,
-        t0 + Duration::from_secs(3),
-    );
+    click(&mut app, 10, 3, t0 + Duration::from_secs(2));
+    click(&mut app, 10, 3, t0 + Duration::from_secs(3));
     assert_eq!(app.tree.as_ref().unwrap().levels.len(), 1);
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Enter);
@@ -482,13 +440,7 @@ fn mouse_wheel_scrolls_click_selects_double_click_opens_breadcrumb_goes_up() {
     // Clicking a row selects it; the screen shows it selected.
     let s = screen(&app, 100, 30);
     let y = line_of(&s, " flagging ");
-    mouse(
-        &mut app,
-        MouseEventKind::Down(MouseButton::Left),
-        30,
-        y,
-        t0 + Duration::from_secs(9),
-    );
+    click(&mut app, 30, y, t0 + Duration::from_secs(9));
     assert_eq!(selected_name(&app), "flagging");
     assert!(
         screen(&app, 100, 30)
@@ -498,38 +450,14 @@ fn mouse_wheel_scrolls_click_selects_double_click_opens_breadcrumb_goes_up() {
             .starts_with("│▶")
     );
     // A click on the breadcrumb (the table's top border) goes up one level.
-    mouse(
-        &mut app,
-        MouseEventKind::Down(MouseButton::Left),
-        20,
-        1,
-        t0 + Duration::from_secs(20),
-    );
+    click(&mut app, 20, 1, t0 + Duration::from_secs(20));
     assert_eq!(app.tree.as_ref().unwrap().levels.len(), 2);
-    mouse(
-        &mut app,
-        MouseEventKind::Down(MouseButton::Left),
-        20,
-        1,
-        t0 + Duration::from_secs(30),
-    );
-    mouse(
-        &mut app,
-        MouseEventKind::Down(MouseButton::Left),
-        20,
-        1,
-        t0 + Duration::from_secs(40),
-    );
+    click(&mut app, 20, 1, t0 + Duration::from_secs(30));
+    click(&mut app, 20, 1, t0 + Duration::from_secs(40));
     assert_eq!(app.screen, Screen::Stages);
     // Dialogs ignore the mouse; help closes on a click.
     press(&mut app, KeyCode::Char('?'));
-    mouse(
-        &mut app,
-        MouseEventKind::Down(MouseButton::Left),
-        20,
-        10,
-        t0 + Duration::from_secs(50),
-    );
+    click(&mut app, 20, 10, t0 + Duration::from_secs(50));
     assert_eq!(app.modal, Modal::None);
 }
 
@@ -562,20 +490,9 @@ fn slimmed_demo() -> (tempfile::TempDir, picklescope::tui::compare::Compare) {
 }
 
 fn compare_screen(c: &picklescope::tui::compare::Compare, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| picklescope::tui::compare::draw(f, c, Theme { color: false }))
-        .unwrap();
-    let buf = t.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        let mut line = String::new();
-        for x in 0..w {
-            line.push_str(buf[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    drawn(w, h, true, |f| {
+        picklescope::tui::compare::draw(f, c, Theme { color: false })
+    })
 }
 
 #[test]

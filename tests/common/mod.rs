@@ -2,6 +2,8 @@
 //! graph as text (with sharing), slimming in memory, and locating fixtures and tools.
 #![allow(dead_code)]
 
+pub mod explorer;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -176,6 +178,20 @@ pub fn py(code: &str) -> Vec<u8> {
         String::from_utf8_lossy(&o.stderr)
     );
     o.stdout
+}
+
+/// A scratch directory holding what python3 `code` wrote there (the script sees the
+/// directory's path as `d`); `None` (after [`skip`]) when python3 is missing.
+pub fn py_dir(test: &str, code: &str) -> Option<tempfile::TempDir> {
+    if no_python(test) {
+        return None;
+    }
+    let dir = tempdir();
+    py(&format!(
+        "d = {:?}\n{code}",
+        dir.path().display().to_string()
+    ));
+    Some(dir)
 }
 
 /// Runs python3 `code`, which must define a list `out` of `bytes`; returns them.
