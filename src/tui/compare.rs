@@ -17,10 +17,8 @@ use crate::pickle::NodeId;
 use crate::workspace::Workspace;
 
 use super::keys::{Action, BINDINGS, action_for};
+use super::state::RETAINED_ROWS;
 use super::view::{Theme, window};
-
-/// Listings up to this size get retained sizes (as in the single explorer); larger ones inline.
-const RETAINED_ROWS: usize = 2000;
 
 /// One row on both sides: its value node and size in BEFORE and in AFTER.
 #[derive(Debug, Clone)]

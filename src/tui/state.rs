@@ -10,6 +10,11 @@ use crate::slim::{Rules, what_if};
 
 use super::watch::{OnDisk, on_disk};
 
+/// Retained sizes are computed for every row of listings up to this size, in the explorer and
+/// in compare mode; larger listings show and sort by inline size (a million-item list stays
+/// instant).
+pub const RETAINED_ROWS: usize = 2000;
+
 /// A file of the opened source, filled in as the background scan finishes it.
 #[derive(Debug)]
 pub struct FileState {

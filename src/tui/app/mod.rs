@@ -174,10 +174,6 @@ pub struct App {
     pub reloading: Vec<usize>,
 }
 
-/// Retained sizes are computed for every row of listings up to this size; larger listings
-/// sort by inline size (a million-item list stays instant).
-const RETAINED_ROWS: usize = 2000;
-
 impl App {
     pub fn new(source: Source, rules: Rules, read_only: bool) -> App {
         // Archive members are read, never rewritten.

@@ -4,8 +4,8 @@
 use crate::model::{Model, join_path, label_text, path_segment};
 use crate::pickle::NodeId;
 
-use super::{App, Level, RETAINED_ROWS, Screen, Sort, TreeNav, TreeRow};
-use crate::tui::state::Status;
+use super::{App, Level, Screen, Sort, TreeNav, TreeRow};
+use crate::tui::state::{RETAINED_ROWS, Status};
 
 impl App {
     pub(super) fn open_entry(&mut self, idx: usize) {
