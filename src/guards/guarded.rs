@@ -3,8 +3,8 @@
 
 use tree_sitter::Node;
 
-use super::py::{call_args, same_expr, string_value, text};
-use super::reads::{Form, dict_owner};
+use super::form::Form;
+use super::py::{call_args, dict_owner, same_expr, string_value, text};
 
 /// What a condition tells about `object.attr` existing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,10 +203,7 @@ fn dir_owner<'t>(container: Node<'t>, src: &[u8]) -> Option<Node<'t>> {
 /// True when a `try` has a handler for what the read raises when the attribute is missing
 /// (AttributeError, or KeyError for a dict item), a base of it, or a bare `except`.
 fn catches(try_stmt: Node, form: Form, src: &[u8]) -> bool {
-    let names: &[&str] = match form {
-        Form::Attribute | Form::Getattr => &["AttributeError", "Exception", "BaseException"],
-        Form::DictItem => &["KeyError", "LookupError", "Exception", "BaseException"],
-    };
+    let names = form.caught_by();
     let mut cursor = try_stmt.walk();
     try_stmt
         .named_children(&mut cursor)

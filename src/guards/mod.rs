@@ -8,6 +8,7 @@
 //! confidence and a suggested fix that is printed, never applied.
 //!
 //! - [`py`]: small readers over tree-sitter-python nodes.
+//! - [`form`]: how a read spells the attribute, and what it raises once it is gone.
 //! - [`reads`]: the reads of chosen attribute names in one file.
 //! - [`guarded`]: whether a read already runs only where the attribute exists.
 //! - [`classes`]: class statements and the classes a set of rules marks.
@@ -17,6 +18,7 @@
 
 pub mod classes;
 pub mod empties;
+pub mod form;
 pub mod guarded;
 pub mod py;
 pub mod reads;
@@ -25,5 +27,6 @@ pub mod text;
 
 pub use classes::{ClassDef, Marked, expand_with};
 pub use empties::{empties, empty_literal};
-pub use reads::{Form, Read};
+pub use form::Form;
+pub use reads::Read;
 pub use scan::{Confidence, Finding, Scan, ScanError, learn_classes, scan};

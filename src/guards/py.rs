@@ -1,4 +1,5 @@
-//! Small readers over tree-sitter-python nodes: source text, string literals, call arguments.
+//! Small readers over tree-sitter-python nodes: source text, string literals, call arguments,
+//! the object behind `x.__dict__` or `vars(x)`.
 
 use tree_sitter::{Node, Parser, Tree};
 
@@ -54,4 +55,23 @@ pub fn same_expr(a: &str, b: &str) -> bool {
     a.chars()
         .filter(|c| !c.is_whitespace())
         .eq(b.chars().filter(|c| !c.is_whitespace()))
+}
+
+/// For `x.__dict__` or `vars(x)`: the node of `x`.
+pub fn dict_owner<'t>(value: Node<'t>, src: &[u8]) -> Option<Node<'t>> {
+    match value.kind() {
+        "attribute" => {
+            let attr = value.child_by_field_name("attribute")?;
+            (text(attr, src) == "__dict__").then_some(value.child_by_field_name("object")?)
+        }
+        "call" => {
+            let function = value.child_by_field_name("function")?;
+            if text(function, src) != "vars" {
+                return None;
+            }
+            let args = call_args(value)?;
+            (args.len() == 1).then(|| args[0])
+        }
+        _ => None,
+    }
 }

@@ -2,23 +2,11 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
 use tree_sitter::Node;
 
+use super::form::Form;
 use super::guarded::is_guarded;
-use super::py::{call_args, string_value, text};
-
-/// How a read spells the attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Form {
-    /// `x.view` (also `x.view[...]`, `x.view.items()`).
-    Attribute,
-    /// `getattr(x, 'view')` without a default.
-    Getattr,
-    /// `x.__dict__['view']` or `vars(x)['view']`.
-    DictItem,
-}
+use super::py::{call_args, dict_owner, string_value, text};
 
 /// One read that raises `AttributeError` (or `KeyError`) when the attribute was dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,25 +103,6 @@ fn read_at(
             }
             let object = dict_owner(value, src)?;
             Some((key, Form::DictItem, text(object, src).to_string()))
-        }
-        _ => None,
-    }
-}
-
-/// For `x.__dict__` or `vars(x)`: the node of `x`.
-pub(super) fn dict_owner<'t>(value: Node<'t>, src: &[u8]) -> Option<Node<'t>> {
-    match value.kind() {
-        "attribute" => {
-            let attr = value.child_by_field_name("attribute")?;
-            (text(attr, src) == "__dict__").then_some(value.child_by_field_name("object")?)
-        }
-        "call" => {
-            let function = value.child_by_field_name("function")?;
-            if text(function, src) != "vars" {
-                return None;
-            }
-            let args = call_args(value)?;
-            (args.len() == 1).then(|| args[0])
         }
         _ => None,
     }

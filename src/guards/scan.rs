@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::classes::{ClassDef, Marked, class_defs, marked};
+use super::form::Form;
 use super::py::parse;
-use super::reads::{Form, Read, find_reads};
+use super::reads::{Read, find_reads};
 use crate::slim::Rules;
 
 /// How sure a finding is to break on a slimmed object.
