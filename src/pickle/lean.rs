@@ -6,6 +6,8 @@
 
 use foldhash::{HashMap, HashSet};
 
+use super::fetched::{KeySet, fetched_keys};
+
 use super::edges::{self, Pieces};
 use super::graph::*;
 use super::machine::{highest_protocol, memo_key, scalar_kind, two_lines};
@@ -39,7 +41,10 @@ struct Item {
     op: Op,
     /// True when this stack item made the object (not a GET or DUP copy).
     def: bool,
+    /// Bytes past `end` its container entry spans (the APPEND or SETITEM that added it).
+    tail: u8,
     start: u64,
+    /// Where it ends once taken off the stack (the next item's start, or the op taking it).
     end: u64,
 }
 
@@ -56,23 +61,27 @@ impl Item {
             pend: NONE,
             op,
             def: true,
+            tail: 0,
             start: start as u64,
             end: start as u64,
         }
     }
+    /// The span of the container entry it ends.
+    fn span_from(&self, start: u64) -> Span {
+        Span {
+            start,
+            end: self.end + u64::from(self.tail),
+        }
+    }
 }
 
-/// A container item or entry waiting for its container's fate.
-#[derive(Debug, Clone, Copy)]
-struct Ent {
-    key: Option<Item>,
-    value: Item,
-    span: Span,
-}
-
+/// The undecided items of a container without a node, as they were taken off the stack
+/// (key and value in turn for a dict).
 #[derive(Debug, Default)]
 struct Pend {
-    ents: Vec<Ent>,
+    items: Vec<Item>,
+    /// Items come in pairs (a dict).
+    pairs: bool,
     /// Holds an instance, global or call (directly or through kept containers).
     pinned: bool,
     /// Its items were forgotten (more than [`SPILL`] with nothing pinned).
@@ -93,70 +102,6 @@ struct Entry {
     put: u64,
 }
 
-/// A set of memo keys: bits up to a bound, a hash set beyond.
-#[derive(Debug, Default)]
-struct KeySet {
-    bits: Vec<u64>,
-    far: HashSet<u64>,
-    limit: u64,
-}
-
-impl KeySet {
-    fn new(limit: u64) -> KeySet {
-        KeySet {
-            limit,
-            ..KeySet::default()
-        }
-    }
-    /// Adds `k`; true when it was not there.
-    fn insert(&mut self, k: u64) -> bool {
-        if k >= self.limit {
-            return self.far.insert(k);
-        }
-        let w = (k / 64) as usize;
-        if w >= self.bits.len() {
-            self.bits.resize(w + 1, 0);
-        }
-        let had = self.bits[w] & (1 << (k % 64)) != 0;
-        self.bits[w] |= 1 << (k % 64);
-        !had
-    }
-    fn contains(&self, k: u64) -> bool {
-        if k >= self.limit {
-            return self.far.contains(&k);
-        }
-        self.bits
-            .get((k / 64) as usize)
-            .is_some_and(|w| w & (1 << (k % 64)) != 0)
-    }
-}
-
-/// The memo keys some GET reads, from a first walk over the opcodes: stores nobody reads
-/// (most of an object-heavy file's) then keep nothing. The walk costs less than the memory
-/// it saves.
-fn fetched_keys(data: &[u8]) -> R<KeySet> {
-    let limit = (data.len() as u64).saturating_mul(8);
-    let (mut used, mut fetched) = (KeySet::new(limit), KeySet::new(limit));
-    let (mut pos, mut count) = (0, 0u64);
-    loop {
-        let i = instr(data, pos)?;
-        pos = i.end;
-        match i.op {
-            Op::MEMOIZE => {
-                count += u64::from(used.insert(count));
-            }
-            Op::PUT | Op::BINPUT | Op::LONG_BINPUT => {
-                count += u64::from(used.insert(memo_key(&i).map_err(|_| Bail)?));
-            }
-            Op::GET | Op::BINGET | Op::LONG_BINGET => {
-                fetched.insert(memo_key(&i).map_err(|_| Bail)?);
-            }
-            Op::STOP => return Ok(fetched),
-            _ => {}
-        }
-    }
-}
-
 /// Parses a file holding one pickle into a lean graph; `None` when the full machine must do
 /// it (see [`Bail`]).
 pub fn parse_lean(data: &[u8]) -> Option<Graph> {
@@ -170,7 +115,7 @@ pub fn parse_lean(data: &[u8]) -> Option<Graph> {
         stack: Vec::new(),
         marks: Vec::new(),
         used: KeySet::new((data.len() as u64).saturating_mul(8)),
-        fetched: fetched_keys(data).ok()?,
+        fetched: fetched_keys(data)?,
         emap: Vec::new(),
         emap_far: HashMap::default(),
         memo_count: 0,
@@ -182,7 +127,6 @@ pub fn parse_lean(data: &[u8]) -> Option<Graph> {
         hollow: HashSet::default(),
         scratch: Vec::new(),
         work: Vec::new(),
-        ents_buf: Vec::new(),
         objects: 0,
     };
     m.run().ok()?;
@@ -222,8 +166,6 @@ struct Lean<'a> {
     scratch: Vec<Item>,
     /// A worklist [`Lean::free_pend`] reuses.
     work: Vec<u32>,
-    /// Entries of the batch being added, reused.
-    ents_buf: Vec<Ent>,
     /// Objects the stream makes (what the full machine makes nodes of).
     objects: u64,
 }
@@ -315,21 +257,18 @@ impl<'a> Lean<'a> {
             let Some(pend) = self.pends.get_mut(p as usize) else {
                 continue;
             };
-            let ents = std::mem::take(&mut pend.ents);
+            let mut items = std::mem::take(&mut pend.items);
             pend.pinned = false;
             pend.lossy = false;
-            for e in &ents {
-                for it in e.key.iter().chain([&e.value]) {
-                    if it.pend != NONE && self.resolve(it).is_none() {
-                        work.push(it.pend);
-                        self.forget(it);
-                    }
+            for it in &items {
+                if it.pend != NONE && self.resolve(it).is_none() {
+                    work.push(it.pend);
+                    self.forget(it);
                 }
             }
-            let mut ents = ents;
-            ents.clear();
+            items.clear();
             if let Some(pend) = self.pends.get_mut(p as usize) {
-                pend.ents = ents;
+                pend.items = items;
             }
             self.free.push(p);
         }
@@ -401,8 +340,8 @@ impl<'a> Lean<'a> {
     /// Gives an undecided container (and the undecided containers in it) a node and edges.
     fn deep(&mut self, root: Item) -> R<NodeId> {
         enum Frame {
-            Enter(Item, Option<(u32, usize, bool)>),
-            Exit(Item, Option<(u32, usize, bool)>),
+            Enter(Item, Option<(u32, usize)>),
+            Exit(Item, Option<(u32, usize)>),
         }
         let mut work = vec![Frame::Enter(root, None)];
         let mut result = NO_NODE;
@@ -415,14 +354,9 @@ impl<'a> Lean<'a> {
                             return Err(Bail);
                         }
                         work.push(Frame::Exit(it, at));
-                        for (k, e) in self.pends[p].ents.iter().enumerate() {
-                            for (child, is_key) in [(e.key, true), (Some(e.value), false)] {
-                                if let Some(c) = child
-                                    && c.pend != NONE
-                                    && self.resolve(&c).is_none()
-                                {
-                                    work.push(Frame::Enter(c, Some((it.pend, k, is_key))));
-                                }
+                        for (k, c) in self.pends[p].items.iter().enumerate() {
+                            if c.pend != NONE && self.resolve(c).is_none() {
+                                work.push(Frame::Enter(*c, Some((it.pend, k))));
                             }
                         }
                         continue;
@@ -437,50 +371,53 @@ impl<'a> Lean<'a> {
                         e.node = n;
                         e.pend = NONE;
                     }
-                    let ents = std::mem::take(&mut self.pends[p].ents);
+                    let mut items = std::mem::take(&mut self.pends[p].items);
                     if self.pends[p].pinned {
                         self.pins.insert(n);
                     }
-                    let mut kids = Vec::with_capacity(ents.len());
-                    for e in &ents {
-                        let key = match e.key {
-                            Some(k) => self.leaf(k)?,
-                            None => NO_NODE,
-                        };
-                        kids.push((key, self.leaf(e.value)?, e.span));
-                    }
+                    let kids = self.kids(&items, self.pends[p].pairs)?;
                     self.push_edges(n, &kids)?;
                     self.pends[p].pinned = false;
                     self.pends[p].lossy = false;
-                    let mut ents = ents;
-                    ents.clear();
-                    self.pends[p].ents = ents;
+                    items.clear();
+                    self.pends[p].items = items;
                     self.free.push(p as u32);
                     (n, at)
                 }
             };
             match at {
-                Some((p, k, is_key)) => {
-                    if let Some(e) = self
+                Some((p, k)) => {
+                    if let Some(s) = self
                         .pends
                         .get_mut(p as usize)
-                        .and_then(|p| p.ents.get_mut(k))
+                        .and_then(|p| p.items.get_mut(k))
                     {
-                        let slot = if is_key {
-                            e.key.as_mut()
-                        } else {
-                            Some(&mut e.value)
-                        };
-                        if let Some(s) = slot {
-                            s.node = n;
-                            s.pend = NONE;
-                        }
+                        s.node = n;
+                        s.pend = NONE;
                     }
                 }
                 None => result = n,
             }
         }
         Ok(result)
+    }
+
+    /// The `(key, value, span)` children of a container's items, each made a node.
+    fn kids(&mut self, items: &[Item], pairs: bool) -> R<Vec<(NodeId, NodeId, Span)>> {
+        let step = if pairs { 2 } else { 1 };
+        if !items.len().is_multiple_of(step) {
+            return Err(Bail);
+        }
+        let mut kids = Vec::with_capacity(items.len() / step);
+        for e in items.chunks_exact(step) {
+            let (key, value) = match e {
+                [k, v] => (self.leaf(*k)?, *v),
+                [v] => (NO_NODE, *v),
+                _ => return Err(Bail),
+            };
+            kids.push((key, self.leaf(value)?, value.span_from(e[0].start)));
+        }
+        Ok(kids)
     }
 
     fn push_edges(&mut self, parent: NodeId, kids: &[(NodeId, NodeId, Span)]) -> R<()> {
@@ -496,17 +433,13 @@ impl<'a> Lean<'a> {
 
     #[inline]
     fn close(&mut self, it: &mut Item, end: usize) {
-        if it.is_bare() {
-            it.end = end as u64;
-            return;
-        }
-        if !it.def {
-            return;
-        }
         let end = end as u64;
-        match self.resolve(it) {
-            Some(n) => self.g.nodes.set_end(n as usize, end),
-            None => it.end = end,
+        it.end = end;
+        if it.is_bare() || !it.def {
+            return;
+        }
+        if let Some(n) = self.resolve(it) {
+            self.g.nodes.set_end(n as usize, end);
         }
         if let Some(e) = self.entries.get_mut(it.entry as usize) {
             e.len = u32::try_from(end.saturating_sub(it.start)).unwrap_or(u32::MAX);
@@ -551,79 +484,77 @@ impl<'a> Lean<'a> {
     fn take_from(&mut self, from: usize, end: usize) {
         let mut items = std::mem::take(&mut self.scratch);
         items.clear();
+        self.close_from(from, end);
         items.extend(self.stack.drain(from.min(self.stack.len())..));
-        let n = items.len();
-        for k in 0..n {
-            let e = if k + 1 < n {
-                items[k + 1].start as usize
-            } else {
-                end
-            };
-            let mut it = items[k];
-            self.close(&mut it, e);
-            items[k] = it;
-        }
         self.scratch = items;
     }
 
-    /// Items of scratch as `(key, value, span)` entries: pairs for a dict, else single items.
-    fn scratch_ents(&mut self, pairs: bool, end: usize) -> R<Vec<Ent>> {
-        let s = &self.scratch;
-        let step = if pairs { 2 } else { 1 };
-        if !s.len().is_multiple_of(step) {
-            return Err(Bail);
-        }
-        let mut out = std::mem::take(&mut self.ents_buf);
-        out.clear();
-        let mut k = 0;
-        while k < s.len() {
-            let e = s.get(k + step).map_or(end as u64, |n| n.start);
-            let (key, value) = if pairs {
-                (Some(s[k]), s[k + 1])
-            } else {
-                (None, s[k])
+    /// Closes the stack's items from `from` up, in place: each ends where the next starts,
+    /// the last at `end`.
+    #[inline]
+    fn close_from(&mut self, from: usize, end: usize) {
+        let n = self.stack.len();
+        for k in from..n {
+            let e = match self.stack.get(k + 1) {
+                Some(next) => next.start as usize,
+                None => end,
             };
-            out.push(Ent {
-                key,
-                value,
-                span: Span {
-                    start: s[k].start,
-                    end: e,
-                },
-            });
-            k += step;
+            let mut it = self.stack[k];
+            if it.is_bare() {
+                self.stack[k].end = e as u64;
+            } else {
+                self.close(&mut it, e);
+                self.stack[k] = it;
+            }
         }
-        Ok(out)
     }
 
-    fn consume_ents(&mut self, ents: &mut [Ent]) -> R<bool> {
+    /// Decides the stack's items from `from` up as items put into a list, dict or set
+    /// ([`Lean::consume_plain`]); true when one of them holds an instance, global or call.
+    #[inline]
+    fn consume_from(&mut self, from: usize) -> R<bool> {
         let mut pin = false;
-        for e in ents.iter_mut() {
-            if let Some(k) = e.key
-                && !k.is_bare()
-            {
-                let k = self.consume_plain(k)?;
-                pin |= self.pins_item(&k);
-                e.key = Some(k);
-            }
-            if !e.value.is_bare() {
-                e.value = self.consume_plain(e.value)?;
-                pin |= self.pins_item(&e.value);
+        for k in from..self.stack.len() {
+            let it = self.stack[k];
+            if !it.is_bare() {
+                let it = self.consume_plain(it)?;
+                pin |= self.pins_item(&it);
+                self.stack[k] = it;
             }
         }
         Ok(pin)
     }
 
-    /// Pushes a new container made of `ents` (already consumed, or a tuple's undecided items).
-    fn push_container(&mut self, op: Op, start: usize, ents: Vec<Ent>, pinned: bool) -> R<()> {
+    /// Makes the stack's items from `base` up (closed) the items of a new container starting
+    /// at `start`, in their place.
+    fn container_from(&mut self, op: Op, start: usize, base: usize) -> R<()> {
+        let pairs = op == Op::DICT;
+        if pairs && !(self.stack.len() - base).is_multiple_of(2) {
+            return Err(Bail);
+        }
+        let pinned = if matches!(op, Op::TUPLE | Op::TUPLE1 | Op::TUPLE2 | Op::TUPLE3) {
+            // A tuple's items stay undecided: call arguments and array states are tuples.
+            let s = &self.stack[base..];
+            s.iter().any(|it| !it.is_bare() && self.pins_item(it))
+        } else {
+            self.consume_from(base)?
+        };
         self.objects += 1;
         let p = self.new_pend();
-        let pend = &mut self.pends[p as usize];
-        pend.ents = ents;
+        let (pends, stack) = (&mut self.pends, &mut self.stack);
+        let pend = &mut pends[p as usize];
+        pend.items.extend_from_slice(&stack[base..]);
+        pend.pairs = pairs;
         pend.pinned = pinned;
+        stack.truncate(base);
+        self.push_pend(op, start, p)
+    }
+
+    /// Pushes the container of pend `p` (filled), given a node now if it holds an instance.
+    fn push_pend(&mut self, op: Op, start: usize, p: u32) -> R<()> {
         let mut it = Item::new(op, start);
         it.pend = p;
-        if pinned {
+        if self.pends[p as usize].pinned {
             it.node = self.deep(it)?;
             it.pend = NONE;
         }
@@ -631,33 +562,44 @@ impl<'a> Lean<'a> {
         Ok(())
     }
 
-    /// Adds items to the container on top of the stack.
-    fn add_items(&mut self, mut ents: Vec<Ent>) -> R<()> {
-        let r = self.add_items_from(&mut ents);
-        ents.clear();
-        self.ents_buf = ents;
-        r
+    /// An empty container.
+    fn push_empty(&mut self, op: Op, start: usize) -> R<()> {
+        self.objects += 1;
+        let p = self.new_pend();
+        self.pends[p as usize].pairs = op == Op::EMPTY_DICT;
+        self.push_pend(op, start, p)
     }
 
-    fn add_items_from(&mut self, ents: &mut Vec<Ent>) -> R<()> {
-        let t = self.top()?;
+    /// Adds the stack's items from `base` up to the container below them (APPEND(S),
+    /// ADDITEMS, SETITEM(S)): the last item ends at `end`, its entry `tail` bytes further.
+    fn add_from(&mut self, base: usize, end: usize, tail: u8, pairs: bool) -> R<()> {
+        let len = self.stack.len();
+        if base <= self.fence() || base > len {
+            return Err(Bail);
+        }
+        if pairs && !(len - base).is_multiple_of(2) {
+            return Err(Bail);
+        }
+        self.close_from(base, end);
+        if let Some(last) = self.stack.get_mut(base..).and_then(|s| s.last_mut()) {
+            last.tail = tail;
+        }
+        let t = self.stack[base - 1];
         if !t.def {
             return Err(Bail);
         }
-        let pin = self.consume_ents(ents)?;
+        let pin = self.consume_from(base)?;
         if let Some(n) = self.resolve(&t) {
             if self.hollow.contains(&n) {
                 return Err(Bail);
             }
-            let mut kids = Vec::with_capacity(ents.len());
-            for e in ents.iter() {
-                let key = match e.key {
-                    Some(k) => self.leaf(k)?,
-                    None => NO_NODE,
-                };
-                kids.push((key, self.leaf(e.value)?, e.span));
-            }
-            self.push_edges(n, &kids)?;
+            let items = std::mem::take(&mut self.scratch);
+            let mut items = items;
+            items.clear();
+            items.extend(self.stack.drain(base..));
+            let kids = self.kids(&items, pairs);
+            self.scratch = items;
+            self.push_edges(n, &kids?)?;
             if pin {
                 self.pins.insert(n);
             }
@@ -667,26 +609,31 @@ impl<'a> Lean<'a> {
             return Err(Bail);
         }
         let p = t.pend as usize;
-        let pend = &mut self.pends[p];
+        let (pends, stack) = (&mut self.pends, &mut self.stack);
+        let pend = &mut pends[p];
+        if pend.pairs != pairs {
+            return Err(Bail);
+        }
         pend.pinned |= pin;
         if pend.lossy {
+            stack.truncate(base);
             return if pend.pinned { Err(Bail) } else { Ok(()) };
         }
-        pend.ents.append(ents);
+        pend.items.extend_from_slice(&stack[base..]);
+        stack.truncate(base);
+        let step = if pairs { 2 } else { 1 };
         if pend.pinned {
             let n = self.deep(t)?;
             if let Some(top) = self.stack.last_mut() {
                 top.node = n;
                 top.pend = NONE;
             }
-        } else if pend.ents.len() > SPILL {
-            let ents = std::mem::take(&mut self.pends[p].ents);
-            for e in &ents {
-                for it in e.key.iter().chain([&e.value]) {
-                    if it.pend != NONE && self.resolve(it).is_none() {
-                        self.free_pend(it.pend);
-                        self.forget(it);
-                    }
+        } else if pend.items.len() > SPILL * step {
+            let items = std::mem::take(&mut self.pends[p].items);
+            for it in &items {
+                if it.pend != NONE && self.resolve(it).is_none() {
+                    self.free_pend(it.pend);
+                    self.forget(it);
                 }
             }
             self.pends[p].lossy = true;
@@ -730,6 +677,7 @@ impl<'a> Lean<'a> {
 
     fn push_real(&mut self, node: NodeId, start: u64) {
         self.stack.push(Item {
+            tail: 0,
             node,
             entry: NONE,
             pend: NONE,
@@ -846,17 +794,15 @@ impl<'a> Lean<'a> {
                     self.stack.push(Item::new(i.op, p));
                 }
                 Op::EMPTY_LIST | Op::EMPTY_TUPLE | Op::EMPTY_DICT | Op::EMPTY_SET => {
-                    self.push_container(i.op, p, Vec::new(), false)?;
+                    self.push_empty(i.op, p)?;
                 }
                 Op::LIST | Op::FROZENSET | Op::TUPLE | Op::DICT => {
-                    let mpos = self.pop_mark(p)?;
-                    let mut ents = self.scratch_ents(i.op == Op::DICT, p)?;
-                    let pin = if i.op == Op::TUPLE {
-                        ents.iter().any(|e| self.pins_item(&e.value))
-                    } else {
-                        self.consume_ents(&mut ents)?
-                    };
-                    self.push_container(i.op, mpos, ents, pin)?;
+                    let (base, mpos) = self.marks.pop().ok_or(Bail)?;
+                    if base > self.stack.len() {
+                        return Err(Bail);
+                    }
+                    self.close_from(base, p);
+                    self.container_from(i.op, mpos, base)?;
                 }
                 Op::TUPLE1 | Op::TUPLE2 | Op::TUPLE3 => {
                     let n = match i.op {
@@ -864,52 +810,23 @@ impl<'a> Lean<'a> {
                         Op::TUPLE2 => 2,
                         _ => 3,
                     };
-                    self.pop_n(n, p)?;
-                    let start = self.scratch[0].start as usize;
-                    let ents = self.scratch_ents(false, p)?;
-                    let pin = ents.iter().any(|e| self.pins_item(&e.value));
-                    self.push_container(i.op, start, ents, pin)?;
+                    let len = self.stack.len();
+                    if len < self.fence() + n {
+                        return Err(Bail);
+                    }
+                    let base = len - n;
+                    let start = self.stack[base].start as usize;
+                    self.close_from(base, p);
+                    self.container_from(i.op, start, base)?;
                 }
-                Op::APPEND => {
-                    let v = self.pop(p)?;
-                    let span = Span {
-                        start: v.start,
-                        end: i.end as u64,
-                    };
-                    let mut ents = std::mem::take(&mut self.ents_buf);
-                    ents.clear();
-                    ents.push(Ent {
-                        key: None,
-                        value: v,
-                        span,
-                    });
-                    self.add_items(ents)?;
+                Op::APPEND | Op::SETITEM => {
+                    let n = if i.op == Op::APPEND { 1 } else { 2 };
+                    let base = self.stack.len().checked_sub(n).ok_or(Bail)?;
+                    self.add_from(base, p, 1, i.op == Op::SETITEM)?;
                 }
-                Op::APPENDS | Op::ADDITEMS => {
-                    self.pop_mark(p)?;
-                    let ents = self.scratch_ents(false, p)?;
-                    self.add_items(ents)?;
-                }
-                Op::SETITEM => {
-                    self.pop_n(2, p)?;
-                    let (k, v) = (self.scratch[0], self.scratch[1]);
-                    let span = Span {
-                        start: k.start,
-                        end: i.end as u64,
-                    };
-                    let mut ents = std::mem::take(&mut self.ents_buf);
-                    ents.clear();
-                    ents.push(Ent {
-                        key: Some(k),
-                        value: v,
-                        span,
-                    });
-                    self.add_items(ents)?;
-                }
-                Op::SETITEMS => {
-                    self.pop_mark(p)?;
-                    let ents = self.scratch_ents(true, p)?;
-                    self.add_items(ents)?;
+                Op::APPENDS | Op::ADDITEMS | Op::SETITEMS => {
+                    let (base, _) = self.marks.pop().ok_or(Bail)?;
+                    self.add_from(base, p, 0, i.op == Op::SETITEMS)?;
                 }
                 Op::POP => {
                     if self.marks.last().is_some_and(|m| m.0 == self.stack.len()) {
@@ -942,6 +859,7 @@ impl<'a> Lean<'a> {
                     let e = self.entry_of(key).ok_or(Bail)?;
                     let ent = *self.entries.get(e as usize).ok_or(Bail)?;
                     let it = Item {
+                        tail: 0,
                         node: VIRTUAL,
                         entry: e,
                         pend: ent.pend,
@@ -966,6 +884,7 @@ impl<'a> Lean<'a> {
                         node: n,
                     });
                     self.stack.push(Item {
+                        tail: 0,
                         node: n,
                         entry: e,
                         pend: NONE,
@@ -1092,12 +1011,9 @@ impl<'a> Lean<'a> {
                         Op::INST => mpos,
                         _ => items.first().map_or(p, |s| s.start as usize),
                     };
+                    let kids = self.kids(&items, false);
                     self.scratch = items;
-                    let ents = self.scratch_ents(false, p)?;
-                    let mut kids = Vec::with_capacity(ents.len());
-                    for e in &ents {
-                        kids.push((NO_NODE, self.leaf(e.value)?, e.span));
-                    }
+                    let kids = kids?;
                     self.objects += 1;
                     let args = self.new_node(Kind::Tuple, i.op, astart as u64, astart as u64)?;
                     self.push_edges(args, &kids)?;

@@ -3,6 +3,7 @@
 pub mod dis;
 pub mod edges;
 pub mod error;
+mod fetched;
 pub mod frame;
 pub mod graph;
 pub mod lean;

@@ -1,0 +1,198 @@
+//! The lean parse's first walk: the memo keys some GET reads, found over both cores by
+//! splitting the opcode stream at a FRAME boundary.
+
+use foldhash::HashSet;
+
+use super::machine::memo_key;
+use super::ops::{Op, SHAPE_LEN1};
+use super::scan::{Instr, read_fast, read_general};
+
+/// A set of memo keys: bits up to a bound, a hash set beyond.
+#[derive(Debug, Default)]
+pub(crate) struct KeySet {
+    bits: Vec<u64>,
+    far: HashSet<u64>,
+    limit: u64,
+}
+
+impl KeySet {
+    pub(crate) fn new(limit: u64) -> KeySet {
+        KeySet {
+            limit,
+            ..KeySet::default()
+        }
+    }
+
+    /// Adds `k`; true when it was not there.
+    #[inline]
+    pub(crate) fn insert(&mut self, k: u64) -> bool {
+        if k >= self.limit {
+            return self.far.insert(k);
+        }
+        let w = (k / 64) as usize;
+        if w >= self.bits.len() {
+            self.bits.resize(w + 1, 0);
+        }
+        let had = self.bits[w] & (1 << (k % 64)) != 0;
+        self.bits[w] |= 1 << (k % 64);
+        !had
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, k: u64) -> bool {
+        if k >= self.limit {
+            return self.far.contains(&k);
+        }
+        self.bits
+            .get((k / 64) as usize)
+            .is_some_and(|w| w & (1 << (k % 64)) != 0)
+    }
+
+    /// Adds every key of `other` (built with the same limit).
+    fn merge(&mut self, other: KeySet) {
+        if self.bits.len() < other.bits.len() {
+            self.bits.resize(other.bits.len(), 0);
+        }
+        for (a, b) in self.bits.iter_mut().zip(other.bits) {
+            *a |= b;
+        }
+        self.far.extend(other.far);
+    }
+}
+
+/// How a walk over part of the stream ended.
+enum Walk {
+    /// Reached the STOP opcode.
+    Stop(KeySet),
+    /// Reached the given offset exactly (the start of the next part).
+    At(KeySet),
+}
+
+fn instr(data: &[u8], pos: usize) -> Option<Instr<'_>> {
+    read_fast(data, pos).or_else(|| read_general(data, pos).ok())
+}
+
+/// Collects the keys GETs read from `pos` until STOP or until `until`; `None` on an opcode
+/// that does not decode or a walk that steps over `until`.
+fn walk(data: &[u8], mut pos: usize, until: usize, limit: u64) -> Option<Walk> {
+    const GET: u8 = Op::GET as u8;
+    const BINGET: u8 = Op::BINGET as u8;
+    const LONG_BINGET: u8 = Op::LONG_BINGET as u8;
+    const STOP: u8 = Op::STOP as u8;
+    let mut fetched = KeySet::new(limit);
+    loop {
+        if pos >= until {
+            return (pos == until).then_some(Walk::At(fetched));
+        }
+        let code = *data.get(pos)?;
+        let shape = Op::shape(code);
+        match code {
+            BINGET => {
+                fetched.insert(u64::from(*data.get(pos + 1)?));
+                pos += 2;
+            }
+            GET | LONG_BINGET => {
+                let i = instr(data, pos)?;
+                fetched.insert(memo_key(&i).ok()?);
+                pos = i.end;
+            }
+            STOP => return Some(Walk::Stop(fetched)),
+            // The common shapes skipped by their length alone (a walk past the end of the
+            // data fails at the next opcode).
+            _ if shape < SHAPE_LEN1 => pos += 1 + usize::from(shape),
+            _ if shape == SHAPE_LEN1 => pos += 2 + usize::from(*data.get(pos + 1)?),
+            _ => pos = instr(data, pos)?.end,
+        }
+    }
+}
+
+/// Streams smaller than this are walked on one core (a thread costs more than it saves).
+const SPLIT_FROM: usize = 4 << 20;
+
+/// The offset of the FRAME opcode nearest the middle of `data`, following the chain of
+/// frame headers from the first one (CPython writes frames back to back, large payloads
+/// between them unframed; the chain stops at the first such payload).
+fn middle_frame(data: &[u8]) -> Option<usize> {
+    let mid = data.len() / 2;
+    let mut pos = 2;
+    if data.first() != Some(&(Op::PROTO as u8)) {
+        return None;
+    }
+    let mut best = None;
+    while data.get(pos) == Some(&(Op::FRAME as u8)) {
+        if pos > 2 {
+            best = Some(pos);
+        }
+        if pos >= mid {
+            break;
+        }
+        let len = data.get(pos + 1..pos + 9)?;
+        let len = u64::from_le_bytes(len.try_into().ok()?);
+        pos = pos
+            .checked_add(9)?
+            .checked_add(usize::try_from(len).ok()?)?;
+    }
+    best
+}
+
+/// The memo keys some GET reads, or `None` when the stream does not decode to a STOP.
+pub(crate) fn fetched_keys(data: &[u8]) -> Option<KeySet> {
+    let limit = (data.len() as u64).saturating_mul(8);
+    let split = (data.len() >= SPLIT_FROM)
+        .then(|| middle_frame(data))
+        .flatten();
+    if let Some(split) = split {
+        let (first, second) = std::thread::scope(|s| {
+            let second = s.spawn(|| walk(data, split, usize::MAX, limit));
+            let first = walk(data, 0, split, limit);
+            (first, second.join().ok().flatten())
+        });
+        match (first, second) {
+            // The first part ended exactly where the second began: the split was an
+            // instruction boundary, so the second part's walk is the stream's.
+            (Some(Walk::At(mut a)), Some(Walk::Stop(b))) => {
+                a.merge(b);
+                return Some(a);
+            }
+            // The first part met STOP before the split: what follows is not this pickle's.
+            (Some(Walk::Stop(a)), _) => return Some(a),
+            _ => {}
+        }
+    }
+    match walk(data, 0, usize::MAX, limit)? {
+        Walk::Stop(k) => Some(k),
+        Walk::At(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_walk_finds_the_gets_of_both_halves() {
+        // Frames of 9 + 1 MiB each: GETs in the first and the last frame.
+        let mut data = vec![Op::PROTO as u8, 4];
+        let frames = 10;
+        for f in 0..frames {
+            let mut body = Vec::new();
+            if f == 0 {
+                body.extend([Op::EMPTY_LIST as u8, Op::BINPUT as u8, 7]);
+                body.extend([Op::BINGET as u8, 7, Op::POP as u8]);
+            }
+            while body.len() < (1 << 20) - 8 {
+                body.extend([Op::NONE as u8, Op::POP as u8]);
+            }
+            if f == frames - 1 {
+                body.extend([Op::LONG_BINGET as u8, 9, 0, 0, 0, Op::POP as u8]);
+                body.push(Op::STOP as u8);
+            }
+            data.push(Op::FRAME as u8);
+            data.extend((body.len() as u64).to_le_bytes());
+            data.extend(body);
+        }
+        assert!(middle_frame(&data).is_some_and(|m| m > 2 && m < data.len()));
+        let k = fetched_keys(&data);
+        assert!(k.is_some_and(|k| k.contains(7) && k.contains(9) && !k.contains(8)));
+    }
+}
