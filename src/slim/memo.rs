@@ -1,9 +1,11 @@
 //! Memo keys in a rewritten pickle: which key each store gets, so a drop never pays for its
 //! own bookkeeping. Explicit keys (PUT/BINPUT/LONG_BINPUT) are kept and re-emitted definitions
 //! take freed lower keys; MEMOIZE keys follow the output (MEMOIZE is the smallest store, and
-//! `pickletools` refuses a key stored twice, so a low key cannot be taken over).
+//! `pickletools` refuses a key stored twice, so a low key cannot be taken over), and the
+//! definitions a cut holds that surviving code fetches may be hoisted to the cut (definition +
+//! POP) so they keep low keys: see [`hoistable`] and [`super::write`]'s choice.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::pickle::machine::memo_key;
 use crate::pickle::scan::read_instr;
@@ -30,6 +32,7 @@ fn decimal_digits(mut k: u64) -> u64 {
 }
 
 /// How the keys of one pickle are chosen.
+#[derive(Clone)]
 pub(super) struct PickleMemo {
     /// Every store is an explicit PUT/BINPUT/LONG_BINPUT and no key is stored twice: surviving
     /// stores keep their keys and fetches keep their bytes. Otherwise keys are renumbered in
@@ -111,4 +114,72 @@ fn sites(all: &[crate::pickle::MemoSite], span: Span) -> &[crate::pickle::MemoSi
     let a = all.partition_point(|s| s.pos < span.start);
     let b = all.partition_point(|s| s.pos < span.end);
     &all[a..b]
+}
+
+/// A definition a rewrite may hoist to the cut that holds it (see [`hoistable`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Hoist {
+    /// Start of the top-level cut holding the definition.
+    pub cut: u64,
+    pub node: NodeId,
+    /// Fetches of the node outside every cut.
+    pub fetches: u64,
+}
+
+/// Definitions a rewrite of pickle `p` may hoist: memoized objects defined inside a top-level
+/// cut (one the main stream skips) that code outside every cut fetches, in stream order, the
+/// outermost definition only where they nest. Hoisted, each is written at its cut and then
+/// popped, so it is stored where it was (a low MEMOIZE key) instead of at its first surviving
+/// fetch.
+pub(super) fn hoistable(g: &Graph, p: &PickleInfo, cuts: &[Span]) -> Vec<Hoist> {
+    // The top-level cuts of this pickle: disjoint, sorted.
+    let mut top: Vec<Span> = Vec::new();
+    for c in cuts {
+        if c.start < p.span.start || c.end > p.span.end {
+            continue;
+        }
+        if top.last().is_some_and(|t| c.start < t.end) {
+            continue;
+        }
+        top.push(*c);
+    }
+    let cut_of = |pos: u64| -> Option<usize> {
+        let i = top.partition_point(|c| c.start <= pos).checked_sub(1)?;
+        top[i].contains(pos).then_some(i)
+    };
+    let mut defs: Vec<(usize, Span, NodeId)> = Vec::new();
+    let mut fetches: HashMap<NodeId, u64> = HashMap::new();
+    for s in sites(&g.gets, p.span) {
+        if cut_of(s.pos).is_some() {
+            continue;
+        }
+        let Some(node) = g.get(s.node) else {
+            continue;
+        };
+        let d = node.span;
+        if let Some(i) = cut_of(d.start)
+            && d.end <= top[i].end
+        {
+            let f = fetches.entry(s.node).or_insert(0);
+            if *f == 0 {
+                defs.push((i, d, s.node));
+            }
+            *f += 1;
+        }
+    }
+    defs.sort_by_key(|&(i, d, n)| (i, d.start, std::cmp::Reverse(d.end), n));
+    let mut out = Vec::with_capacity(defs.len());
+    let mut end = 0u64;
+    for (i, d, n) in defs {
+        if d.start < end {
+            continue;
+        }
+        end = d.end;
+        out.push(Hoist {
+            cut: top[i].start,
+            node: n,
+            fetches: fetches.get(&n).copied().unwrap_or(0),
+        });
+    }
+    out
 }

@@ -7,12 +7,12 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write;
 
-use super::memo::PickleMemo;
+use super::memo::{Hoist, PickleMemo, hoistable, key_cost};
 use crate::model::FileBytes;
 use crate::pickle::frame::{FRAME_TARGET, frame_header};
 use crate::pickle::machine::memo_key;
 use crate::pickle::scan::read_instr;
-use crate::pickle::{Graph, NO_NODE, NodeId, Op, PickleError, Span};
+use crate::pickle::{Graph, NO_NODE, NodeId, Op, PickleError, PickleInfo, Span};
 
 /// Where output bytes go.
 pub trait Sink {
@@ -172,29 +172,104 @@ pub fn rewrite_file(
     }
     let mut end_of_pickles = 0u64;
     for p in &g.pickles {
-        let mut w = Writer {
-            data,
-            src,
-            g,
-            cuts,
-            memo: PickleMemo::new(data, g, p, cuts)?,
-            out_key: HashMap::new(),
-            emitted: BTreeSet::new(),
-            next_key: 0,
-            protocol: p.protocol,
-            text_memo: false,
-            f: Framer {
-                sink: &mut count,
-                frame: Vec::with_capacity(FRAME_TARGET + 1024),
-                framing: false,
-            },
-        };
-        w.pickle(p.span)?;
+        let memo = PickleMemo::new(data, g, p, cuts)?;
+        let hoist = choose_hoist(data, g, cuts, p, &memo)?;
+        write_pickle(src, g, cuts, p, memo, &hoist, &mut count)?;
         end_of_pickles = p.span.end;
     }
     // Trailing bytes after the last pickle stay as they are.
     count.put_range(src, end_of_pickles as usize..data.len())?;
     Ok(count.n)
+}
+
+/// Writes pickle `p` minus `cuts`, hoisting the definitions in `hoist` (see
+/// [`super::memo::hoistable`]) to their cuts. Returns the output key of every stored node.
+fn write_pickle(
+    src: FileBytes<'_>,
+    g: &Graph,
+    cuts: &[Span],
+    p: &PickleInfo,
+    memo: PickleMemo,
+    hoist: &[Hoist],
+    sink: &mut dyn Sink,
+) -> Result<HashMap<NodeId, u64>, RewriteError> {
+    let mut w = Writer {
+        data: src.data(),
+        src,
+        g,
+        cuts,
+        memo,
+        hoist,
+        out_key: HashMap::new(),
+        emitted: BTreeSet::new(),
+        next_key: 0,
+        protocol: p.protocol,
+        text_memo: false,
+        f: Framer {
+            sink,
+            frame: Vec::with_capacity(FRAME_TARGET + 1024),
+            framing: false,
+        },
+    };
+    w.pickle(p.span)?;
+    Ok(w.out_key)
+}
+
+/// Which definitions to hoist when pickle `p` is rewritten: where keys follow the output
+/// (MEMOIZE), a definition re-emitted at its first surviving fetch takes the next key, past
+/// 256 a long one that makes every later fetch 3 bytes longer; hoisted to its cut it keeps a
+/// low key for one POP. The exact sizes of three choices are counted (re-emit everything,
+/// hoist what would otherwise get a longer key, hoist everything) and the smallest wins
+/// (re-emitting on a tie). Explicit keys are kept as they are: nothing to hoist.
+fn choose_hoist(
+    data: &[u8],
+    g: &Graph,
+    cuts: &[Span],
+    p: &PickleInfo,
+    memo: &PickleMemo,
+) -> Result<Vec<Hoist>, RewriteError> {
+    if memo.keep {
+        return Ok(Vec::new());
+    }
+    let all = hoistable(g, p, cuts);
+    if all.is_empty() {
+        return Ok(all);
+    }
+    let src = FileBytes::memory(data);
+    let count = |hoist: &[Hoist]| -> Result<(u64, HashMap<NodeId, u64>), RewriteError> {
+        let mut c = Counter::default();
+        let keys = write_pickle(src, g, cuts, p, memo.clone(), hoist, &mut c)?;
+        Ok((c.0, keys))
+    };
+    let (inline, inline_keys) = count(&[])?;
+    let (hoisted, hoisted_keys) = count(&all)?;
+    // Hoisting one definition trades a POP and its first fetch (which re-emission replaces)
+    // for shorter later fetches.
+    let text = text_memo(data, g, p.span);
+    let some: Vec<Hoist> = all
+        .iter()
+        .copied()
+        .filter(
+            |h| match (inline_keys.get(&h.node), hoisted_keys.get(&h.node)) {
+                (Some(&a), Some(&b)) => {
+                    let (a, b) = (key_cost(a, text), key_cost(b, text));
+                    h.fetches.saturating_sub(1) * a.saturating_sub(b) > b + 1
+                }
+                _ => false,
+            },
+        )
+        .collect();
+    let mut best = (inline, Vec::new());
+    if !some.is_empty() && some.len() < all.len() {
+        let (n, _) = count(&some)?;
+        if n < best.0 {
+            best = (n, some);
+        }
+    }
+    if hoisted < best.0 {
+        best = (hoisted, all);
+    }
+    Ok(best.1)
 }
 
 struct Counting<'s> {
@@ -224,6 +299,8 @@ struct Writer<'a, 's> {
     g: &'a Graph,
     cuts: &'a [Span],
     memo: PickleMemo,
+    /// Definitions written at their cut (then popped), by cut start: see [`choose_hoist`].
+    hoist: &'a [Hoist],
     out_key: HashMap<NodeId, u64>,
     /// The definition spans `(start, end, node)` of every node in `out_key`, so the outermost
     /// one starting at an offset is found in O(log n) (a linear scan made chains of nodes
@@ -236,11 +313,25 @@ struct Writer<'a, 's> {
     f: Framer<'s>,
 }
 
+/// True when the pickle over `span` stores with text PUT (protocol 0). Protocol 1 has no PROTO
+/// opcode, so the protocol number alone cannot tell text memo opcodes from binary ones: this
+/// follows the pickle's first memo store.
+fn text_memo(data: &[u8], g: &Graph, span: Span) -> bool {
+    let first_put = g.puts.partition_point(|s| s.pos < span.start);
+    g.puts
+        .get(first_put)
+        .filter(|s| s.pos < span.end)
+        .is_some_and(|s| data.get(s.pos as usize) == Some(&(Op::PUT as u8)))
+}
+
 /// A region of the input being emitted: `[pos, end)`, re-emitting `node` (or the main stream).
 struct Region {
     pos: u64,
     end: u64,
     node: NodeId,
+    /// A hoisted definition: the opcode written after it (POP, or POP_MARK after the last of
+    /// a group opened with MARK).
+    then: Option<Op>,
 }
 
 impl Writer<'_, '_> {
@@ -285,19 +376,12 @@ impl Writer<'_, '_> {
     }
 
     fn pickle(&mut self, span: Span) -> Result<(), RewriteError> {
-        // Protocol 1 has no PROTO opcode, so the protocol number alone cannot tell text memo
-        // opcodes (protocol 0) from binary ones: follow the pickle's first memo store.
-        let first_put = self.g.puts.partition_point(|s| s.pos < span.start);
-        self.text_memo = self
-            .g
-            .puts
-            .get(first_put)
-            .filter(|s| s.pos < span.end)
-            .is_some_and(|s| self.data.get(s.pos as usize) == Some(&(Op::PUT as u8)));
+        self.text_memo = text_memo(self.data, self.g, span);
         let mut stack = vec![Region {
             pos: span.start,
             end: span.end,
             node: NO_NODE,
+            then: None,
         }];
         // Nodes whose definitions are being re-emitted (a set: chains of them can be deep).
         let mut emitting: HashSet<NodeId> = HashSet::new();
@@ -306,6 +390,39 @@ impl Writer<'_, '_> {
                 let pos = r.pos;
                 if let Some(e) = self.cut_at(pos, r.end) {
                     r.pos = e;
+                    if r.node == NO_NODE {
+                        // Definitions hoisted to this cut, then the rest of the stream.
+                        let a = self.hoist.partition_point(|h| h.cut < pos);
+                        let b = self.hoist.partition_point(|h| h.cut <= pos);
+                        let defs: Vec<(NodeId, Span)> = self.hoist[a..b]
+                            .iter()
+                            .filter(|h| !self.out_key.contains_key(&h.node))
+                            .filter_map(|h| self.g.get(h.node).map(|d| (h.node, d.span)))
+                            .collect();
+                        if !defs.is_empty() {
+                            // One POP each, or MARK ... POP_MARK around three or more.
+                            let group = defs.len() >= 3;
+                            if group {
+                                self.f.small(&[Op::MARK as u8])?;
+                            }
+                            stack.push(r);
+                            for (k, &(n, d)) in defs.iter().enumerate().rev() {
+                                emitting.insert(n);
+                                let then = match (group, k + 1 == defs.len()) {
+                                    (false, _) => Some(Op::POP),
+                                    (true, true) => Some(Op::POP_MARK),
+                                    (true, false) => None,
+                                };
+                                stack.push(Region {
+                                    pos: d.start,
+                                    end: d.end,
+                                    node: n,
+                                    then,
+                                });
+                            }
+                            continue 'regions;
+                        }
+                    }
                     continue;
                 }
                 if r.node != NO_NODE
@@ -381,6 +498,7 @@ impl Writer<'_, '_> {
                                 pos: def.start,
                                 end: def.end,
                                 node: n,
+                                then: None,
                             });
                             continue 'regions;
                         }
@@ -398,6 +516,10 @@ impl Writer<'_, '_> {
             }
             if r.node != NO_NODE {
                 emitting.remove(&r.node);
+            }
+            if let Some(op) = r.then {
+                self.f.small(&[op as u8])?;
+                self.f.boundary()?;
             }
         }
         self.f.commit(true)?;
