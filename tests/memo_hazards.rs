@@ -662,6 +662,84 @@ objs = [
     }
 }
 
+/// Hoisting with nesting and cycles: the definitions of `nested_re_emission`, fetched again
+/// after 300 other memo entries, are written at their cuts at protocols 4 and 5 (MARK ...
+/// POP_MARK or POP; no fetch takes the long form), each without the attributes cut inside it
+/// (`z.partner`, `b.partner`), and CPython reads every output as the input minus the
+/// attributes, sharing and the `a <-> b` cycle included.
+#[test]
+fn hoisting_nested_definitions_and_cycles() {
+    if skip("hoisting_nested_definitions_and_cycles") {
+        return;
+    }
+    let inputs = pickles(
+        r#"
+x = holder(name='x', payload=[1, 2, 3])
+y = [x, 'y-text', {'x': x}]
+z = holder(name='z', partner=None, ys=[y])
+a = holder(name='a')
+b = holder(name='b', partner=a)
+a.partner = b
+filler = ['filler-%d' % i for i in range(300)]
+objs = [
+    holder(t1={'inner': x}, t2={'y': y}, t3=z, filler=filler, keep=[y, y], keep_x=[x, x, x],
+           keep_z=[z, z]),
+    holder(pair=[a], filler=filler, keep=[b, b, b]),
+]
+"#,
+        &[0, 2, 4, 5],
+    );
+    let r = rules(&[
+        ("pipeline.fake.Holder", "t1"),
+        ("pipeline.fake.Holder", "t2"),
+        ("pipeline.fake.Holder", "t3"),
+        ("pipeline.fake.Holder", "partner"),
+    ]);
+    let outs = slim_and_check("hoist-nested", &inputs, &r);
+    for (k, ((p, m), (_, orig))) in outs.iter().zip(&inputs).enumerate() {
+        let name = format!("p{p} #{k}");
+        let g = m.graph();
+        let ops = |d: &[u8], which: &[Op]| {
+            Scanner::new(d, 0)
+                .filter(|i| i.as_ref().is_ok_and(|i| which.contains(&i.op)))
+                .count()
+        };
+        let groups = common::group_set(m);
+        assert!(
+            !groups.contains_key(&("pipeline.fake.Holder".into(), "partner".into())),
+            "{name}: a hoisted holder kept its removed attribute"
+        );
+        if *p >= 4 {
+            assert_eq!(ops(m.data(), &[Op::LONG_BINGET]), 0, "{name}: a long fetch");
+            assert!(
+                ops(m.data(), &[Op::POP, Op::POP_MARK]) > ops(orig, &[Op::POP, Op::POP_MARK]),
+                "{name}: nothing hoisted"
+            );
+        }
+        if k % 2 == 0 {
+            let ys = root_attr(m, "keep");
+            let y: Vec<_> = g.children(ys).iter().map(|e| e.value).collect();
+            assert_eq!(y[0], y[1], "{name}: y shared");
+            let xs = root_attr(m, "keep_x");
+            let x: Vec<_> = g.children(xs).iter().map(|e| e.value).collect();
+            assert_eq!(g.children(y[0])[0].value, x[0], "{name}: y[0] is x");
+            let zs = root_attr(m, "keep_z");
+            let z: Vec<_> = g.children(zs).iter().map(|e| e.value).collect();
+            assert_eq!(z[0], z[1], "{name}");
+            let zy = attr(m, z[0], "ys").expect("z.ys");
+            assert_eq!(g.children(zy)[0].value, y[0], "{name}: z.ys[0] is y");
+        } else {
+            let pair = root_attr(m, "pair");
+            let a = g.children(pair)[0].value;
+            let bs = root_attr(m, "keep");
+            let b: Vec<_> = g.children(bs).iter().map(|e| e.value).collect();
+            assert!(b[0] == b[1] && b[1] == b[2], "{name}: b shared");
+            assert_ne!(a, b[0]);
+            assert!(attr(m, b[0], "name").is_some(), "{name}");
+        }
+    }
+}
+
 /// The dry-run (counting writer) and the retained sizes agree on what a cut frees when
 /// nothing inside it is referenced from outside.
 #[test]

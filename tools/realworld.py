@@ -16,7 +16,8 @@ For every file (README.md and SOURCES.md excepted):
   * for every accepted file with class.attr groups: its largest group is dropped with
     `picklescope slim` on a copy; the copy must load in CPython with the same object graph as
     the original minus that attribute (canon.py given the same rules file), the dry-run must
-    predict the written size, and the file must not grow.
+    predict the written size, and the file must not grow. The summary also says how far the
+    outputs are from `input - removed` (the dry-run's `bookkeeping_bytes`, signed).
 
 Prints one line per disagreement and a summary; exit 1 when anything disagrees.
 """
@@ -191,6 +192,10 @@ def check(path, args):
             r['problems'].append('slim --dry-run of %s exits %d: %s' % (r['drop'], rc, err.strip()))
             return r
         dry = json.loads(out)
+        f0 = dry['files'][0]
+        r['removed'] = sum(x['bytes'] for x in f0.get('removed', []))
+        # before - after - removed: memo keys, re-emitted definitions, frames (signed).
+        r['bookkeeping'] = f0.get('bookkeeping_bytes', 0)
         rc, out, err = run([args.bin, 'slim', copy, '--rules', rules, '--json'])
         if rc != 0:
             r['problems'].append('slim of %s exits %d: %s' % (r['drop'], rc, err.strip()))
@@ -244,6 +249,12 @@ def main():
     print('drops: %d files slimmed, %d round-trip under CPython, %d bytes saved, %d files grown (%d bytes)'
           % (len(dropped), sum(1 for r in dropped if r.get('roundtrip')), saved, len(grown),
              sum(r['after'] - r['size'] for r in grown)))
+    less = [r for r in dropped if r.get('bookkeeping', 0) > 0]
+    more = [r for r in dropped if r.get('bookkeeping', 0) < 0]
+    print('beyond what each drop removes: %d files smaller by %d bytes in all, %d larger by %d '
+          'bytes in all (at most %d in one)'
+          % (len(less), sum(r['bookkeeping'] for r in less), len(more),
+             -sum(r['bookkeeping'] for r in more), max([-r['bookkeeping'] for r in more] or [0])))
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=1)
