@@ -345,3 +345,80 @@ fn corpus_checkpoints_open_as_members_and_rows() {
         std::fs::metadata(&legacy).unwrap().len()
     );
 }
+
+/// A standalone `.npy` file (written by numpy) reads like an `.npz` member: a numeric array
+/// gives dtype, shape and order and counts its data, an object array's pickle opens as a tree
+/// of its elements; the explorer is read-only on it and `slim` says it does not rewrite it.
+#[test]
+fn a_standalone_npy_reads_like_an_npz_member() {
+    if common::no_python("a_standalone_npy_reads_like_an_npz_member") {
+        return;
+    }
+    let dir = tempdir();
+    let o = common::py_run(
+        "import sys, numpy as np\n\
+         np.save('num.npy', np.arange(12, dtype='<f8').reshape(3, 4))\n\
+         np.save('fort.npy', np.asfortranarray(np.zeros((2, 5), dtype='<i4')))\n\
+         np.save('obj.npy', np.array([{'a': 1}, [1, 2], 'x'], dtype=object), allow_pickle=True)\n",
+        &[],
+        Some(dir.path()),
+    );
+    if !o.status.success() {
+        common::skip(
+            "a_standalone_npy_reads_like_an_npz_member",
+            &format!("numpy: {}", String::from_utf8_lossy(&o.stderr)),
+        );
+        return;
+    }
+    // Where the data starts, from the header length the file states (version 1: 2 bytes).
+    let data_at = |p: &Path| {
+        let b = std::fs::read(p).unwrap();
+        assert_eq!(&b[..8], b"\x93NUMPY\x01\x00");
+        (10 + u16::from_le_bytes([b[8], b[9]]) as usize, b.len())
+    };
+    for (name, summary, bytes) in [
+        ("num.npy", "ndarray float64 (3, 4) C", 96),
+        ("fort.npy", "ndarray int32 (2, 5) F", 40),
+    ] {
+        let p = dir.path().join(name);
+        let (at, len) = data_at(&p);
+        assert_eq!(len - at, bytes, "{name}");
+        let r = report_json(&p);
+        assert_eq!(r["files"][0]["summary"].as_str(), Some(summary), "{name}");
+        assert_eq!(r["total_bytes"].as_u64(), Some(bytes as u64), "{name}");
+    }
+    let obj = dir.path().join("obj.npy");
+    let (at, len) = data_at(&obj);
+    let r = report_json(&obj);
+    let f = &r["files"][0];
+    assert_eq!(
+        f["summary"].as_str(),
+        Some("ndarray object (3,) C, pickled")
+    );
+    assert_eq!(f["root_class"].as_str(), Some("numpy.ndarray"));
+    assert_eq!(f["bytes"].as_u64(), Some((len - at) as u64));
+
+    let app = open(&obj);
+    assert!(app.read_only, "the explorer must not write a .npy");
+    let names: Vec<String> = rows(&app).into_iter().map(|r| r.0).collect();
+    assert_eq!(names, ["[0]", "[1]", "[2]"]);
+
+    let before = std::fs::read(&obj).unwrap();
+    let rules = dir.path().join("r.toml");
+    std::fs::write(&rules, "[[transient]]\nclass = \"x.Y\"\nattrs = [\"z\"]\n").unwrap();
+    let o = bin()
+        .arg("slim")
+        .arg(&obj)
+        .arg("--rules")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("obj.npy") && err.contains("slim does not rewrite it"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&obj).unwrap(), before);
+}

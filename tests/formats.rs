@@ -38,7 +38,7 @@ fn other_formats_are_named_in_one_line_with_exit_2() {
         (
             "a.npy",
             b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'}",
-            "a NumPy .npy array file, not a pickle",
+            "NumPy .npy file: truncated .npy header",
         ),
         (
             "a.h5",

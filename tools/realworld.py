@@ -9,10 +9,12 @@ For every file (README.md and SOURCES.md excepted):
     (tools/canon.py, encodings ASCII then latin1) reads its first pickle. A compressed file
     (gzip, bz2, xz/lzma, zlib, lz4 frame when the lz4 module is installed) is judged on its
     decompressed content; a zip archive on its members (a PyTorch checkpoint's data.pkl, an
-    .npz's object arrays, any other member as a pickle); any other format is not a pickle.
+    .npz's object arrays, any other member as a pickle); a .npy array like an .npz member (its
+    header read with ast.literal_eval); any other format is not a pickle.
   * `picklescope report --json FILE`: an accepted file must exit 0 with `total_bytes` equal
     to its (decompressed) size -- for a zip, a checkpoint's data.pkl plus its storages, or
-    the members' pickles and array data; a rejected one must exit 2.
+    the members' pickles and array data; for a .npy, its data (an object array's pickle); a
+    rejected one must exit 2.
   * for every accepted file with class.attr groups: its largest group is dropped with
     `picklescope slim` on a copy; the copy must load in CPython with the same object graph as
     the original minus that attribute (canon.py given the same rules file), the dry-run must
@@ -91,18 +93,28 @@ def unzip(data):
         return cpython_accepts(body), len(body) + storages
     accepted, total = True, 0
     for n in names:
-        body = z.read(n)
-        if body[:6] == b'\x93NUMPY':
+        a, t = npy(z.read(n))
+        accepted = accepted and a
+        total += t
+    return accepted, total
+
+
+def npy(body):
+    """(accepted, expected total_bytes) of a .npy array as picklescope should read it: a
+    numeric array counts its data, an object array's data is a pickle; bytes without the .npy
+    magic are judged as a pickle."""
+    if body[:6] == b'\x93NUMPY':
+        try:
             at, hlen = (10, struct.unpack('<H', body[8:10])[0]) if body[6] == 1 \
                 else (12, struct.unpack('<I', body[8:12])[0])
             header = ast.literal_eval(body[at:at + hlen].decode('latin1'))
-            body = body[at + hlen:]
-            if header['descr'] != '|O':
-                total += len(body)
-                continue
-        accepted = accepted and cpython_accepts(body)
-        total += len(body)
-    return accepted, total
+            descr = header['descr']
+        except Exception:  # noqa: BLE001 -- a broken header: not an array
+            return False, 0
+        body = body[at + hlen:]
+        if descr != '|O':
+            return True, len(body)
+    return cpython_accepts(body), len(body)
 
 
 def cpython_accepts(payload):
@@ -145,8 +157,13 @@ def check(path, args):
     r['codec'] = codec
     r['size'] = len(data)
     zipped = unzip(data)
+    if data[:6] == b'\x93NUMPY':
+        zipped = npy(data)
+        r['codec'] = 'npy'
+    elif zipped is not None:
+        r['codec'] = 'zip'
     if zipped is not None:
-        r['codec'] = codec = 'zip'
+        codec = r['codec']
         r['accepted'], expected = zipped
         rc, out, err = run([args.bin, 'report', '--json', path])
         r['rc'] = rc
@@ -156,7 +173,7 @@ def check(path, args):
         elif rc != 0:
             r['problems'].append('CPython accepts its members, report exits %d: %s' % (rc, err.strip()))
         elif json.loads(out)['total_bytes'] != expected:
-            r['problems'].append('total_bytes %d, members hold %d' % (json.loads(out)['total_bytes'], expected))
+            r['problems'].append('total_bytes %d, expected %d' % (json.loads(out)['total_bytes'], expected))
         return r
     if payload is None:
         # No Python module for this codec here: not judged (counted in the summary).
@@ -239,10 +256,11 @@ def main():
     dropped = [r for r in results if 'after' in r]
     saved = sum(r['size'] - r['after'] for r in dropped if r['after'] <= r['size'])
     grown = [r for r in dropped if r['after'] > r['size']]
-    print('files %d: CPython accepts %d (%d compressed, %d zip archives), rejects %d, '
+    print('files %d: CPython accepts %d (%d compressed, %d zip archives, %d .npy arrays), rejects %d, '
           'not judged %d; picklescope agrees on %d'
-          % (len(results), len(acc), sum(1 for r in acc if r['codec'] not in (None, 'zip')),
+          % (len(results), len(acc), sum(1 for r in acc if r['codec'] not in (None, 'zip', 'npy')),
              sum(1 for r in acc if r['codec'] == 'zip'),
+             sum(1 for r in acc if r['codec'] == 'npy'),
              sum(1 for r in results if r.get('accepted') is False),
              sum(1 for r in results if r.get('accepted') is None),
              len(results) - len(bad)))

@@ -87,6 +87,12 @@ pub fn run(
             path.display()
         )));
     }
+    if path.is_file() && picklescope::model::npy::is_npy_file(path) {
+        return Err(Failure::invalid(format!(
+            "{}: a NumPy .npy array file; slim does not rewrite it (report and the explorer read it)",
+            path.display()
+        )));
+    }
     let tty = std::io::stderr().is_terminal() && !json;
     let opts = SaveOptions {
         backup,

@@ -59,10 +59,18 @@ impl SourceFile {
         }
     }
 
+    /// Read-only: an archive member or a NumPy `.npy` file (the explorer never writes it).
+    pub fn read_only(&self) -> bool {
+        self.member.is_some() || crate::model::npy::is_npy_file(&self.path)
+    }
+
     /// Reads and parses it.
     pub fn open(&self) -> Result<Model, crate::model::LoadError> {
         match &self.member {
             Some(m) => crate::model::archive::open_member(&self.path, m),
+            None if crate::model::npy::is_npy_file(&self.path) => {
+                crate::model::npy::open_file(&self.path)
+            }
             None => Model::open(&self.path),
         }
     }
@@ -72,6 +80,9 @@ impl SourceFile {
     pub fn open_lean(&self) -> Result<Model, crate::model::LoadError> {
         match &self.member {
             Some(m) => crate::model::archive::open_member(&self.path, m),
+            None if crate::model::npy::is_npy_file(&self.path) => {
+                crate::model::npy::open_file(&self.path)
+            }
             None => Model::open_lean(&self.path),
         }
     }

@@ -39,6 +39,9 @@ pub enum LoadError {
     /// Another format, recognised when the bytes do not parse as a pickle.
     #[error("{path}: {}, not a pickle", format.describe())]
     NotAPickle { path: PathBuf, format: Format },
+    /// A NumPy `.npy` file whose header cannot be read.
+    #[error("{path}: NumPy .npy file: {message}")]
+    Npy { path: PathBuf, message: String },
     /// A zip archive that cannot be read as one.
     #[error("{path}: zip archive: {message}")]
     Archive { path: PathBuf, message: String },
@@ -55,6 +58,7 @@ impl LoadError {
             LoadError::Pickle { .. }
                 | LoadError::NotAPickle { .. }
                 | LoadError::Archive { .. }
+                | LoadError::Npy { .. }
                 | LoadError::Inflate {
                     source: InflateError::Corrupt { .. } | InflateError::TooLarge { .. },
                     ..

@@ -10,6 +10,7 @@ pub mod fixed;
 pub mod globals;
 pub mod groups;
 pub mod nested;
+pub mod npy;
 pub mod rows;
 pub mod sizes;
 pub mod sniff;

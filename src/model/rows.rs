@@ -59,6 +59,12 @@ pub fn rows_into(g: &Graph, data: &[u8], id: NodeId, out: &mut Vec<Row>) {
     match n.kind {
         Kind::Call { args, .. } => {
             if is_numpy_array(g, data, id) && array_summary(g, data, id).is_some() {
+                // An object array's elements are the list its state ends with.
+                if let Some(raw) = g.children(n.state).last().map(|e| e.value)
+                    && g.get(raw).is_some_and(|r| r.kind == Kind::List)
+                {
+                    own_rows(g, raw, out);
+                }
                 return;
             }
             if n.state != NO_NODE {

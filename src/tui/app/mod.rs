@@ -177,7 +177,7 @@ pub struct App {
 impl App {
     pub fn new(source: Source, rules: Rules, read_only: bool) -> App {
         // Archive members are read, never rewritten.
-        let read_only = read_only || source.files.iter().any(|f| f.member.is_some());
+        let read_only = read_only || source.files.iter().any(|f| f.read_only());
         let rereads = crate::context::reread::Rereads::of(&source.files);
         let files: Vec<FileState> = source
             .files

@@ -33,6 +33,12 @@ pub(super) fn draw_header(f: &mut Frame, app: &App, r: Rect, theme: Theme) {
             size(total)
         )),
     ];
+    // A lone file that is not a pickle tree (a `.npy` array) says what it is.
+    if let [one] = app.files.as_slice()
+        && let Some(sum) = one.model().and_then(|m| m.doc.summary.as_deref())
+    {
+        spans.push(Span::raw(format!(" · {sum}")));
+    }
     if !app.marks.rules.transient.is_empty() && after != total {
         let text = if narrow {
             format!(" → {} ({})", size(after), change_pct(total, after))
