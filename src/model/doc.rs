@@ -10,7 +10,8 @@ use memmap2::Mmap;
 
 use super::codec::{self, InflateError};
 use super::sniff::{self, Format};
-use super::sparse::{SparseMap, is_changed};
+use super::sparse::{LARGE_PAYLOAD, SparseMap, is_changed};
+use crate::pickle::value::BYTES_PREVIEW;
 
 use crate::pickle::{self, Graph, PickleError, Warning};
 
@@ -353,9 +354,73 @@ impl Doc {
         RawFile::open(path)?.parse()
     }
 
-    /// Reads and parses a file for a report ([`RawFile::parse_lean`]).
+    /// Reads and parses a file for a report: a regular, uncompressed file of 1 MiB or more
+    /// in windows ([`Doc::open_windowed`]), else as [`RawFile::parse_lean`].
     pub fn open_lean(path: &Path) -> Result<Doc, LoadError> {
+        if let Some(doc) = Doc::open_windowed(path, SPARSE_FROM, pickle::window::WINDOW)? {
+            return Ok(doc);
+        }
         RawFile::open(path)?.parse_lean()
+    }
+
+    /// The lean parse of a file read in windows of `window` bytes
+    /// ([`pickle::lean::parse_lean_file`]): the file is never held whole; afterwards only
+    /// the pages holding the bytes of the graph's nodes are copied in ([`kept_ranges`]), the
+    /// rest reads as zeros. `Ok(None)` when the file is shorter than `min_len`, compressed,
+    /// not a regular file, or not one the lean machine takes: the caller then reads it
+    /// whole, and words any error.
+    pub fn open_windowed(
+        path: &Path,
+        min_len: u64,
+        window: usize,
+    ) -> Result<Option<Doc>, LoadError> {
+        // Opened only once known to be a regular file (opening a FIFO would block).
+        if !std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() >= min_len.max(1)) {
+            return Ok(None);
+        }
+        let Ok(file) = File::open(path) else {
+            return Ok(None);
+        };
+        let Ok(meta) = file.metadata() else {
+            return Ok(None);
+        };
+        let len = meta.len();
+        if !meta.is_file() || len < min_len.max(1) || codec_of(&file, len).is_some() {
+            return Ok(None);
+        }
+        let stamp = FileStamp::from_meta(&meta);
+        let Some(graph) = pickle::lean::parse_lean_file(&file, len, window) else {
+            return Ok(None);
+        };
+        let changed = || LoadError::Changed {
+            path: path.to_path_buf(),
+        };
+        let map = SparseMap::from_ranges(&file, len, kept_ranges(&graph)).map_err(|e| {
+            if is_changed(&e) {
+                changed()
+            } else {
+                LoadError::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                }
+            }
+        })?;
+        let Some(map) = map else {
+            return Ok(None);
+        };
+        let same = |s: std::io::Result<FileStamp>| s.is_ok_and(|s| s == stamp);
+        if !same(file.metadata().map(|m| FileStamp::from_meta(&m))) || !same(FileStamp::of(path)) {
+            return Err(changed());
+        }
+        Ok(Some(Doc {
+            path: path.to_path_buf(),
+            backing: Backing::Sparse(map),
+            graph,
+            warnings: Vec::new(),
+            stamp: Some(stamp),
+            compressed: None,
+            summary: None,
+        }))
     }
 
     /// Parses bytes held in memory (tests, generated files).
@@ -482,4 +547,36 @@ fn read_whole(file: &File, len: u64) -> std::io::Result<Vec<u8>> {
         ));
     }
     Ok(v)
+}
+
+/// The file ranges a lean graph's nodes read their values from: each scalar's instruction
+/// (a large raw payload only its first [`BYTES_PREVIEW`] bytes), the names of globals, the
+/// first bytes of every other node and of the file.
+fn kept_ranges(g: &Graph) -> Vec<Range<u64>> {
+    use crate::pickle::Kind;
+    let mut out = Vec::with_capacity(g.nodes.len() * 2 + 1);
+    out.push(0..64);
+    for n in g.nodes.iter() {
+        let s = n.span.start;
+        let head = s..(s + 16).min(n.span.end.max(s + 1));
+        match n.kind {
+            Kind::Str(t) => out.push(s..t.start + u64::from(t.len)),
+            Kind::Global { module, name } => {
+                out.push(head);
+                out.push(module.start..module.start + u64::from(module.len));
+                out.push(name.start..name.start + u64::from(name.len));
+            }
+            Kind::Int { payload } | Kind::Float { payload } => out.push(s..payload.end),
+            Kind::Bytes { payload } | Kind::ByteArray { payload } => {
+                let cut = if payload.end - payload.start >= LARGE_PAYLOAD {
+                    payload.start + BYTES_PREVIEW as u64
+                } else {
+                    payload.end
+                };
+                out.push(s..cut);
+            }
+            _ => out.push(head),
+        }
+    }
+    out
 }

@@ -16,7 +16,7 @@ use crate::pickle::scan::read_instr;
 use crate::pickle::value::BYTES_PREVIEW;
 
 /// Raw byte payloads at least this long are left in the file and never read while scanning.
-pub const LARGE_PAYLOAD: u64 = 16 << 10;
+pub use crate::pickle::window::LARGE_PAYLOAD;
 
 /// Give up (the caller reads the whole file) once this much would be copied.
 const MAX_COPIED: u64 = 64 << 20;
@@ -157,6 +157,66 @@ impl SparseMap {
         }
     }
 
+    /// A map of `file` (of `len` bytes) holding only the bytes over `ranges` (in any order,
+    /// widened to whole pages): everything else is a hole. `Ok(None)` where maps are not
+    /// made (not Linux).
+    #[cfg(target_os = "linux")]
+    pub fn from_ranges(
+        file: &File,
+        len: u64,
+        mut ranges: Vec<Range<u64>>,
+    ) -> std::io::Result<Option<SparseMap>> {
+        let Ok(size) = usize::try_from(len) else {
+            return Ok(None);
+        };
+        if size == 0 {
+            return Ok(None);
+        }
+        let page = page_size() as u64;
+        for r in &mut ranges {
+            r.start = (r.start / page) * page;
+            r.end = r.end.min(len).next_multiple_of(page).min(len);
+        }
+        ranges.retain(|r| r.start < r.end);
+        ranges.sort_by_key(|r| r.start);
+        let mut merged: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            match merged.last_mut() {
+                Some(m) if r.start <= m.end => m.end = m.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        let mut b = Builder {
+            map: Self::map_anonymous(size)?,
+            file,
+            page: page as usize,
+            covered: 0,
+            run: 0,
+            copied: 0,
+            skipped: 0,
+            holes: Vec::new(),
+            populate: true,
+            check_from: 0,
+        };
+        let mut at = 0;
+        for r in &merged {
+            b.overlay(r.start as usize, r.end as usize)?;
+            b.copied += (r.end - r.start) as usize;
+            if at < r.start {
+                b.holes.push(at..r.start);
+            }
+            at = r.end;
+        }
+        if at < len {
+            b.holes.push(at..len);
+        }
+        let mut map = std::mem::replace(&mut b.map, SparseMap::empty());
+        map.copied = b.copied as u64;
+        map.holes = std::mem::take(&mut b.holes);
+        map.file = Some(file.try_clone()?);
+        Ok(Some(map))
+    }
+
     /// Elsewhere the file is always read whole.
     #[cfg(not(target_os = "linux"))]
     pub fn open(_file: &File, _len: u64) -> std::io::Result<Option<SparseMap>> {
@@ -166,6 +226,16 @@ impl SparseMap {
     /// Elsewhere the file is always read whole.
     #[cfg(not(target_os = "linux"))]
     pub fn open_filled(_file: &File, _len: u64, _fill: Fill) -> std::io::Result<Option<SparseMap>> {
+        Ok(None)
+    }
+
+    /// Elsewhere the file is always read whole.
+    #[cfg(not(target_os = "linux"))]
+    pub fn from_ranges(
+        _file: &File,
+        _len: u64,
+        _ranges: Vec<Range<u64>>,
+    ) -> std::io::Result<Option<SparseMap>> {
         Ok(None)
     }
 
@@ -189,7 +259,8 @@ impl SparseMap {
     }
 
     /// The ranges left in the file (sorted, disjoint): each large raw payload past its first
-    /// [`BYTES_PREVIEW`] bytes.
+    /// [`BYTES_PREVIEW`] bytes (for a map made by [`SparseMap::from_ranges`]: everything
+    /// outside its ranges).
     pub fn holes(&self) -> &[Range<u64>] {
         &self.holes
     }

@@ -6,6 +6,10 @@ use foldhash::HashSet;
 use super::machine::memo_key;
 use super::ops::{Op, SHAPE_LEN1};
 use super::scan::{Instr, read_fast, read_general};
+use super::window::{MARGIN, Window, len_from_header};
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 
 /// A set of memo keys: bits up to a bound, a hash set beyond.
 #[derive(Debug, Default)]
@@ -68,40 +72,103 @@ enum Walk {
     At(KeySet),
 }
 
+/// How a walk over the bytes held ended.
+enum Part {
+    Stop,
+    At,
+    /// Needs the bytes from this offset on.
+    More(usize),
+}
+
 fn instr(data: &[u8], pos: usize) -> Option<Instr<'_>> {
     read_fast(data, pos).or_else(|| read_general(data, pos).ok())
 }
 
-/// Collects the keys GETs read from `pos` until STOP or until `until`; `None` on an opcode
-/// that does not decode or a walk that steps over `until`.
-fn walk(data: &[u8], mut pos: usize, until: usize, limit: u64) -> Option<Walk> {
+/// Collects into `fetched` the keys GETs read in `data` (the file's bytes from `base` on)
+/// from offset `pos` until STOP or until `until`; `None` on an opcode that does not decode
+/// or a walk that steps over `until`. Without `at_end`, the walk stops for more bytes where
+/// an instruction may not lie whole in `data`; large payloads are stepped over unread.
+fn walk_part(
+    data: &[u8],
+    base: usize,
+    mut pos: usize,
+    until: usize,
+    at_end: bool,
+    fetched: &mut KeySet,
+) -> Option<Part> {
     const GET: u8 = Op::GET as u8;
     const BINGET: u8 = Op::BINGET as u8;
     const LONG_BINGET: u8 = Op::LONG_BINGET as u8;
     const STOP: u8 = Op::STOP as u8;
-    let mut fetched = KeySet::new(limit);
+    let safe = if at_end {
+        usize::MAX
+    } else {
+        (base + data.len()).saturating_sub(MARGIN)
+    };
     loop {
         if pos >= until {
-            return (pos == until).then_some(Walk::At(fetched));
+            return (pos == until).then_some(Part::At);
         }
-        let code = *data.get(pos)?;
+        if pos >= safe {
+            return Some(Part::More(pos));
+        }
+        let rel = pos - base;
+        let code = *data.get(rel)?;
         let shape = Op::shape(code);
         match code {
             BINGET => {
-                fetched.insert(u64::from(*data.get(pos + 1)?));
+                fetched.insert(u64::from(*data.get(rel + 1)?));
                 pos += 2;
             }
             GET | LONG_BINGET => {
-                let i = instr(data, pos)?;
+                let Some(i) = instr(data, rel) else {
+                    return (!at_end).then_some(Part::More(pos));
+                };
                 fetched.insert(memo_key(&i).ok()?);
-                pos = i.end;
+                pos += i.len();
             }
-            STOP => return Some(Walk::Stop(fetched)),
+            STOP => return Some(Part::Stop),
             // The common shapes skipped by their length alone (a walk past the end of the
             // data fails at the next opcode).
             _ if shape < SHAPE_LEN1 => pos += 1 + usize::from(shape),
-            _ if shape == SHAPE_LEN1 => pos += 2 + usize::from(*data.get(pos + 1)?),
-            _ => pos = instr(data, pos)?.end,
+            _ if shape == SHAPE_LEN1 => pos += 2 + usize::from(*data.get(rel + 1)?),
+            _ => match len_from_header(data, rel) {
+                Some(n) => pos = pos.checked_add(usize::try_from(n).ok()?)?,
+                None => match instr(data, rel) {
+                    Some(i) => pos += i.len(),
+                    None => return (!at_end).then_some(Part::More(pos)),
+                },
+            },
+        }
+    }
+}
+
+/// The keys GETs read from `pos` until STOP or `until`, in bytes held in memory.
+fn walk(data: &[u8], pos: usize, until: usize, limit: u64) -> Option<Walk> {
+    let mut keys = KeySet::new(limit);
+    Some(match walk_part(data, 0, pos, until, true, &mut keys)? {
+        Part::Stop => Walk::Stop(keys),
+        Part::At => Walk::At(keys),
+        Part::More(_) => return None,
+    })
+}
+
+/// [`walk`] over a file read in windows.
+fn walk_file(
+    (file, len, window): (&File, u64, usize),
+    mut pos: usize,
+    until: usize,
+    limit: u64,
+) -> Option<Walk> {
+    let mut keys = KeySet::new(limit);
+    let mut w = Window::new(file, len, window).ok()?;
+    loop {
+        w.slide_to(pos as u64).ok()?;
+        let base = usize::try_from(w.base()).ok()?;
+        match walk_part(w.data(), base, pos, until, w.at_end(), &mut keys)? {
+            Part::Stop => return Some(Walk::Stop(keys)),
+            Part::At => return Some(Walk::At(keys)),
+            Part::More(p) => pos = p,
         }
     }
 }
@@ -109,42 +176,71 @@ fn walk(data: &[u8], mut pos: usize, until: usize, limit: u64) -> Option<Walk> {
 /// Streams smaller than this are walked on one core (a thread costs more than it saves).
 const SPLIT_FROM: usize = 4 << 20;
 
-/// The offset of the FRAME opcode nearest the middle of `data`, following the chain of
-/// frame headers from the first one (CPython writes frames back to back, large payloads
-/// between them unframed; the chain stops at the first such payload).
-fn middle_frame(data: &[u8]) -> Option<usize> {
-    let mid = data.len() / 2;
+/// The offset of the FRAME opcode nearest the middle of a stream of `len` bytes, following
+/// the chain of frame headers (read by `header`: 9 bytes at an offset) from the first one
+/// (CPython writes frames back to back, large payloads between them unframed; the chain
+/// stops at the first such payload).
+fn middle_frame_by(len: usize, header: impl Fn(usize) -> Option<[u8; 9]>) -> Option<usize> {
+    let mid = len / 2;
     let mut pos = 2;
-    if data.first() != Some(&(Op::PROTO as u8)) {
+    if header(0)?[0] != Op::PROTO as u8 {
         return None;
     }
     let mut best = None;
-    while data.get(pos) == Some(&(Op::FRAME as u8)) {
+    while let Some(h) = header(pos).filter(|h| h[0] == Op::FRAME as u8) {
         if pos > 2 {
             best = Some(pos);
         }
         if pos >= mid {
             break;
         }
-        let len = data.get(pos + 1..pos + 9)?;
-        let len = u64::from_le_bytes(len.try_into().ok()?);
-        pos = pos
-            .checked_add(9)?
-            .checked_add(usize::try_from(len).ok()?)?;
+        let n = u64::from_le_bytes(h[1..9].try_into().ok()?);
+        pos = pos.checked_add(9)?.checked_add(usize::try_from(n).ok()?)?;
     }
     best
 }
 
+fn middle_frame(data: &[u8]) -> Option<usize> {
+    middle_frame_by(data.len(), |p| data.get(p..p + 9)?.try_into().ok())
+}
+
+fn middle_frame_file(file: &File, len: u64) -> Option<usize> {
+    middle_frame_by(usize::try_from(len).ok()?, |p| {
+        let mut h = [0u8; 9];
+        file.read_exact_at(&mut h, p as u64).ok()?;
+        Some(h)
+    })
+}
+
 /// The memo keys some GET reads, or `None` when the stream does not decode to a STOP.
 pub(crate) fn fetched_keys(data: &[u8]) -> Option<KeySet> {
-    let limit = (data.len() as u64).saturating_mul(8);
     let split = (data.len() >= SPLIT_FROM)
         .then(|| middle_frame(data))
         .flatten();
+    let limit = (data.len() as u64).saturating_mul(8);
+    split_walk(split, |from, until| walk(data, from, until, limit))
+}
+
+/// [`fetched_keys`] of a file of `len` bytes read in windows of `window` bytes.
+pub(crate) fn fetched_keys_file(file: &File, len: u64, window: usize) -> Option<KeySet> {
+    let split = (len >= SPLIT_FROM as u64)
+        .then(|| middle_frame_file(file, len))
+        .flatten();
+    let limit = len.saturating_mul(8);
+    split_walk(split, |from, until| {
+        walk_file((file, len, window), from, until, limit)
+    })
+}
+
+/// Walks the stream on two threads when `split` is a frame boundary, else on one.
+fn split_walk(
+    split: Option<usize>,
+    walk: impl Fn(usize, usize) -> Option<Walk> + Sync,
+) -> Option<KeySet> {
     if let Some(split) = split {
         let (first, second) = std::thread::scope(|s| {
-            let second = s.spawn(|| walk(data, split, usize::MAX, limit));
-            let first = walk(data, 0, split, limit);
+            let second = s.spawn(|| walk(split, usize::MAX));
+            let first = walk(0, split);
             (first, second.join().ok().flatten())
         });
         match (first, second) {
@@ -159,7 +255,7 @@ pub(crate) fn fetched_keys(data: &[u8]) -> Option<KeySet> {
             _ => {}
         }
     }
-    match walk(data, 0, usize::MAX, limit)? {
+    match walk(0, usize::MAX)? {
         Walk::Stop(k) => Some(k),
         Walk::At(_) => None,
     }

@@ -6,13 +6,17 @@
 
 use foldhash::{HashMap, HashSet};
 
-use super::fetched::{KeySet, fetched_keys};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+use super::fetched::{KeySet, fetched_keys, fetched_keys_file};
+use super::window::{LARGE_PAYLOAD, Window, decode, len_from_header, read_head, read_instr_at};
 
 use super::edges::{self, Pieces};
 use super::graph::*;
 use super::machine::{highest_protocol, memo_key, scalar_kind, two_lines};
 use super::ops::Op;
-use super::scan::{Instr, read_fast, read_general};
+use super::scan::Instr;
 
 /// The lean machine met something it does not model (persistent ids, out-of-band buffers,
 /// extension codes, several pickles, a container changed through the memo after it was
@@ -108,40 +112,49 @@ pub fn parse_lean(data: &[u8]) -> Option<Graph> {
     if data.is_empty() || data.len() as u64 > MAX_OFFSET {
         return None;
     }
-    let mut m = Lean {
-        data,
-        g: Graph::default(),
-        pieces: Pieces::new(),
-        stack: Vec::new(),
-        marks: Vec::new(),
-        used: KeySet::new((data.len() as u64).saturating_mul(8)),
-        fetched: fetched_keys(data)?,
-        emap: Vec::new(),
-        emap_far: HashMap::default(),
-        memo_count: 0,
-        entries: Vec::new(),
-        put_pos: PosIndex::default(),
-        pends: Vec::new(),
-        free: Vec::new(),
-        pins: HashSet::default(),
-        hollow: HashSet::default(),
-        scratch: Vec::new(),
-        work: Vec::new(),
-        objects: 0,
-    };
-    m.run().ok()?;
-    let mut g = m.g;
-    edges::gather(&mut g, &mut m.pieces);
-    g.puts.sort_by_key(|p| p.pos);
-    g.lean = Some(Box::new(LeanCounts {
-        objects: m.objects,
-        put_pos: m.put_pos,
-    }));
-    Some(g)
+    let mut m = Lean::new(data, data.len(), fetched_keys(data)?, None);
+    m.run().ok()?.then_some(())?;
+    Some(m.finish())
+}
+
+/// [`parse_lean`] of a file of `len` bytes read in windows of `window` bytes (`pread`; see
+/// [`super::window::WINDOW`]): the file is never held whole, and large byte payloads are
+/// stepped over unread.
+pub fn parse_lean_file(file: &File, len: u64, window: usize) -> Option<Graph> {
+    if len == 0 || len > MAX_OFFSET {
+        return None;
+    }
+    let size = usize::try_from(len).ok()?;
+    let fetched = fetched_keys_file(file, len, window)?;
+    let mut w = Window::new(file, len, window).ok()?;
+    let mut m: Lean<'static> = Lean::new(&[], size, fetched, Some(file.try_clone().ok()?));
+    loop {
+        w.slide_to(m.pos as u64).ok()?;
+        let base = usize::try_from(w.base()).ok()?;
+        let mut v = m.view(w.data(), base, w.at_end());
+        let done = v.run().ok()?;
+        m = v.view(&[], 0, false);
+        if done {
+            return Some(m.finish());
+        }
+    }
 }
 
 struct Lean<'a> {
+    /// The file's bytes from `base` on (all of them, or a window).
     data: &'a [u8],
+    base: usize,
+    /// `data` reaches the end of the file.
+    at_end: bool,
+    /// The file's length.
+    len: usize,
+    /// The file, to read an instruction outside the window again.
+    file: Option<File>,
+    /// Where the walk goes on, and what it saw so far.
+    pos: usize,
+    memoize: bool,
+    protocol: u8,
+    saw_proto: bool,
     g: Graph,
     pieces: Pieces,
     stack: Vec<Item>,
@@ -181,14 +194,145 @@ fn container_kind(op: Op) -> Option<Kind> {
     })
 }
 
-fn instr(data: &[u8], pos: usize) -> R<Instr<'_>> {
-    match read_fast(data, pos) {
-        Some(i) => Ok(i),
-        None => read_general(data, pos).map_err(|_| Bail),
+/// The kind of a raw byte string from its instruction's header alone (its payload unread),
+/// as [`scalar_kind`] gives it.
+fn raw_bytes_kind(head: &[u8], pos: usize) -> Option<(Kind, usize)> {
+    let op = Op::from_byte(*head.first()?)?;
+    let w = match op {
+        Op::SHORT_BINBYTES => 1,
+        Op::BINBYTES => 4,
+        Op::BINBYTES8 | Op::BYTEARRAY8 => 8,
+        _ => return None,
+    };
+    let n = usize::try_from(len_from_header(head, 0)?).ok()?;
+    let payload = Span::new(pos + 1 + w, pos.checked_add(n)?);
+    let kind = match op {
+        Op::BYTEARRAY8 => Kind::ByteArray { payload },
+        _ => Kind::Bytes { payload },
+    };
+    Some((kind, pos + n))
+}
+
+impl Lean<'static> {
+    fn new(data: &[u8], len: usize, fetched: KeySet, file: Option<File>) -> Lean<'_> {
+        Lean {
+            data,
+            base: 0,
+            at_end: true,
+            len,
+            file,
+            pos: 0,
+            memoize: false,
+            protocol: 0,
+            saw_proto: false,
+            g: Graph::default(),
+            pieces: Pieces::new(),
+            stack: Vec::new(),
+            marks: Vec::new(),
+            used: KeySet::new((len as u64).saturating_mul(8)),
+            fetched,
+            emap: Vec::new(),
+            emap_far: HashMap::default(),
+            memo_count: 0,
+            entries: Vec::new(),
+            put_pos: PosIndex::default(),
+            pends: Vec::new(),
+            free: Vec::new(),
+            pins: HashSet::default(),
+            hollow: HashSet::default(),
+            scratch: Vec::new(),
+            work: Vec::new(),
+            objects: 0,
+        }
     }
 }
 
 impl<'a> Lean<'a> {
+    /// The same machine looking at other bytes of the file (`data` from `base` on).
+    fn view(self, data: &[u8], base: usize, at_end: bool) -> Lean<'_> {
+        Lean {
+            data,
+            base,
+            at_end,
+            len: self.len,
+            file: self.file,
+            pos: self.pos,
+            memoize: self.memoize,
+            protocol: self.protocol,
+            saw_proto: self.saw_proto,
+            g: self.g,
+            pieces: self.pieces,
+            stack: self.stack,
+            marks: self.marks,
+            used: self.used,
+            fetched: self.fetched,
+            emap: self.emap,
+            emap_far: self.emap_far,
+            memo_count: self.memo_count,
+            entries: self.entries,
+            put_pos: self.put_pos,
+            pends: self.pends,
+            free: self.free,
+            pins: self.pins,
+            hollow: self.hollow,
+            scratch: self.scratch,
+            work: self.work,
+            objects: self.objects,
+        }
+    }
+
+    fn finish(mut self) -> Graph {
+        let mut g = self.g;
+        edges::gather(&mut g, &mut self.pieces);
+        g.puts.sort_by_key(|p| p.pos);
+        g.lean = Some(Box::new(LeanCounts {
+            objects: self.objects,
+            put_pos: self.put_pos,
+        }));
+        g
+    }
+
+    /// The kind of the scalar whose instruction starts at `pos`: decoded from the bytes in
+    /// view, else read from the file again.
+    fn kind_at(&self, pos: u64) -> R<Kind> {
+        let pos = usize::try_from(pos).map_err(|_| Bail)?;
+        if let Some(i) = pos
+            .checked_sub(self.base)
+            .and_then(|rel| decode(self.data, rel, self.base))
+        {
+            return scalar_kind(&i).map_err(|_| Bail);
+        }
+        let file = self.file.as_ref().ok_or(Bail)?;
+        let head = read_head(file, self.len, pos).ok_or(Bail)?;
+        // A raw byte string: its header says all (a large payload stays unread).
+        if let Some((kind, _)) = raw_bytes_kind(&head, pos) {
+            return Ok(kind);
+        }
+        let b = read_instr_at(file, self.len as u64, pos as u64, usize::MAX).ok_or(Bail)?;
+        let i = decode(&b, 0, pos).ok_or(Bail)?;
+        scalar_kind(&i).map_err(|_| Bail)
+    }
+
+    /// Steps over a raw byte string whose payload is not in view (large, never read): its
+    /// item is pushed; the offset past it, or `None` when the bytes at `pos` are not one.
+    fn big_bytes(&mut self, pos: usize) -> R<Option<usize>> {
+        let rel = pos - self.base;
+        let Some((kind, end)) = raw_bytes_kind(self.data.get(rel..).unwrap_or(&[]), pos) else {
+            return Ok(None);
+        };
+        let (Kind::Bytes { payload } | Kind::ByteArray { payload }) = kind else {
+            return Ok(None);
+        };
+        if payload.end - payload.start < LARGE_PAYLOAD || end > self.len {
+            return Ok(None);
+        }
+        let op = Op::from_byte(self.data[rel]).ok_or(Bail)?;
+        self.g.op_count += 1;
+        self.objects += 1;
+        self.stack.push(Item::new(op, pos));
+        Ok(Some(end))
+    }
+
     fn new_node(&mut self, kind: Kind, op: Op, start: u64, end: u64) -> R<NodeId> {
         let id = self.g.nodes.len();
         if id >= (VIRTUAL - 1) as usize || end < start {
@@ -312,8 +456,7 @@ impl<'a> Lean<'a> {
                 n
             }
             None => {
-                let i = instr(self.data, it.start as usize)?;
-                let kind = scalar_kind(&i).map_err(|_| Bail)?;
+                let kind = self.kind_at(it.start)?;
                 self.new_node(kind, it.op, it.start, it.end)?
             }
         };
@@ -664,9 +807,7 @@ impl<'a> Lean<'a> {
     fn text_of(&self, it: &Item) -> R<TextRef> {
         let kind = match self.resolve(it) {
             Some(n) => self.g.nodes.get(n as usize).ok_or(Bail)?.kind,
-            None if it.pend == NONE && container_kind(it.op).is_none() => {
-                scalar_kind(&instr(self.data, it.start as usize)?).map_err(|_| Bail)?
-            }
+            None if it.pend == NONE && container_kind(it.op).is_none() => self.kind_at(it.start)?,
             None => return Err(Bail),
         };
         match kind {
@@ -716,14 +857,26 @@ impl<'a> Lean<'a> {
         Ok(())
     }
 
-    fn run(&mut self) -> R<()> {
-        let data = self.data;
-        let mut pos = 0;
-        let mut memoize = false;
-        let mut protocol = 0u8;
-        let mut saw_proto = false;
+    /// Runs the machine over the bytes in view: true at the end of the pickle, false when it
+    /// needs the bytes from `self.pos` on.
+    fn run(&mut self) -> R<bool> {
+        let (data, base) = (self.data, self.base);
+        let mut pos = self.pos;
         loop {
-            let i = instr(data, pos)?;
+            let Some(i) = pos
+                .checked_sub(base)
+                .and_then(|rel| decode(data, rel, base))
+            else {
+                if let Some(end) = self.big_bytes(pos)? {
+                    pos = end;
+                    continue;
+                }
+                if self.at_end {
+                    return Err(Bail);
+                }
+                self.pos = pos;
+                return Ok(false);
+            };
             pos = i.end;
             self.g.op_count += 1;
             let p = i.pos;
@@ -733,11 +886,11 @@ impl<'a> Lean<'a> {
                     if v > 5 {
                         return Err(Bail);
                     }
-                    protocol = v;
-                    saw_proto = true;
+                    self.protocol = v;
+                    self.saw_proto = true;
                 }
                 Op::FRAME => {
-                    if i.uint() > (data.len() - i.end) as u64 {
+                    if i.uint() > (self.len - i.end) as u64 {
                         return Err(Bail);
                     }
                 }
@@ -748,19 +901,28 @@ impl<'a> Lean<'a> {
                     for it in &mut rest {
                         self.close(it, p);
                     }
-                    if !saw_proto {
-                        protocol = highest_protocol(&data[..i.end]);
+                    if !self.saw_proto {
+                        // Without PROTO, the protocol is read from all of the opcodes (a
+                        // file read in windows is read again: protocols 0 and 1 only).
+                        self.protocol = if base == 0 {
+                            highest_protocol(data.get(..i.end).ok_or(Bail)?)
+                        } else {
+                            let file = self.file.as_ref().ok_or(Bail)?;
+                            let mut all = vec![0; i.end];
+                            file.read_exact_at(&mut all, 0).map_err(|_| Bail)?;
+                            highest_protocol(&all)
+                        };
                     }
                     let puts = self.put_pos.len();
                     self.g.pickles.push(PickleInfo {
                         span: Span::new(0, i.end),
-                        protocol,
+                        protocol: self.protocol,
                         root,
-                        explicit_memo: !memoize && puts == self.memo_count,
+                        explicit_memo: !self.memoize && puts == self.memo_count,
                     });
                     // Pickles back to back, or bytes after this one: the full machine's case.
-                    return if i.end == data.len() {
-                        Ok(())
+                    return if i.end == self.len {
+                        Ok(true)
                     } else {
                         Err(Bail)
                     };
@@ -896,7 +1058,7 @@ impl<'a> Lean<'a> {
                 }
                 Op::PUT | Op::BINPUT | Op::LONG_BINPUT | Op::MEMOIZE => {
                     let key = if i.op == Op::MEMOIZE {
-                        memoize = true;
+                        self.memoize = true;
                         self.memo_count
                     } else {
                         memo_key(&i).map_err(|_| Bail)?

@@ -12,6 +12,7 @@ pub mod nodes;
 pub mod ops;
 pub mod scan;
 pub mod value;
+pub mod window;
 
 pub use error::{ErrorKind, PickleError};
 pub use graph::*;
