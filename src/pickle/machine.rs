@@ -8,6 +8,18 @@ use super::graph::*;
 use super::ops::Op;
 use super::scan::{Instr, read_fast, read_general};
 
+/// What one pickle's run keeps between opcodes: its protocol, whether it memoizes implicitly,
+/// and which one-time warnings it has given.
+#[derive(Default)]
+struct Run {
+    protocol: u8,
+    saw_proto: bool,
+    memoize: bool,
+    warned_persid: bool,
+    warned_ext: bool,
+    warned_buf: bool,
+}
+
 /// Something worth telling the user that does not stop the file from loading.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
@@ -394,12 +406,7 @@ impl<'a> Machine<'a> {
         self.buffers = 0;
         let start = pos;
         let puts_before = self.graph.puts.len();
-        let mut memoize = false;
-        let mut protocol = 0u8;
-        let mut saw_proto = false;
-        let mut warned_persid = false;
-        let mut warned_ext = false;
-        let mut warned_buf = false;
+        let mut run = Run::default();
         loop {
             // Not `read_instr(..)?`: matching the Option keeps the common path free of a large
             // Result moved through the stack (a store-forwarding stall on every opcode).
@@ -416,8 +423,8 @@ impl<'a> Machine<'a> {
                     if v > 5 {
                         return Err(err(p, ErrorKind::UnsupportedProtocol(v)));
                     }
-                    protocol = v;
-                    saw_proto = true;
+                    run.protocol = v;
+                    run.saw_proto = true;
                 }
                 Op::FRAME => {
                     let n = i.uint();
@@ -440,15 +447,15 @@ impl<'a> Machine<'a> {
                     for it in rest {
                         Self::close(&mut self.graph.nodes, it, p);
                     }
-                    if !saw_proto {
+                    if !run.saw_proto {
                         // As pickletools says: the highest protocol among the opcodes.
-                        protocol = highest_protocol(&self.data[start..i.end]);
+                        run.protocol = highest_protocol(&self.data[start..i.end]);
                     }
                     self.graph.pickles.push(PickleInfo {
                         span: Span::new(start, i.end),
-                        protocol,
+                        protocol: run.protocol,
                         root: root.node,
-                        explicit_memo: !memoize
+                        explicit_memo: !run.memoize
                             && (self.graph.puts.len() - puts_before) as u64 == self.memo.count,
                     });
                     return Ok(i.end);
@@ -479,34 +486,8 @@ impl<'a> Machine<'a> {
                     let kind = scalar_kind(&i)?;
                     self.push_new(kind, &i, p)?;
                 }
-                Op::NEXT_BUFFER => {
-                    let index = self.buffers;
-                    self.buffers += 1;
-                    self.push_new(
-                        Kind::Buffer {
-                            index,
-                            readonly: false,
-                        },
-                        &i,
-                        p,
-                    )?;
-                    if !warned_buf {
-                        warned_buf = true;
-                        warnings.push(Warning {
-                            offset: p as u64,
-                            message: "uses out-of-band buffers (NEXT_BUFFER): CPython needs `buffers=` to load it".into(),
-                        });
-                    }
-                }
-                Op::READONLY_BUFFER => {
-                    let t = self.top(&i)?;
-                    if let Some(mut n) = self.graph.nodes.get(t.node as usize)
-                        && let Kind::Buffer { readonly, .. } = &mut n.kind
-                    {
-                        *readonly = true;
-                        self.graph.nodes.set(t.node as usize, n);
-                    }
-                }
+                Op::NEXT_BUFFER => self.op_next_buffer(&i, &mut run, warnings)?,
+                Op::READONLY_BUFFER => self.op_readonly_buffer(&i)?,
                 Op::EMPTY_LIST => {
                     self.push_new(Kind::List, &i, p)?;
                 }
@@ -519,287 +500,458 @@ impl<'a> Machine<'a> {
                 Op::EMPTY_SET => {
                     self.push_new(Kind::Set, &i, p)?;
                 }
-                Op::LIST | Op::TUPLE | Op::FROZENSET => {
-                    let mpos = self.pop_mark(&i)?;
-                    let kind = match i.op {
-                        Op::LIST => Kind::List,
-                        Op::TUPLE => Kind::Tuple,
-                        _ => Kind::FrozenSet,
-                    };
-                    let id = self.new_node(kind, i.op, mpos)?;
-                    self.item_edges(&i, id, p)?;
-                    self.stack.push(Item {
-                        node: id,
-                        start: mpos,
-                        def: true,
-                    });
-                }
-                Op::DICT => {
-                    let mpos = self.pop_mark(&i)?;
-                    let id = self.new_node(Kind::Dict, i.op, mpos)?;
-                    self.pair_edges(&i, id, p)?;
-                    self.stack.push(Item {
-                        node: id,
-                        start: mpos,
-                        def: true,
-                    });
-                }
-                Op::TUPLE1 | Op::TUPLE2 | Op::TUPLE3 => {
-                    let n = match i.op {
-                        Op::TUPLE1 => 1,
-                        Op::TUPLE2 => 2,
-                        _ => 3,
-                    };
-                    self.pop_n(&i, n)?;
-                    let start = self.scratch[0].start;
-                    let id = self.new_node(Kind::Tuple, i.op, start)?;
-                    self.item_edges(&i, id, p)?;
-                    self.stack.push(Item {
-                        node: id,
-                        start,
-                        def: true,
-                    });
-                }
-                Op::APPEND => {
-                    let v = self.pop(&i)?;
-                    let t = self.top(&i)?;
-                    self.edge(
-                        t.node,
-                        Edge {
-                            key: NO_NODE,
-                            value: v.node,
-                            span: Span::new(v.start, i.end),
-                        },
-                        i.pos,
-                    )?;
-                }
+                Op::LIST | Op::TUPLE | Op::FROZENSET => self.op_sequence(&i)?,
+                Op::DICT => self.op_dict(&i)?,
+                Op::TUPLE1 | Op::TUPLE2 | Op::TUPLE3 => self.op_small_tuple(&i)?,
+                Op::APPEND => self.op_append(&i)?,
                 Op::APPENDS | Op::ADDITEMS => {
                     self.pop_mark(&i)?;
                     let t = self.top(&i)?;
                     self.item_edges(&i, t.node, p)?;
                 }
-                Op::SETITEM => {
-                    self.pop_n(&i, 2)?;
-                    let (k, v) = (self.scratch[0], self.scratch[1]);
-                    let t = self.top(&i)?;
-                    self.edge(
-                        t.node,
-                        Edge {
-                            key: k.node,
-                            value: v.node,
-                            span: Span::new(k.start, i.end),
-                        },
-                        i.pos,
-                    )?;
-                }
+                Op::SETITEM => self.op_setitem(&i)?,
                 Op::SETITEMS => {
                     self.pop_mark(&i)?;
                     let t = self.top(&i)?;
                     self.pair_edges(&i, t.node, p)?;
                 }
-                Op::POP => {
-                    let at_mark = self.marks.last().is_some_and(|m| m.0 == self.stack.len());
-                    if at_mark {
-                        self.marks.pop();
-                    } else {
-                        self.pop(&i)?;
-                    }
-                }
-                Op::DUP => {
-                    let t = self.top(&i)?;
-                    self.stack.push(Item {
-                        node: t.node,
-                        start: p,
-                        def: false,
-                    });
-                }
+                Op::POP => self.op_pop(&i)?,
+                Op::DUP => self.op_dup(&i)?,
                 Op::MARK => self.marks.push((self.stack.len(), p)),
                 Op::POP_MARK => {
                     self.pop_mark(&i)?;
                 }
-                Op::GET | Op::BINGET | Op::LONG_BINGET => {
-                    let key = memo_key(&i)?;
-                    let node = self.memo.get(key).ok_or(err(
-                        p,
-                        ErrorKind::BadMemo {
-                            op: i.op.name(),
-                            key,
-                        },
-                    ))?;
-                    self.graph.gets.push(MemoSite {
-                        pos: p as u64,
-                        node,
-                    });
-                    self.stack.push(Item {
-                        node,
-                        start: p,
-                        def: false,
-                    });
-                }
+                Op::GET | Op::BINGET | Op::LONG_BINGET => self.op_get(&i)?,
                 Op::PUT | Op::BINPUT | Op::LONG_BINPUT | Op::MEMOIZE => {
-                    let key = if i.op == Op::MEMOIZE {
-                        memoize = true;
-                        self.memo.count
-                    } else {
-                        memo_key(&i)?
-                    };
-                    let t = self.top(&i)?;
-                    self.memo.put(key, t.node);
-                    if self.graph.puts.capacity() == self.graph.puts.len() {
-                        self.make_room(p);
-                    }
-                    self.graph.puts.push(MemoSite {
-                        pos: p as u64,
-                        node: t.node,
-                    });
+                    self.op_put(&i, &mut run)?
                 }
-                Op::EXT1 | Op::EXT2 | Op::EXT4 => {
-                    // EXT4 is signed (CPython refuses codes <= 0).
-                    let v = i.uint() as i64;
-                    if v <= 0 || v > i32::MAX as i64 {
-                        return Err(bad(&i, "extension code out of range"));
-                    }
-                    let code = v as u32;
-                    self.push_new(Kind::Ext(code), &i, p)?;
-                    if !warned_ext {
-                        warned_ext = true;
-                        warnings.push(Warning {
-                            offset: p as u64,
-                            message: "uses extension codes (EXT1/2/4): CPython needs them registered with copyreg to load it".into(),
-                        });
-                    }
-                }
+                Op::EXT1 | Op::EXT2 | Op::EXT4 => self.op_ext(&i, &mut run, warnings)?,
                 Op::GLOBAL => {
                     let (module, name) = two_lines(&i)?;
                     self.push_new(Kind::Global { module, name }, &i, p)?;
                 }
-                Op::STACK_GLOBAL => {
-                    self.pop_n(&i, 2)?;
-                    let (module, name) = (self.scratch[0], self.scratch[1]);
-                    let (Some(m), Some(n)) = (self.str_of(module.node), self.str_of(name.node))
-                    else {
-                        return Err(err(
-                            p,
-                            ErrorKind::Type {
-                                op: "STACK_GLOBAL",
-                                why: "module and name must be str",
-                            },
-                        ));
-                    };
-                    let id =
-                        self.new_node(Kind::Global { module: m, name: n }, i.op, module.start)?;
-                    self.stack.push(Item {
-                        node: id,
-                        start: module.start,
-                        def: true,
-                    });
-                }
-                Op::REDUCE | Op::NEWOBJ => {
-                    self.pop_n(&i, 2)?;
-                    let (f, args) = (self.scratch[0], self.scratch[1]);
-                    let how = if i.op == Op::REDUCE {
-                        CallKind::Reduce
-                    } else {
-                        CallKind::NewObj
-                    };
-                    self.call(&i, how, f, args.node, NO_NODE)?;
-                }
+                Op::STACK_GLOBAL => self.op_stack_global(&i)?,
+                Op::REDUCE | Op::NEWOBJ => self.op_reduce_or_newobj(&i)?,
                 Op::NEWOBJ_EX => {
                     self.pop_n(&i, 3)?;
                     let (cls, args, kwargs) = (self.scratch[0], self.scratch[1], self.scratch[2]);
                     self.call(&i, CallKind::NewObjEx, cls, args.node, kwargs.node)?;
                 }
-                Op::BUILD => {
-                    let st = self.pop(&i)?;
-                    let t = self.top(&i)?;
-                    self.graph.nodes.set_state(t.node as usize, st.node);
-                    self.edge(
-                        t.node,
-                        Edge {
-                            key: STATE_KEY,
-                            value: st.node,
-                            span: Span::new(st.start, i.end),
-                        },
-                        i.pos,
-                    )?;
-                }
-                Op::INST => {
-                    let (module, name) = two_lines(&i)?;
-                    let mpos = self.pop_mark(&i)?;
-                    let cls = self.new_node(Kind::Global { module, name }, i.op, p)?;
-                    if let Some(mut n) = self.graph.nodes.get(cls as usize) {
-                        n.span = Span::new(p, i.end);
-                        self.graph.nodes.set(cls as usize, n);
-                    }
-                    let args = self.new_node(Kind::Tuple, i.op, mpos)?;
-                    self.item_edges(&i, args, p)?;
-                    self.graph.nodes.set_end(args as usize, p as u64);
-                    let f = Item {
-                        node: cls,
-                        start: mpos,
-                        def: false,
-                    };
-                    self.call(&i, CallKind::Inst, f, args, NO_NODE)?;
-                }
-                Op::OBJ => {
-                    let mpos = self.pop_mark(&i)?;
-                    if self.scratch.is_empty() {
-                        return Err(err(p, ErrorKind::StackUnderflow("OBJ")));
-                    }
-                    let cls = self.scratch.remove(0);
-                    let astart = self.scratch.first().map(|s| s.start).unwrap_or(p);
-                    let args = self.new_node(Kind::Tuple, i.op, astart)?;
-                    self.item_edges(&i, args, p)?;
-                    self.graph.nodes.set_end(args as usize, p as u64);
-                    let f = Item {
-                        node: cls.node,
-                        start: mpos,
-                        def: false,
-                    };
-                    self.call(&i, CallKind::Obj, f, args, NO_NODE)?;
-                }
-                Op::PERSID => {
-                    if !i.arg.is_ascii() {
-                        return Err(bad(
-                            &i,
-                            "persistent IDs in protocol 0 must be ASCII strings",
-                        ));
-                    }
-                    self.push_new(
-                        Kind::PersId {
-                            pid: NO_NODE,
-                            line: Some(arg_span(&i)),
-                        },
-                        &i,
-                        p,
-                    )?;
-                    if !warned_persid {
-                        warned_persid = true;
-                        warnings.push(persid_warning(p));
-                    }
-                }
-                Op::BINPERSID => {
-                    let pid = self.pop(&i)?;
-                    let id = self.new_node(
-                        Kind::PersId {
-                            pid: pid.node,
-                            line: None,
-                        },
-                        i.op,
-                        pid.start,
-                    )?;
-                    self.stack.push(Item {
-                        node: id,
-                        start: pid.start,
-                        def: true,
-                    });
-                    if !warned_persid {
-                        warned_persid = true;
-                        warnings.push(persid_warning(p));
-                    }
-                }
+                Op::BUILD => self.op_build(&i)?,
+                Op::INST => self.op_inst(&i)?,
+                Op::OBJ => self.op_obj(&i)?,
+                Op::PERSID => self.op_persid(&i, &mut run, warnings)?,
+                Op::BINPERSID => self.op_binpersid(&i, &mut run, warnings)?,
             }
         }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Scalars and out-of-band buffers
+
+    /// NEXT_BUFFER: the next out-of-band buffer (warned once: CPython needs `buffers=`).
+    #[inline(always)]
+    fn op_next_buffer(
+        &mut self,
+        i: &Instr,
+        run: &mut Run,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<(), PickleError> {
+        let p = i.pos;
+        let index = self.buffers;
+        self.buffers += 1;
+        self.push_new(
+            Kind::Buffer {
+                index,
+                readonly: false,
+            },
+            i,
+            p,
+        )?;
+        if !run.warned_buf {
+            run.warned_buf = true;
+            warnings.push(Warning {
+                offset: p as u64,
+                message:
+                    "uses out-of-band buffers (NEXT_BUFFER): CPython needs `buffers=` to load it"
+                        .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// READONLY_BUFFER: marks the buffer on top read-only.
+    #[inline(always)]
+    fn op_readonly_buffer(&mut self, i: &Instr) -> Result<(), PickleError> {
+        let t = self.top(i)?;
+        if let Some(mut n) = self.graph.nodes.get(t.node as usize)
+            && let Kind::Buffer { readonly, .. } = &mut n.kind
+        {
+            *readonly = true;
+            self.graph.nodes.set(t.node as usize, n);
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Containers: built from a mark, filled by APPEND(S) and SETITEM(S)
+
+    /// LIST, TUPLE, FROZENSET: one container of the items above the mark.
+    #[inline(always)]
+    fn op_sequence(&mut self, i: &Instr) -> Result<(), PickleError> {
+        let p = i.pos;
+        let mpos = self.pop_mark(i)?;
+        let kind = match i.op {
+            Op::LIST => Kind::List,
+            Op::TUPLE => Kind::Tuple,
+            _ => Kind::FrozenSet,
+        };
+        let id = self.new_node(kind, i.op, mpos)?;
+        self.item_edges(i, id, p)?;
+        self.stack.push(Item {
+            node: id,
+            start: mpos,
+            def: true,
+        });
+        Ok(())
+    }
+
+    /// DICT: a dict of the key/value pairs above the mark.
+    #[inline(always)]
+    fn op_dict(&mut self, i: &Instr) -> Result<(), PickleError> {
+        let p = i.pos;
+        let mpos = self.pop_mark(i)?;
+        let id = self.new_node(Kind::Dict, i.op, mpos)?;
+        self.pair_edges(i, id, p)?;
+        self.stack.push(Item {
+            node: id,
+            start: mpos,
+            def: true,
+        });
+        Ok(())
+    }
+
+    /// TUPLE1, TUPLE2, TUPLE3: a tuple of the top one to three items.
+    #[inline(always)]
+    fn op_small_tuple(&mut self, i: &Instr) -> Result<(), PickleError> {
+        let p = i.pos;
+        let n = match i.op {
+            Op::TUPLE1 => 1,
+            Op::TUPLE2 => 2,
+            _ => 3,
+        };
+        self.pop_n(i, n)?;
+        let start = self.scratch[0].start;
+        let id = self.new_node(Kind::Tuple, i.op, start)?;
+        self.item_edges(i, id, p)?;
+        self.stack.push(Item {
+            node: id,
+            start,
+            def: true,
+        });
+        Ok(())
+    }
+
+    /// APPEND: the top item into the list below it.
+    #[inline(always)]
+    fn op_append(&mut self, i: &Instr) -> Result<(), PickleError> {
+        let v = self.pop(i)?;
+        let t = self.top(i)?;
+        self.edge(
+            t.node,
+            Edge {
+                key: NO_NODE,
+                value: v.node,
+                span: Span::new(v.start, i.end),
+            },
+            i.pos,
+        )?;
+        Ok(())
+    }
+
+    /// SETITEM: the top key and value into the dict below them.
+    #[inline(always)]
+    fn op_setitem(&mut self, i: &Instr) -> Result<(), PickleError> {
+        self.pop_n(i, 2)?;
+        let (k, v) = (self.scratch[0], self.scratch[1]);
+        let t = self.top(i)?;
+        self.edge(
+            t.node,
+            Edge {
+                key: k.node,
+                value: v.node,
+                span: Span::new(k.start, i.end),
+            },
+            i.pos,
+        )?;
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // The stack and its marks
+
+    /// POP: the top item, or the mark when the mark is on top.
+    #[inline(always)]
+    fn op_pop(&mut self, i: &Instr) -> Result<(), PickleError> {
+        let at_mark = self.marks.last().is_some_and(|m| m.0 == self.stack.len());
+        if at_mark {
+            self.marks.pop();
+        } else {
+            self.pop(i)?;
+        }
+        Ok(())
+    }
+
+    /// DUP: the top item again (a second reference, not a new node).
+    #[inline(always)]
+    fn op_dup(&mut self, i: &Instr) -> Result<(), PickleError> {
+        let p = i.pos;
+        let t = self.top(i)?;
+        self.stack.push(Item {
+            node: t.node,
+            start: p,
+            def: false,
+        });
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // The memo
+
+    /// GET, BINGET, LONG_BINGET: a memo entry onto the stack (recorded as a memo read).
+    #[inline(always)]
+    fn op_get(&mut self, i: &Instr) -> Result<(), PickleError> {
+        let p = i.pos;
+        let key = memo_key(i)?;
+        let node = self.memo.get(key).ok_or(err(
+            p,
+            ErrorKind::BadMemo {
+                op: i.op.name(),
+                key,
+            },
+        ))?;
+        self.graph.gets.push(MemoSite {
+            pos: p as u64,
+            node,
+        });
+        self.stack.push(Item {
+            node,
+            start: p,
+            def: false,
+        });
+        Ok(())
+    }
+
+    /// PUT, BINPUT, LONG_BINPUT, MEMOIZE: the top item into the memo (recorded as a memo write).
+    #[inline(always)]
+    fn op_put(&mut self, i: &Instr, run: &mut Run) -> Result<(), PickleError> {
+        let p = i.pos;
+        let key = if i.op == Op::MEMOIZE {
+            run.memoize = true;
+            self.memo.count
+        } else {
+            memo_key(i)?
+        };
+        let t = self.top(i)?;
+        self.memo.put(key, t.node);
+        if self.graph.puts.capacity() == self.graph.puts.len() {
+            self.make_room(p);
+        }
+        self.graph.puts.push(MemoSite {
+            pos: p as u64,
+            node: t.node,
+        });
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Globals, calls and BUILD
+
+    /// EXT1, EXT2, EXT4: a global by extension code (warned once: needs copyreg).
+    #[inline(always)]
+    fn op_ext(
+        &mut self,
+        i: &Instr,
+        run: &mut Run,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<(), PickleError> {
+        let p = i.pos;
+        // EXT4 is signed (CPython refuses codes <= 0).
+        let v = i.uint() as i64;
+        if v <= 0 || v > i32::MAX as i64 {
+            return Err(bad(i, "extension code out of range"));
+        }
+        let code = v as u32;
+        self.push_new(Kind::Ext(code), i, p)?;
+        if !run.warned_ext {
+            run.warned_ext = true;
+            warnings.push(Warning {
+                    offset: p as u64,
+                    message: "uses extension codes (EXT1/2/4): CPython needs them registered with copyreg to load it".into(),
+                });
+        }
+        Ok(())
+    }
+
+    /// STACK_GLOBAL: a global named by the two strings on top.
+    #[inline(always)]
+    fn op_stack_global(&mut self, i: &Instr) -> Result<(), PickleError> {
+        let p = i.pos;
+        self.pop_n(i, 2)?;
+        let (module, name) = (self.scratch[0], self.scratch[1]);
+        let (Some(m), Some(n)) = (self.str_of(module.node), self.str_of(name.node)) else {
+            return Err(err(
+                p,
+                ErrorKind::Type {
+                    op: "STACK_GLOBAL",
+                    why: "module and name must be str",
+                },
+            ));
+        };
+        let id = self.new_node(Kind::Global { module: m, name: n }, i.op, module.start)?;
+        self.stack.push(Item {
+            node: id,
+            start: module.start,
+            def: true,
+        });
+        Ok(())
+    }
+
+    /// REDUCE, NEWOBJ: a call of the callable below with the argument tuple on top.
+    #[inline(always)]
+    fn op_reduce_or_newobj(&mut self, i: &Instr) -> Result<(), PickleError> {
+        self.pop_n(i, 2)?;
+        let (f, args) = (self.scratch[0], self.scratch[1]);
+        let how = if i.op == Op::REDUCE {
+            CallKind::Reduce
+        } else {
+            CallKind::NewObj
+        };
+        self.call(i, how, f, args.node, NO_NODE)?;
+        Ok(())
+    }
+
+    /// BUILD: the state on top, set on the object below it.
+    #[inline(always)]
+    fn op_build(&mut self, i: &Instr) -> Result<(), PickleError> {
+        let st = self.pop(i)?;
+        let t = self.top(i)?;
+        self.graph.nodes.set_state(t.node as usize, st.node);
+        self.edge(
+            t.node,
+            Edge {
+                key: STATE_KEY,
+                value: st.node,
+                span: Span::new(st.start, i.end),
+            },
+            i.pos,
+        )?;
+        Ok(())
+    }
+
+    /// INST: protocol 0 instance of a named class with the arguments above the mark.
+    #[inline(always)]
+    fn op_inst(&mut self, i: &Instr) -> Result<(), PickleError> {
+        let p = i.pos;
+        let (module, name) = two_lines(i)?;
+        let mpos = self.pop_mark(i)?;
+        let cls = self.new_node(Kind::Global { module, name }, i.op, p)?;
+        if let Some(mut n) = self.graph.nodes.get(cls as usize) {
+            n.span = Span::new(p, i.end);
+            self.graph.nodes.set(cls as usize, n);
+        }
+        let args = self.new_node(Kind::Tuple, i.op, mpos)?;
+        self.item_edges(i, args, p)?;
+        self.graph.nodes.set_end(args as usize, p as u64);
+        let f = Item {
+            node: cls,
+            start: mpos,
+            def: false,
+        };
+        self.call(i, CallKind::Inst, f, args, NO_NODE)?;
+        Ok(())
+    }
+
+    /// OBJ: protocol 1 instance of the class right above the mark with the arguments after it.
+    #[inline(always)]
+    fn op_obj(&mut self, i: &Instr) -> Result<(), PickleError> {
+        let p = i.pos;
+        let mpos = self.pop_mark(i)?;
+        if self.scratch.is_empty() {
+            return Err(err(p, ErrorKind::StackUnderflow("OBJ")));
+        }
+        let cls = self.scratch.remove(0);
+        let astart = self.scratch.first().map(|s| s.start).unwrap_or(p);
+        let args = self.new_node(Kind::Tuple, i.op, astart)?;
+        self.item_edges(i, args, p)?;
+        self.graph.nodes.set_end(args as usize, p as u64);
+        let f = Item {
+            node: cls.node,
+            start: mpos,
+            def: false,
+        };
+        self.call(i, CallKind::Obj, f, args, NO_NODE)?;
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Persistent ids
+
+    /// PERSID: a protocol 0 persistent id (an ASCII line; warned once).
+    #[inline(always)]
+    fn op_persid(
+        &mut self,
+        i: &Instr,
+        run: &mut Run,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<(), PickleError> {
+        let p = i.pos;
+        if !i.arg.is_ascii() {
+            return Err(bad(i, "persistent IDs in protocol 0 must be ASCII strings"));
+        }
+        self.push_new(
+            Kind::PersId {
+                pid: NO_NODE,
+                line: Some(arg_span(i)),
+            },
+            i,
+            p,
+        )?;
+        if !run.warned_persid {
+            run.warned_persid = true;
+            warnings.push(persid_warning(p));
+        }
+        Ok(())
+    }
+
+    /// BINPERSID: a persistent id taken from the stack (warned once).
+    #[inline(always)]
+    fn op_binpersid(
+        &mut self,
+        i: &Instr,
+        run: &mut Run,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<(), PickleError> {
+        let p = i.pos;
+        let pid = self.pop(i)?;
+        let id = self.new_node(
+            Kind::PersId {
+                pid: pid.node,
+                line: None,
+            },
+            i.op,
+            pid.start,
+        )?;
+        self.stack.push(Item {
+            node: id,
+            start: pid.start,
+            def: true,
+        });
+        if !run.warned_persid {
+            run.warned_persid = true;
+            warnings.push(persid_warning(p));
+        }
+        Ok(())
     }
 
     fn call(
