@@ -105,17 +105,24 @@ fn walk_part(
     } else {
         (base + data.len()).saturating_sub(MARGIN)
     };
+    let stop = safe.min(until);
     loop {
-        if pos >= until {
-            return (pos == until).then_some(Part::At);
-        }
-        if pos >= safe {
+        if pos >= stop {
+            if pos >= until {
+                return (pos == until).then_some(Part::At);
+            }
             return Some(Part::More(pos));
         }
         let rel = pos - base;
         let code = *data.get(rel)?;
-        let shape = Op::shape(code);
+        // One table look-up for the most common case: an instruction of fixed length.
+        let step = STEP[usize::from(code)];
+        if step < STEP_LEN1 {
+            pos += usize::from(step);
+            continue;
+        }
         match code {
+            _ if step == STEP_LEN1 => pos += 2 + usize::from(*data.get(rel + 1)?),
             BINGET => {
                 fetched.insert(u64::from(*data.get(rel + 1)?));
                 pos += 2;
@@ -128,10 +135,6 @@ fn walk_part(
                 pos += i.len();
             }
             STOP => return Some(Part::Stop),
-            // The common shapes skipped by their length alone (a walk past the end of the
-            // data fails at the next opcode).
-            _ if shape < SHAPE_LEN1 => pos += 1 + usize::from(shape),
-            _ if shape == SHAPE_LEN1 => pos += 2 + usize::from(*data.get(rel + 1)?),
             _ => match len_from_header(data, rel) {
                 Some(n) => pos = pos.checked_add(usize::try_from(n).ok()?)?,
                 None => match instr(data, rel) {
@@ -142,6 +145,32 @@ fn walk_part(
         }
     }
 }
+
+/// [`STEP`]: a one-byte length prefix, then that many bytes.
+const STEP_LEN1: u8 = 0x80;
+/// [`STEP`]: looked at one by one (GETs, STOP, long and text arguments, unknown bytes).
+const STEP_OTHER: u8 = 0xFF;
+
+/// Per opcode byte: the length of an instruction of fixed length, else [`STEP_LEN1`] or
+/// [`STEP_OTHER`].
+static STEP: [u8; 256] = {
+    let mut t = [STEP_OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let shape = Op::shape(b as u8);
+        if shape < SHAPE_LEN1 {
+            t[b] = 1 + shape;
+        } else if shape == SHAPE_LEN1 {
+            t[b] = STEP_LEN1;
+        }
+        b += 1;
+    }
+    t[Op::BINGET as usize] = STEP_OTHER;
+    t[Op::LONG_BINGET as usize] = STEP_OTHER;
+    t[Op::GET as usize] = STEP_OTHER;
+    t[Op::STOP as usize] = STEP_OTHER;
+    t
+};
 
 /// The keys GETs read from `pos` until STOP or `until`, in bytes held in memory.
 fn walk(data: &[u8], pos: usize, until: usize, limit: u64) -> Option<Walk> {

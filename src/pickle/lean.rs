@@ -927,18 +927,22 @@ impl<'a> Lean<'a> {
                         Err(Bail)
                     };
                 }
+                // Nothing to check in these (the full machine takes any bytes of them).
                 Op::NONE
                 | Op::NEWTRUE
                 | Op::NEWFALSE
-                | Op::INT
-                | Op::LONG
                 | Op::BININT
                 | Op::BININT1
                 | Op::BININT2
+                | Op::BINFLOAT => {
+                    self.objects += 1;
+                    self.stack.push(Item::new(i.op, p));
+                }
+                Op::INT
+                | Op::LONG
                 | Op::LONG1
                 | Op::LONG4
                 | Op::FLOAT
-                | Op::BINFLOAT
                 | Op::STRING
                 | Op::BINSTRING
                 | Op::SHORT_BINSTRING

@@ -73,7 +73,7 @@ macro_rules! opcodes {
             /// bytes for fixed-width and argument-less opcodes, [`SHAPE_LEN1`] for a one-byte
             /// length prefix, [`SHAPE_SLOW`] for everything else and for unknown bytes.
             #[inline(always)]
-            pub fn shape(b: u8) -> u8 {
+            pub const fn shape(b: u8) -> u8 {
                 const SHAPES: [u8; 256] = {
                     let mut t = [SHAPE_SLOW; 256];
                     $( t[$code as usize] = ArgKind::$arg.shape(); )*
