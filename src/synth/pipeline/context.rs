@@ -2,8 +2,8 @@
 //! the observing run, the calibration library and the project summary.
 
 use super::super::pickler::{ObjId, Rng, Value};
-use super::DEMO_OUTPUT_DIR;
 use super::demo::{Demo, stage_seed, stage_uuid, sv};
+use super::options::DEMO_OUTPUT_DIR;
 use super::tasks::{BASETASK, CALLIB};
 
 impl Demo {

@@ -2,8 +2,8 @@
 //! singletons) and the small values every part builds: uuids, datetimes, timestamps, dicts.
 
 use super::super::pickler::{Call, Object, Rng, Value};
+use super::options::{DEMO_NAME, DEMO_OUTPUT_DIR, DemoOptions, Layouts, OLDER_NAME, OLDER_STAGES};
 use super::tasks::{BASETASK, MEASURES, PQA, STAGES};
-use super::{DEMO_NAME, DEMO_OUTPUT_DIR, DemoOptions, Layouts, OLDER_NAME, OLDER_STAGES};
 
 /// The generator: options, sizes, the seeded random stream and the values shared across a run.
 #[derive(Clone)]

@@ -2,8 +2,8 @@
 //! antennas and scans, the measures (`Frequency`, `FileSize`), and calibration applications.
 
 use super::super::pickler::{DType, Fill, NdArray, Value};
-use super::DEMO_OUTPUT_DIR;
 use super::demo::{Demo, set_attrs, sv};
+use super::options::DEMO_OUTPUT_DIR;
 use super::tasks::{ANTENNAS, CALLIB, DOMAIN_MS, FIELDS, MEASURES, N_ANT, SPWS};
 
 impl Demo {

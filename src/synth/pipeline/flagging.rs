@@ -7,7 +7,7 @@
 
 use super::super::pickler::{Call, Object, Value};
 use super::demo::{Demo, sv};
-use super::stages::Fields;
+use super::results::Fields;
 use super::tasks::{
     CRO, LOWGAINFLAG, N_ANT, RAWFLAGCHANS, TSYSFLAG, VIEWFLAGGERS, WVRGCAL, WVRGCALFLAG,
 };

@@ -9,9 +9,9 @@
 //! the layouts part (`flagging.rs`, `views.rs`, `domain.rs`).
 
 use super::super::pickler::Value;
-use super::DEMO_OUTPUT_DIR;
 use super::demo::{Demo, scaled, set_attrs, sv};
-use super::stages::Fields;
+use super::options::DEMO_OUTPUT_DIR;
+use super::results::Fields;
 use super::tasks::{CALLIB, CORRECTEDAMPFLAG, CRO, MEASURES, SPWS};
 
 impl Demo {

@@ -2,10 +2,12 @@
 //! pipeline's attribute order, its QA scores and pool, log records and inputs.
 
 use super::super::pickler::{Rng, Value};
-use super::DEMO_OUTPUT_DIR;
 use super::demo::{Demo, stage_seed, stage_uuid, sv};
-use super::stages::Fields;
+use super::options::DEMO_OUTPUT_DIR;
 use super::tasks::{BASETASK, DAY_EPOCH, N_ANT, PQA, SPWS, STAGES, classes, session_level};
+
+/// A result's attributes in their order (the keys are the pipeline's attribute names).
+pub(super) type Fields = Vec<(&'static str, Value)>;
 
 impl Demo {
     pub(super) fn target_selection(

@@ -4,10 +4,8 @@
 
 use super::super::pickler::{Call, DType, Fill, NdArray, Object, Value};
 use super::demo::{Demo, scaled, sv};
+use super::results::Fields;
 use super::tasks::{ANTENNAS, FIELDS, N_ANT, SPWS};
-
-/// A result's attributes in their order (the keys are the pipeline's attribute names).
-pub(super) type Fields = Vec<(&'static str, Value)>;
 
 impl Demo {
     /// The fields task `task` adds to its `Results` at stage `stage` (`vis`: the measurement

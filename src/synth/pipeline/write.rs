@@ -7,8 +7,8 @@ use std::path::Path;
 
 use super::super::pickler::{EncodeOptions, NumpyFlavor, Value, write_pickle};
 use super::demo::Demo;
+use super::options::{DEMO_NAME, DemoFile, DemoOptions, DemoSummary, Layouts, OLDER_NAME};
 use super::tasks::STAGES;
-use super::{DEMO_NAME, DemoFile, DemoOptions, DemoSummary, Layouts, OLDER_NAME};
 
 /// Writes `dir/pipeline-demo.context` and `dir/pipeline-demo/saved_state/result-stage<N>.pickle`
 /// for the 48 stages (protocol 5, numpy 1.x paths). Each file is written to a temporary file in
