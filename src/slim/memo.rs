@@ -110,29 +110,15 @@ impl PickleMemo {
     }
 }
 
-fn sites(all: &[crate::pickle::MemoSite], span: Span) -> &[crate::pickle::MemoSite] {
+/// The memo sites of `all` (sorted by position) that lie in `span`.
+pub(super) fn sites(all: &[crate::pickle::MemoSite], span: Span) -> &[crate::pickle::MemoSite] {
     let a = all.partition_point(|s| s.pos < span.start);
     let b = all.partition_point(|s| s.pos < span.end);
     &all[a..b]
 }
 
-/// A definition a rewrite may hoist to the cut that holds it (see [`hoistable`]).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Hoist {
-    /// Start of the top-level cut holding the definition.
-    pub cut: u64,
-    pub node: NodeId,
-    /// Fetches of the node outside every cut.
-    pub fetches: u64,
-}
-
-/// Definitions a rewrite of pickle `p` may hoist: memoized objects defined inside a top-level
-/// cut (one the main stream skips) that code outside every cut fetches, in stream order, the
-/// outermost definition only where they nest. Hoisted, each is written at its cut and then
-/// popped, so it is stored where it was (a low MEMOIZE key) instead of at its first surviving
-/// fetch.
-pub(super) fn hoistable(g: &Graph, p: &PickleInfo, cuts: &[Span]) -> Vec<Hoist> {
-    // The top-level cuts of this pickle: disjoint, sorted.
+/// The cuts of pickle `p` the main stream skips (the outermost ones): disjoint, sorted.
+pub(super) fn top_cuts(p: &PickleInfo, cuts: &[Span]) -> Vec<Span> {
     let mut top: Vec<Span> = Vec::new();
     for c in cuts {
         if c.start < p.span.start || c.end > p.span.end {
@@ -143,11 +129,33 @@ pub(super) fn hoistable(g: &Graph, p: &PickleInfo, cuts: &[Span]) -> Vec<Hoist> 
         }
         top.push(*c);
     }
+    top
+}
+
+/// A definition a rewrite may hoist to the cut that holds it (see [`hoistable`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Hoist {
+    /// Start of the top-level cut holding the definition.
+    pub cut: u64,
+    pub node: NodeId,
+    /// Fetches of the node outside every cut.
+    pub fetches: u64,
+    /// Where the first of them is.
+    pub first_fetch: u64,
+}
+
+/// Definitions a rewrite of pickle `p` may hoist: memoized objects defined inside a top-level
+/// cut (one the main stream skips) that code outside every cut fetches, in stream order, the
+/// outermost definition only where they nest. Hoisted, each is written at its cut and then
+/// popped, so it is stored where it was (a low MEMOIZE key) instead of at its first surviving
+/// fetch.
+pub(super) fn hoistable(g: &Graph, p: &PickleInfo, cuts: &[Span]) -> Vec<Hoist> {
+    let top = top_cuts(p, cuts);
     let cut_of = |pos: u64| -> Option<usize> {
         let i = top.partition_point(|c| c.start <= pos).checked_sub(1)?;
         top[i].contains(pos).then_some(i)
     };
-    let mut defs: Vec<(usize, Span, NodeId)> = Vec::new();
+    let mut defs: Vec<(usize, Span, NodeId, u64)> = Vec::new();
     let mut fetches: HashMap<NodeId, u64> = HashMap::new();
     for s in sites(&g.gets, p.span) {
         if cut_of(s.pos).is_some() {
@@ -162,15 +170,15 @@ pub(super) fn hoistable(g: &Graph, p: &PickleInfo, cuts: &[Span]) -> Vec<Hoist> 
         {
             let f = fetches.entry(s.node).or_insert(0);
             if *f == 0 {
-                defs.push((i, d, s.node));
+                defs.push((i, d, s.node, s.pos));
             }
             *f += 1;
         }
     }
-    defs.sort_by_key(|&(i, d, n)| (i, d.start, std::cmp::Reverse(d.end), n));
+    defs.sort_by_key(|&(i, d, n, _)| (i, d.start, std::cmp::Reverse(d.end), n));
     let mut out = Vec::with_capacity(defs.len());
     let mut end = 0u64;
-    for (i, d, n) in defs {
+    for (i, d, n, first_fetch) in defs {
         if d.start < end {
             continue;
         }
@@ -179,6 +187,7 @@ pub(super) fn hoistable(g: &Graph, p: &PickleInfo, cuts: &[Span]) -> Vec<Hoist> 
             cut: top[i].start,
             node: n,
             fetches: fetches.get(&n).copied().unwrap_or(0),
+            first_fetch,
         });
     }
     out

@@ -7,7 +7,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write;
 
-use super::memo::{Hoist, PickleMemo, hoistable, key_cost};
+use super::memo::{Hoist, PickleMemo, hoistable, key_cost, sites, top_cuts};
 use crate::model::FileBytes;
 use crate::pickle::frame::{FRAME_TARGET, frame_header};
 use crate::pickle::machine::memo_key;
@@ -183,7 +183,7 @@ pub fn rewrite_file(
 }
 
 /// Writes pickle `p` minus `cuts`, hoisting the definitions in `hoist` (see
-/// [`super::memo::hoistable`]) to their cuts. Returns the output key of every stored node.
+/// [`super::memo::hoistable`]) to their cuts.
 fn write_pickle(
     src: FileBytes<'_>,
     g: &Graph,
@@ -192,7 +192,7 @@ fn write_pickle(
     memo: PickleMemo,
     hoist: &[Hoist],
     sink: &mut dyn Sink,
-) -> Result<HashMap<NodeId, u64>, RewriteError> {
+) -> Result<(), RewriteError> {
     let mut w = Writer {
         data: src.data(),
         src,
@@ -211,16 +211,18 @@ fn write_pickle(
             framing: false,
         },
     };
-    w.pickle(p.span)?;
-    Ok(w.out_key)
+    w.pickle(p.span)
 }
 
 /// Which definitions to hoist when pickle `p` is rewritten: where keys follow the output
 /// (MEMOIZE), a definition re-emitted at its first surviving fetch takes the next key, past
-/// 256 a long one that makes every later fetch 3 bytes longer; hoisted to its cut it keeps a
-/// low key for one POP. The exact sizes of three choices are counted (re-emit everything,
-/// hoist what would otherwise get a longer key, hoist everything) and the smallest wins
-/// (re-emitting on a tie). Explicit keys are kept as they are: nothing to hoist.
+/// 256 a long one that makes every later fetch 3 bytes longer; hoisted to its cut it keeps
+/// the low key it was stored under for a POP, and its first fetch stays (re-emission replaces
+/// it). So only a definition fetched more than once may gain, when its key there would be
+/// longer than where it was stored, by enough later fetches. When some may, the exact sizes
+/// of re-emitting everything, of hoisting those, and of hoisting every definition a cut holds
+/// that is fetched after it are counted, and the smallest wins (re-emitting on a tie).
+/// Explicit keys are kept as they are: nothing to hoist.
 fn choose_hoist(
     data: &[u8],
     g: &Graph,
@@ -231,43 +233,70 @@ fn choose_hoist(
     if memo.keep {
         return Ok(Vec::new());
     }
-    let all = hoistable(g, p, cuts);
-    if all.is_empty() {
-        return Ok(all);
-    }
-    let src = FileBytes::memory(data);
-    let count = |hoist: &[Hoist]| -> Result<(u64, HashMap<NodeId, u64>), RewriteError> {
-        let mut c = Counter::default();
-        let keys = write_pickle(src, g, cuts, p, memo.clone(), hoist, &mut c)?;
-        Ok((c.0, keys))
-    };
-    let (inline, inline_keys) = count(&[])?;
-    let (hoisted, hoisted_keys) = count(&all)?;
-    // Hoisting one definition trades a POP and its first fetch (which re-emission replaces)
-    // for shorter later fetches.
     let text = text_memo(data, g, p.span);
+    let stores = sites(&g.puts, p.span);
+    if key_cost(stores.len() as u64, text) == key_cost(0, text) {
+        return Ok(Vec::new());
+    }
+    let all = hoistable(g, p, cuts);
+    if !all.iter().any(|h| h.fetches > 1) {
+        return Ok(Vec::new());
+    }
+    // Keys as stored: a store's place among the pickle's stores (MEMOIZE numbers them in
+    // order). Re-emitted at `pos`, about the stores before it less those cut before it.
+    let top = top_cuts(p, cuts);
+    let mut cut_before = Vec::with_capacity(top.len() + 1);
+    cut_before.push(0usize);
+    for c in &top {
+        let n = cut_before.last().copied().unwrap_or(0) + sites(stores, *c).len();
+        cut_before.push(n);
+    }
+    let reemitted_at = |pos: u64| -> u64 {
+        let before = stores.partition_point(|s| s.pos < pos);
+        let k = top.partition_point(|c| c.end <= pos);
+        before.saturating_sub(cut_before[k]) as u64
+    };
+    let stored_as = |n: NodeId| -> Option<u64> {
+        let d = g.get(n)?.span;
+        let a = stores.partition_point(|s| s.pos < d.start);
+        let b = stores.partition_point(|s| s.pos < d.end);
+        stores[a..b]
+            .iter()
+            .position(|s| s.node == n)
+            .map(|i| (a + i) as u64)
+    };
+    // A hoisted definition pays a POP (less in a group: MARK ... POP_MARK) and keeps its
+    // first fetch, for shorter later fetches; a tie is counted too.
     let some: Vec<Hoist> = all
         .iter()
         .copied()
-        .filter(
-            |h| match (inline_keys.get(&h.node), hoisted_keys.get(&h.node)) {
-                (Some(&a), Some(&b)) => {
-                    let (a, b) = (key_cost(a, text), key_cost(b, text));
-                    h.fetches.saturating_sub(1) * a.saturating_sub(b) > b + 1
-                }
-                _ => false,
-            },
-        )
+        .filter(|h| {
+            h.fetches > 1
+                && stored_as(h.node).is_some_and(|b| {
+                    let (a, b) = (
+                        key_cost(reemitted_at(h.first_fetch), text),
+                        key_cost(b, text),
+                    );
+                    (h.fetches - 1) * a.saturating_sub(b) > b
+                })
+        })
         .collect();
-    let mut best = (inline, Vec::new());
-    if !some.is_empty() && some.len() < all.len() {
-        let (n, _) = count(&some)?;
-        if n < best.0 {
-            best = (n, some);
-        }
+    if some.is_empty() {
+        return Ok(some);
     }
-    if hoisted < best.0 {
-        best = (hoisted, all);
+    let src = FileBytes::memory(data);
+    let count = |hoist: &[Hoist]| -> Result<u64, RewriteError> {
+        let mut c = Counter::default();
+        write_pickle(src, g, cuts, p, memo.clone(), hoist, &mut c)?;
+        Ok(c.0)
+    };
+    // Hoisting everything as well: definitions fetched once may hold others fetched often.
+    let mut best = (count(&[])?, Vec::new());
+    for choice in [some, all] {
+        let n = count(&choice)?;
+        if n < best.0 {
+            best = (n, choice);
+        }
     }
     Ok(best.1)
 }
