@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use tree_sitter::Node;
 
-use super::py::text;
+use super::py::{each_node, text};
 use crate::slim::Rules;
 
 /// One `class Name(Base, ...)` statement.
@@ -37,9 +37,7 @@ fn qualname(module: &str, name: &str) -> String {
 /// name `Inner`), in file order.
 pub fn class_defs(root: Node, src: &[u8], module: &str) -> Vec<ClassDef> {
     let mut out = Vec::new();
-    let mut cursor = root.walk();
-    loop {
-        let node = cursor.node();
+    each_node(root, |node, _| {
         if node.kind() == "class_definition"
             && let Some(name) = node.child_by_field_name("name")
         {
@@ -59,18 +57,8 @@ pub fn class_defs(root: Node, src: &[u8], module: &str) -> Vec<ClassDef> {
                 bases,
             });
         }
-        if cursor.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                return out;
-            }
-        }
-    }
+    });
+    out
 }
 
 /// A class that loses an attribute under the rules.

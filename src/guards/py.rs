@@ -1,5 +1,5 @@
 //! Small readers over tree-sitter-python nodes: source text, string literals, call arguments,
-//! the object behind `x.__dict__` or `vars(x)`.
+//! the object behind `x.__dict__` or `vars(x)`, a walk over every node.
 
 use tree_sitter::{Node, Parser, Tree};
 
@@ -73,5 +73,30 @@ pub fn dict_owner<'t>(value: Node<'t>, src: &[u8]) -> Option<Node<'t>> {
             (args.len() == 1).then(|| args[0])
         }
         _ => None,
+    }
+}
+
+/// Visits every node under `root` (itself first) in source order, with its ancestors
+/// outermost first. The walk uses the tree cursor and keeps the ancestors itself (tree-sitter
+/// finds a node's parent by walking down from the root), so deep nesting costs no stack.
+pub fn each_node<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>, &[Node<'t>])) {
+    let mut cursor = root.walk();
+    let mut path: Vec<Node<'t>> = Vec::new();
+    loop {
+        let node = cursor.node();
+        visit(node, &path);
+        if cursor.goto_first_child() {
+            path.push(node);
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+            path.pop();
+        }
     }
 }

@@ -6,7 +6,7 @@ use tree_sitter::Node;
 
 use super::form::Form;
 use super::guarded::is_guarded;
-use super::py::{call_args, dict_owner, string_value, text};
+use super::py::{call_args, dict_owner, each_node, string_value, text};
 
 /// One read that raises `AttributeError` (or `KeyError`) when the attribute was dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,34 +29,16 @@ pub struct Read {
 }
 
 /// Every unguarded read of an attribute in `attrs` in the tree rooted at `root`.
-/// The walk uses the tree cursor, so deeply nested source costs no stack.
 pub fn find_reads(root: Node, src: &[u8], attrs: &BTreeSet<String>) -> Vec<Read> {
     let mut out = Vec::new();
-    let mut cursor = root.walk();
-    // The ancestors of the cursor's node, outermost first: tree-sitter finds a node's parent
-    // by walking down from the root, so the path is kept here instead.
-    let mut path: Vec<Node> = Vec::new();
-    loop {
-        let node = cursor.node();
-        if let Some((attr, form, object)) = read_at(node, &path, src, attrs)
-            && !is_guarded(node, &path, form, &object, &attr, src)
+    each_node(root, |node, path| {
+        if let Some((attr, form, object)) = read_at(node, path, src, attrs)
+            && !is_guarded(node, path, form, &object, &attr, src)
         {
-            out.push(read(node, &path, src, attr, form, object));
+            out.push(read(node, path, src, attr, form, object));
         }
-        if cursor.goto_first_child() {
-            path.push(node);
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                return out;
-            }
-            path.pop();
-        }
-    }
+    });
+    out
 }
 
 /// `(attr, form, object text)` when `node` reads one of `attrs` without a default.
