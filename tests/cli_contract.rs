@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::{Command, Output};
 
 fn run(args: &[&str]) -> Output {
@@ -194,27 +192,18 @@ fn unprivileged(args: &[&str]) -> Output {
     }
 }
 
-fn chmod(p: &Path, mode: u32) {
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
 #[test]
 fn slim_reports_files_it_may_not_write_and_exits_1() {
     let d = demo();
-    // Readable by anyone, writable by no one but root.
-    let mut files = Vec::new();
-    let mut dirs = vec![d.path().to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for e in std::fs::read_dir(&dir).unwrap().flatten() {
-            if e.path().is_dir() {
-                dirs.push(e.path());
-            } else {
-                chmod(&e.path(), 0o644);
-                files.push((e.path(), std::fs::read(e.path()).unwrap()));
-            }
-        }
-        chmod(&dir, 0o555);
-    }
+    let locked = common::read_only_tree(d.path());
+    let files: Vec<_> = locked
+        .files
+        .iter()
+        .map(|f| {
+            let bytes = std::fs::read(f).unwrap();
+            (f.clone(), bytes)
+        })
+        .collect();
     let p = d.path().to_str().unwrap();
     let o = unprivileged(&["slim", p, "--preset", "strategy-a", "--json"]);
     let out: serde_json::Value =
@@ -265,7 +254,6 @@ fn slim_reports_files_it_may_not_write_and_exits_1() {
             "{} unchanged",
             path.display()
         );
-        chmod(path.parent().unwrap(), 0o755);
     }
 }
 

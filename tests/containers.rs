@@ -321,16 +321,11 @@ fn a_pickle_held_in_bytes_opens_as_a_read_only_subtree() {
 /// storage member's bytes counted; the legacy one as five pickles and trailing bytes.
 #[test]
 fn corpus_checkpoints_open_as_members_and_rows() {
-    let dir =
-        common::root().join("../shared/corpus/realworld/nlpodyssey+gopickle/pytorch/testdata");
-    if !dir.is_dir() {
-        assert!(!common::in_ci(), "the shared corpus is missing");
-        common::skip(
-            "corpus_checkpoints_open_as_members_and_rows",
-            "no shared corpus",
-        );
+    let Some(corpus) = common::realworld_corpus("corpus_checkpoints_open_as_members_and_rows")
+    else {
         return;
-    }
+    };
+    let dir = corpus.join("nlpodyssey+gopickle/pytorch/testdata");
     let zipped = dir.join("tensor_float16_proto5_zip.pt");
     let r = report_json(&zipped);
     // data.pkl is 149 bytes, its one storage (6 float16) 8... as zipfile reads them.

@@ -206,14 +206,9 @@ fn lean_equals_full_on_random_graphs() {
 #[test]
 fn lean_equals_full_on_the_real_world_corpus() {
     let test = "lean_equals_full_on_the_real_world_corpus";
-    let corpus = common::root().join("../shared/corpus/realworld");
-    if !corpus.is_dir() {
-        common::skip(
-            test,
-            &format!("the shared corpus is absent at {}", corpus.display()),
-        );
+    let Some(corpus) = common::realworld_corpus(test) else {
         return;
-    }
+    };
     let mut files = Vec::new();
     files_under(&corpus, &mut files);
     let (mut n, mut took) = (0, 0);

@@ -269,23 +269,9 @@ fn under_lc_all_c_the_real_terminal_gets_no_byte_above_127() {
 
 #[test]
 fn w_on_files_in_a_locked_directory_says_why_before_asking() {
-    use std::os::unix::fs::PermissionsExt;
     let d = tempfile::tempdir().unwrap();
     write_demo(d.path(), &DemoOptions::default()).unwrap();
-    let mode = |p: &std::path::Path, m: u32| {
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
-    };
-    let mut dirs = vec![d.path().to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for e in std::fs::read_dir(&dir).unwrap().flatten() {
-            if e.path().is_dir() {
-                dirs.push(e.path());
-            } else {
-                mode(&e.path(), 0o644);
-            }
-        }
-        mode(&dir, 0o555);
-    }
+    let _locked = common::read_only_tree(d.path());
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_picklescope"));
     // SAFETY: geteuid has no preconditions.
     #[allow(unsafe_code)]
@@ -310,13 +296,4 @@ fn w_on_files_in_a_locked_directory_says_why_before_asking() {
     t.keys("x");
     t.keys("q");
     drop(t);
-    let mut dirs = vec![d.path().to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        mode(&dir, 0o755);
-        for e in std::fs::read_dir(&dir).unwrap().flatten() {
-            if e.path().is_dir() {
-                dirs.push(e.path());
-            }
-        }
-    }
 }

@@ -11,14 +11,9 @@ fn realworld_corpus_agrees_with_cpython() {
     if common::no_python(test) {
         return;
     }
-    let corpus = common::root().join("../shared/corpus/realworld");
-    if !corpus.is_dir() {
-        common::skip(
-            test,
-            &format!("the shared corpus is absent at {}", corpus.display()),
-        );
+    let Some(corpus) = common::realworld_corpus(test) else {
         return;
-    }
+    };
     let o = std::process::Command::new("python3")
         .arg(common::root().join("tools/realworld.py"))
         .arg("--bin")

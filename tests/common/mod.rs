@@ -88,6 +88,64 @@ pub fn skip(test: &str, reason: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {reason}");
 }
 
+/// A tree made readable by anyone and writable by no one but root (files 0644, directories
+/// 0555) by [`read_only_tree`]; its directories are writable again (0755) when it is dropped.
+pub struct ReadOnlyTree {
+    pub files: Vec<PathBuf>,
+    dirs: Vec<PathBuf>,
+}
+
+fn set_mode(p: &Path, m: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(m))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", p.display()))
+}
+
+/// Locks the tree under `root` (see [`ReadOnlyTree`]).
+pub fn read_only_tree(root: &Path) -> ReadOnlyTree {
+    let mut tree = ReadOnlyTree {
+        files: Vec::new(),
+        dirs: Vec::new(),
+    };
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for e in entries.flatten() {
+            if e.path().is_dir() {
+                todo.push(e.path());
+            } else {
+                set_mode(&e.path(), 0o644);
+                tree.files.push(e.path());
+            }
+        }
+        set_mode(&dir, 0o555);
+        tree.dirs.push(dir);
+    }
+    tree
+}
+
+impl Drop for ReadOnlyTree {
+    fn drop(&mut self) {
+        for d in &self.dirs {
+            set_mode(d, 0o755);
+        }
+    }
+}
+
+/// The shared real-world corpus (`../shared/corpus/realworld`, beside the clone), or `None`
+/// (after [`skip`], a failure under CI) when it is absent.
+pub fn realworld_corpus(test: &str) -> Option<PathBuf> {
+    let corpus = root().join("../shared/corpus/realworld");
+    if corpus.is_dir() {
+        return Some(corpus);
+    }
+    skip(
+        test,
+        &format!("the shared corpus is absent at {}", corpus.display()),
+    );
+    None
+}
+
 /// Every `*.pickle` fixture whose name passes `keep`, sorted by name.
 pub fn fixtures(keep: impl Fn(&str) -> bool) -> Vec<(String, Vec<u8>)> {
     let dir = root().join("tests").join("fixtures");
