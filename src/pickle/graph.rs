@@ -231,13 +231,13 @@ pub struct LeanCounts {
     pub put_pos: PosIndex,
 }
 
-/// Ascending file offsets in about two bytes each: 16-bit gaps, with a sample every
-/// [`PosIndex::BLOCK`] offsets to count from (a gap past 16 bits is kept whole aside).
+/// Ascending file offsets in about a byte each: 8-bit gaps, with a sample every
+/// [`PosIndex::BLOCK`] offsets to count from (a gap past 8 bits is kept whole aside).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PosIndex {
     /// Per block: its first offset and how many whole gaps come before it.
     samples: Vec<(u64, u32)>,
-    gaps: Vec<u16>,
+    gaps: Vec<u8>,
     wide: Vec<u64>,
     last: u64,
     len: u64,
@@ -252,10 +252,10 @@ impl PosIndex {
             self.samples.push((pos, self.wide.len() as u32));
         } else {
             let gap = pos.saturating_sub(self.last);
-            match u16::try_from(gap) {
-                Ok(g) if g != u16::MAX => self.gaps.push(g),
+            match u8::try_from(gap) {
+                Ok(g) if g != u8::MAX => self.gaps.push(g),
                 _ => {
-                    self.gaps.push(u16::MAX);
+                    self.gaps.push(u8::MAX);
                     self.wide.push(gap);
                 }
             }
@@ -274,7 +274,7 @@ impl PosIndex {
 
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.samples.capacity() * 16 + self.gaps.capacity() * 2 + self.wide.capacity() * 8
+        self.samples.capacity() * 16 + self.gaps.capacity() + self.wide.capacity() * 8
     }
 
     /// How many offsets are below `x`.
@@ -289,7 +289,7 @@ impl PosIndex {
         let first = (b - 1) * (Self::BLOCK - 1);
         let end = (first + Self::BLOCK - 1).min(self.gaps.len());
         for &g in self.gaps.get(first..end).unwrap_or(&[]) {
-            let gap = if g == u16::MAX {
+            let gap = if g == u8::MAX {
                 let w = self.wide.get(wide as usize).copied().unwrap_or(0);
                 wide += 1;
                 w
