@@ -49,6 +49,12 @@ pub struct FileReport {
     /// several tensors counts once, at its first); their bytes are part of `bytes`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tensors: Vec<crate::model::archive::TensorSize>,
+    /// The largest `bytes` attribute values that hold a pickle (plain or compressed), with
+    /// `nested_pickle_count` how many in all. Each counts once, as the bytes it takes here.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nested_pickles: Vec<crate::model::nested::NestedPickle>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nested_pickle_count: Option<usize>,
     /// Exact size after slimming with the given rules (only with `--rules`/`--preset`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_bytes: Option<u64>,
@@ -142,6 +148,8 @@ impl FilePart {
             disk_bytes: None,
             summary: None,
             tensors: Vec::new(),
+            nested_pickles: Vec::new(),
+            nested_pickle_count: None,
             after_bytes: None,
             reread_times,
             reread_bytes: reread_bytes(e.bytes, reread_times),
@@ -169,6 +177,9 @@ impl FilePart {
             fr.top = top_attrs(m, top);
             fr.summary = m.doc.summary.clone();
             fr.tensors = crate::model::archive::largest_tensors(m, top);
+            let (nested, count) = crate::model::nested::in_attributes(m, top);
+            fr.nested_pickles = nested;
+            fr.nested_pickle_count = (count > 0).then_some(count);
             fr.warnings = m
                 .doc
                 .warnings
@@ -573,6 +584,21 @@ impl Report {
                         fit(&elide_middle(&t.path, 48), 48),
                         size(t.bytes),
                         t.key
+                    );
+                }
+            }
+            if let Some(n) = f.nested_pickle_count {
+                let _ = writeln!(
+                    s,
+                    "  pickles in bytes values: {n} (counted as their bytes; the explorer opens them)"
+                );
+                for x in &f.nested_pickles {
+                    let _ = writeln!(
+                        s,
+                        "  {} {:>11}  {}",
+                        fit(&elide_middle(&x.path, 48), 48),
+                        size(x.bytes),
+                        x.codec.unwrap_or("plain")
                     );
                 }
             }

@@ -315,6 +315,45 @@ fn a_pickle_held_in_bytes_opens_as_a_read_only_subtree() {
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.status, "nothing inside");
     assert_eq!(app.tree.as_ref().unwrap().levels.len(), 1);
+
+    // `report` lists them, largest first, each as the bytes its value takes in the file
+    // (SHORT_BINBYTES and its length byte, the payload Python made, then MEMOIZE).
+    let lens = common::py(
+        "import bz2, pickle, sys, zlib\n\
+         inner = {'name': 'inner', 'values': list(range(50)), 'tag': 'x' * 40}\n\
+         plain = pickle.dumps(inner, protocol=4)\n\
+         sys.stdout.write(' '.join(str(2 + len(b) + 1) for b in\n\
+             (plain, bz2.compress(plain), zlib.compress(plain))))\n",
+    );
+    let lens: Vec<u64> = String::from_utf8_lossy(&lens)
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let r = report_json(&p);
+    let f = &r["files"][0];
+    assert_eq!(f["nested_pickle_count"].as_u64(), Some(3));
+    let got: Vec<(String, u64, Option<String>)> = f["nested_pickles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["path"].as_str().unwrap().to_string(),
+                x["bytes"].as_u64().unwrap(),
+                x["codec"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    let mut want = vec![
+        ("plain_blob".to_string(), lens[0], None),
+        ("bz2_blob".to_string(), lens[1], Some("bzip2".to_string())),
+        ("zlib_blob".to_string(), lens[2], Some("zlib".to_string())),
+    ];
+    want.sort_by_key(|w| std::cmp::Reverse(w.1));
+    assert_eq!(got, want);
+    let o = bin().arg("report").arg(&p).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("pickles in bytes values: 3"), "{text}");
 }
 
 /// The real checkpoints of the shared corpus: the zip ones open as their `data.pkl` with the

@@ -45,6 +45,10 @@ fn summary(m: &Model) -> String {
         out += &format!("global {k:?} {n:?}\n");
     }
     out += &format!("stage {:?}\n", stage_info(m));
+    out += &format!(
+        "nested {:?}\n",
+        picklescope::model::nested::in_attributes(m, 200)
+    );
     out
 }
 

@@ -91,3 +91,51 @@ fn read(m: &Model, p: Span, codec: Option<Format>, name: &str) -> Result<Model, 
     });
     Ok(Model::new(doc))
 }
+
+/// A pickle held in an instance attribute's `bytes` value, as `report` lists it.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq, schemars::JsonSchema)]
+pub struct NestedPickle {
+    /// The attribute's path (the explorer opens the value with `⏎`).
+    pub path: String,
+    /// Bytes the value takes in the file: counted there once, as bytes; the objects inside
+    /// are not added to any class.attr group (slim cannot remove them).
+    pub bytes: u64,
+    /// Its compression (`bzip2`, `zlib`...), when it is compressed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codec: Option<&'static str>,
+}
+
+/// The `n` largest `bytes` attribute values of `m`'s instances that look like pickles (plain
+/// with PROTO 2-5, or compressed), largest first, and how many there are in all.
+pub fn in_attributes(m: &Model, n: usize) -> (Vec<NestedPickle>, usize) {
+    let groups = m.groups();
+    // (row, bytes of the value, codec)
+    let mut found: Vec<(crate::model::Row, u64, Option<Format>)> = Vec::new();
+    for a in &groups.attrs {
+        let Some(p) = bytes_payload(m, a.row.value) else {
+            continue;
+        };
+        let head = m
+            .data()
+            .get(p.start as usize..(p.start + p.len().min(16)) as usize);
+        if let Some(codec) = head.and_then(looks_like_pickle) {
+            let len = m.graph().get(a.row.value).map_or(p.len(), |v| v.span.len());
+            found.push((a.row, len, codec));
+        }
+    }
+    let all = found.len();
+    found.sort_by_key(|(_, len, _)| std::cmp::Reverse(*len));
+    found.truncate(n);
+    let rows: Vec<_> = found.iter().map(|(r, _, _)| *r).collect();
+    let paths = m.attr_paths(&rows);
+    let list = found
+        .into_iter()
+        .zip(paths)
+        .map(|((_, bytes, codec), path)| NestedPickle {
+            path,
+            bytes,
+            codec: codec.map(Format::name),
+        })
+        .collect();
+    (list, all)
+}
