@@ -97,7 +97,7 @@ fn sized_rows(m: &Model, node: NodeId) -> Vec<(String, String, NodeId, u64)> {
             let sz = if exact {
                 m.retained_span(r.span)
             } else {
-                r.span.len()
+                m.inline_span(r.span)
             };
             (
                 label_text(g, data, r.label),
