@@ -456,3 +456,66 @@ fn a_standalone_npy_reads_like_an_npz_member() {
     );
     assert_eq!(std::fs::read(&obj).unwrap(), before);
 }
+
+/// Protocol 0 and 1 pickles in `bytes` (no magic: recognised by parsing, at most 16 KiB) are
+/// offered like the others; text ending in a dot and a pickled scalar are not.
+#[test]
+fn protocol_0_and_1_pickles_in_bytes_are_offered_without_false_alarms() {
+    if common::no_python("protocol_0_and_1_pickles_in_bytes_are_offered_without_false_alarms") {
+        return;
+    }
+    let dir = tempdir();
+    let p = dir.path().join("p01.pkl");
+    common::py_run(
+        "import pickle, sys, types\n\
+         mod = types.ModuleType('fakepkg')\n\
+         sys.modules['fakepkg'] = mod\n\
+         class Holder: pass\n\
+         Holder.__module__ = 'fakepkg'\n\
+         mod.Holder = Holder\n\
+         h = Holder()\n\
+         h.p0_blob = pickle.dumps({'a': [1, 2], 'b': 'text'}, 0)\n\
+         h.p1_blob = pickle.dumps([1, 'x', (2.5, None)], 1)\n\
+         h.text_blob = b'hello world.'\n\
+         h.none_blob = b'N.'\n\
+         h.scalar_blob = pickle.dumps(12345, 0)\n\
+         pickle.dump(h, open(sys.argv[1], 'wb'), protocol=4)\n",
+        &[p.to_str().unwrap()],
+        None,
+    );
+    let r = report_json(&p);
+    let f = &r["files"][0];
+    assert_eq!(f["nested_pickle_count"].as_u64(), Some(2), "{f}");
+    let paths: Vec<&str> = f["nested_pickles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["p0_blob", "p1_blob"]);
+
+    let mut app = open(&p);
+    press(&mut app, KeyCode::Char('g'));
+    let names: Vec<String> = rows(&app).into_iter().map(|r| r.0).collect();
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            press(&mut app, KeyCode::Char('j'));
+        }
+        press(&mut app, KeyCode::Enter);
+        let opened = app.tree.as_ref().unwrap().levels.len() == 2;
+        assert_eq!(opened, name == "p0_blob" || name == "p1_blob", "{name}");
+        if opened {
+            let mut inner: Vec<String> = rows(&app).into_iter().map(|r| r.0).collect();
+            inner.sort();
+            let want: &[&str] = if name == "p0_blob" {
+                &["\"a\"", "\"b\""]
+            } else {
+                &["[0]", "[1]", "[2]"]
+            };
+            assert_eq!(inner, want, "{name}");
+            press(&mut app, KeyCode::Char('h'));
+        } else {
+            assert_eq!(app.status, "nothing inside", "{name}");
+        }
+    }
+}

@@ -1,11 +1,12 @@
-//! Pickles held in a `bytes` value (plain, or bzip2/zlib/gzip/xz-compressed as the pipeline's
-//! `CompressedObj` stores one), opened as models of their own.
+//! Pickles held in a `bytes` value (plain at any protocol, or bzip2/zlib/gzip/xz-compressed as
+//! the pipeline's `CompressedObj` stores one), opened as models of their own.
 
 use super::codec::{self, Limits};
 use super::doc::{Doc, LoadError};
 use super::sniff::{self, Format};
+use super::sparse::LARGE_PAYLOAD;
 use super::{Compressed, Model};
-use crate::pickle::{Kind, NodeId, Span};
+use crate::pickle::{Kind, NodeId, Op, Span};
 
 /// How a `bytes` value holds a pickle, from its first bytes: `Some(None)` plain (PROTO
 /// 2-5), `Some(Some(codec))` compressed; `None` when it does not look like one.
@@ -16,6 +17,51 @@ pub fn looks_like_pickle(head: &[u8]) -> Option<Option<Format>> {
             .filter(|f| f.is_codec() && *f != Format::Lzma)
             .map(Some),
     }
+}
+
+/// Largest payload checked for a protocol 0-1 pickle (which has no magic: it is parsed).
+/// Below the size a sparse or windowed read leaves in the file, so every read sees it whole.
+const OLD_PROTOCOL_MAX: usize = LARGE_PAYLOAD as usize - 1;
+
+/// How a `bytes` payload holds a pickle ([`looks_like_pickle`] on its first bytes), or, for
+/// one of at most 16 KiB, a protocol 0-1 pickle: it starts with an opcode that opens a
+/// container or names a class, ends with STOP, and parses as exactly one pickle of protocol
+/// 0 or 1 whose root is a container or an object (text that happens to parse as a scalar
+/// is not offered).
+pub fn pickle_in(payload: &[u8]) -> Option<Option<Format>> {
+    if let Some(k) = looks_like_pickle(&payload[..payload.len().min(16)]) {
+        return Some(k);
+    }
+    old_protocol(payload).then_some(None)
+}
+
+fn old_protocol(b: &[u8]) -> bool {
+    if b.len() < 4 || b.len() > OLD_PROTOCOL_MAX || b.last() != Some(&(Op::STOP as u8)) {
+        return false;
+    }
+    let opens = [
+        Op::MARK,
+        Op::EMPTY_LIST,
+        Op::EMPTY_DICT,
+        Op::EMPTY_TUPLE,
+        Op::GLOBAL,
+        Op::INST,
+    ];
+    if !opens.iter().any(|o| b[0] == *o as u8) {
+        return false;
+    }
+    let Ok((g, _)) = crate::pickle::parse(b) else {
+        return false;
+    };
+    g.pickles.len() == 1
+        && g.trailing.is_none()
+        && g.pickles[0].protocol <= 1
+        && g.get(g.root()).is_some_and(|n| {
+            matches!(
+                n.kind,
+                Kind::List | Kind::Dict | Kind::Tuple | Kind::Set | Kind::Call { .. }
+            )
+        })
 }
 
 /// The Python module whose `decompress` reads `format` (for paths: `bz2.decompress(...)`).
@@ -40,10 +86,7 @@ pub fn bytes_payload(m: &Model, id: NodeId) -> Option<Span> {
 /// `bz2 pickle`...
 pub fn nested_hint(m: &Model, id: NodeId) -> Option<String> {
     let p = bytes_payload(m, id)?;
-    let head = m
-        .data()
-        .get(p.start as usize..(p.start + p.len().min(16)) as usize)?;
-    Some(match looks_like_pickle(head)? {
+    Some(match pickle_in(m.data().get(p.range())?)? {
         None => "pickle".to_string(),
         Some(f) => format!("{} pickle?", f.name()),
     })
@@ -53,10 +96,7 @@ pub fn nested_hint(m: &Model, id: NodeId) -> Option<String> {
 /// model or why it could not be read. `name` names it in messages (its path).
 pub fn open_nested(m: &Model, id: NodeId, name: &str) -> Option<Result<Model, LoadError>> {
     let p = bytes_payload(m, id)?;
-    let head = m
-        .data()
-        .get(p.start as usize..(p.start + p.len().min(16)) as usize)?;
-    let codec = looks_like_pickle(head)?;
+    let codec = pickle_in(m.data().get(p.range())?)?;
     Some(read(m, p, codec, name))
 }
 
@@ -105,8 +145,8 @@ pub struct NestedPickle {
     pub codec: Option<&'static str>,
 }
 
-/// The `n` largest `bytes` attribute values of `m`'s instances that look like pickles (plain
-/// with PROTO 2-5, or compressed), largest first, and how many there are in all.
+/// The `n` largest `bytes` attribute values of `m`'s instances that hold pickles (see
+/// [`pickle_in`]), largest first, and how many there are in all.
 pub fn in_attributes(m: &Model, n: usize) -> (Vec<NestedPickle>, usize) {
     let groups = m.groups();
     // (row, bytes of the value, codec)
@@ -115,10 +155,7 @@ pub fn in_attributes(m: &Model, n: usize) -> (Vec<NestedPickle>, usize) {
         let Some(p) = bytes_payload(m, a.row.value) else {
             continue;
         };
-        let head = m
-            .data()
-            .get(p.start as usize..(p.start + p.len().min(16)) as usize);
-        if let Some(codec) = head.and_then(looks_like_pickle) {
+        if let Some(codec) = m.data().get(p.range()).and_then(pickle_in) {
             let len = m.graph().get(a.row.value).map_or(p.len(), |v| v.span.len());
             found.push((a.row, len, codec));
         }
