@@ -161,8 +161,25 @@ impl Tmux {
     fn start(cmd: &str) -> Tmux {
         let dir = tempfile::tempdir().unwrap();
         let t = Tmux { dir };
+        // The command waits for `go`, made once the pane's output is piped to the log: a
+        // busy machine would otherwise draw the first frames before the pipe exists.
+        let go = t.dir.path().join("go");
+        let gated = format!(
+            "while [ ! -e {go} ]; do sleep 0.02; done; {cmd}",
+            go = sh_quote(&go)
+        );
         let ok = t
-            .cmd(&["new-session", "-d", "-s", "t", "-x", "100", "-y", "30", cmd])
+            .cmd(&[
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+                "-x",
+                "100",
+                "-y",
+                "30",
+                &gated,
+            ])
             .status
             .success();
         assert!(ok, "tmux new-session (CI installs tmux)");
@@ -174,6 +191,7 @@ impl Tmux {
             "t",
             &format!("cat >> {}", raw.display()),
         ]);
+        std::fs::write(&go, b"").unwrap();
         t
     }
     fn cmd(&self, args: &[&str]) -> std::process::Output {
@@ -212,8 +230,26 @@ impl Tmux {
         self.cmd(&["send-keys", "-t", "t", k]);
     }
     /// Every byte the program wrote to the terminal so far.
+    /// Waits until the log has stopped growing for 300 ms (at most 5 s): what the program
+    /// wrote last may still be on its way through tmux and `cat`.
     fn raw(&self) -> Vec<u8> {
-        std::fs::read(self.dir.path().join("raw.log")).unwrap_or_default()
+        let read = || std::fs::read(self.dir.path().join("raw.log")).unwrap_or_default();
+        let mut last = read();
+        for _ in 0..50 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let now = read();
+            if now.len() == last.len() && !now.is_empty() {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                let again = read();
+                if again.len() == now.len() {
+                    return again;
+                }
+                last = again;
+            } else {
+                last = now;
+            }
+        }
+        last
     }
 }
 
