@@ -9,7 +9,7 @@ use super::ops::{ArgKind, Op};
 use super::scan::{Instr, read_fast, read_general};
 
 /// Bytes read at a time.
-pub const WINDOW: usize = 4 << 20;
+pub const WINDOW: usize = 1 << 20;
 
 /// Raw byte payloads at least this long are stepped over unread (and left out of a sparse
 /// copy of the file, [`crate::model::sparse`]).
