@@ -175,3 +175,71 @@ pub(crate) fn read_head(file: &File, len: usize, pos: usize) -> Option<Vec<u8>> 
     file.read_exact_at(&mut h, pos as u64).ok()?;
     Some(h)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn file_of(bytes: &[u8]) -> (tempfile::NamedTempFile, File) {
+        let mut t = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut t, bytes).unwrap();
+        let f = t.reopen().unwrap();
+        (t, f)
+    }
+
+    #[test]
+    fn lengths_from_headers_alone() {
+        let mut big = vec![Op::BINBYTES8 as u8];
+        big.extend(1_000_000u64.to_le_bytes());
+        assert_eq!(len_from_header(&big, 0), Some(9 + 1_000_000));
+        assert_eq!(
+            len_from_header(&[Op::SHORT_BINUNICODE as u8, 3], 0),
+            Some(5)
+        );
+        assert_eq!(len_from_header(&[Op::BINFLOAT as u8], 0), Some(9));
+        // A header cut short, a text line, a negative signed length: not from the header.
+        assert_eq!(len_from_header(&[Op::BINUNICODE as u8, 1, 0], 0), None);
+        assert_eq!(len_from_header(b"I12\n", 0), None);
+        let neg = [Op::BINSTRING as u8, 0xff, 0xff, 0xff, 0xff];
+        assert_eq!(len_from_header(&neg, 0), None);
+    }
+
+    #[test]
+    fn an_instruction_read_back_from_the_file() {
+        let mut bytes = vec![Op::NONE as u8; 10];
+        let at = bytes.len();
+        bytes.extend([Op::BINUNICODE as u8]);
+        bytes.extend(6000u32.to_le_bytes());
+        bytes.extend(vec![b'x'; 6000]);
+        bytes.extend(b"I42\n.");
+        let (_t, f) = file_of(&bytes);
+        let len = bytes.len() as u64;
+        let b = read_instr_at(&f, len, at as u64, usize::MAX).unwrap();
+        assert_eq!(b.len(), 5 + 6000);
+        let i = decode(&b, 0, at).unwrap();
+        assert_eq!((i.op, i.pos, i.end), (Op::BINUNICODE, at, at + 5 + 6000));
+        // Text lines are read until their newline; past `max`, nothing.
+        let line = read_instr_at(&f, len, (at + 6005) as u64, usize::MAX).unwrap();
+        assert_eq!(line, b"I42\n.");
+        assert!(read_instr_at(&f, len, at as u64, 100).is_none());
+    }
+
+    #[test]
+    fn a_window_slides_and_doubles_when_stuck() {
+        let bytes: Vec<u8> = (0..10_000u32).map(|x| (x % 251) as u8).collect();
+        let (_t, f) = file_of(&bytes);
+        let mut w = Window::new(&f, bytes.len() as u64, 1024).unwrap();
+        w.slide_to(0).unwrap();
+        assert!(w.data() == &bytes[..1024]);
+        // Going on: what was held from there is kept, the rest read, up to the window.
+        w.slide_to(1000).unwrap();
+        assert!(w.base() == 1000 && w.data() == &bytes[1000..2024]);
+        // No progress: the same start again doubles what is held.
+        w.slide_to(1000).unwrap();
+        assert!(w.data() == &bytes[1000..3048]);
+        // A jump past what is held; the end of the file is the end.
+        w.slide_to(9_500).unwrap();
+        assert!(w.at_end() && w.data() == &bytes[9_500..]);
+    }
+}
