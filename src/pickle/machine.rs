@@ -263,12 +263,18 @@ impl<'a> Machine<'a> {
     #[inline(always)]
     fn push_new(&mut self, kind: Kind, i: &Instr, start: usize) -> Result<NodeId, PickleError> {
         let id = self.new_node(kind, i.op, start)?;
+        self.push_defined(id, start);
+        Ok(id)
+    }
+
+    /// Pushes the item that creates `node` (its span starts at `start`).
+    #[inline(always)]
+    fn push_defined(&mut self, node: NodeId, start: usize) {
         self.stack.push(Item {
-            node: id,
+            node,
             start,
             def: true,
         });
-        Ok(id)
     }
 
     /// Ends the span of the node `item` created (a GET or DUP copy leaves it alone).
@@ -608,11 +614,7 @@ impl<'a> Machine<'a> {
         };
         let id = self.new_node(kind, i.op, mpos)?;
         self.item_edges(i, id, p)?;
-        self.stack.push(Item {
-            node: id,
-            start: mpos,
-            def: true,
-        });
+        self.push_defined(id, mpos);
         Ok(())
     }
 
@@ -623,11 +625,7 @@ impl<'a> Machine<'a> {
         let mpos = self.pop_mark(i)?;
         let id = self.new_node(Kind::Dict, i.op, mpos)?;
         self.pair_edges(i, id, p)?;
-        self.stack.push(Item {
-            node: id,
-            start: mpos,
-            def: true,
-        });
+        self.push_defined(id, mpos);
         Ok(())
     }
 
@@ -644,11 +642,7 @@ impl<'a> Machine<'a> {
         let start = self.scratch[0].start;
         let id = self.new_node(Kind::Tuple, i.op, start)?;
         self.item_edges(i, id, p)?;
-        self.stack.push(Item {
-            node: id,
-            start,
-            def: true,
-        });
+        self.push_defined(id, start);
         Ok(())
     }
 
@@ -809,11 +803,7 @@ impl<'a> Machine<'a> {
             ));
         };
         let id = self.new_node(Kind::Global { module: m, name: n }, i.op, module.start)?;
-        self.stack.push(Item {
-            node: id,
-            start: module.start,
-            def: true,
-        });
+        self.push_defined(id, module.start);
         Ok(())
     }
 
@@ -942,11 +932,7 @@ impl<'a> Machine<'a> {
             i.op,
             pid.start,
         )?;
-        self.stack.push(Item {
-            node: id,
-            start: pid.start,
-            def: true,
-        });
+        self.push_defined(id, pid.start);
         if !run.warned_persid {
             run.warned_persid = true;
             warnings.push(persid_warning(p));
@@ -972,11 +958,7 @@ impl<'a> Machine<'a> {
             i.op,
             f.start,
         )?;
-        self.stack.push(Item {
-            node: id,
-            start: f.start,
-            def: true,
-        });
+        self.push_defined(id, f.start);
         Ok(())
     }
 }
