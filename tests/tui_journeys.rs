@@ -751,3 +751,44 @@ fn a_reload_keeps_the_place_in_the_tree() {
     assert_eq!(crumbs_after, crumbs_before);
     assert_eq!(selected_name(&app), selected);
 }
+
+/// While a large file is read and parsed, the header and the empty tree say how far: the
+/// read from disk first, then the parse, then "sizing…" once every byte is parsed. Driven
+/// through the same progress record the background load writes.
+#[test]
+fn a_pending_file_shows_how_far_its_read_and_parse_have_got() {
+    use picklescope::pickle::progress::reporting;
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("big.pickle");
+    // A list of 400,000 small ints at protocol 2: about 2 MB, so the parse reports on the way.
+    let mut data = vec![0x80, 2, b']', b'('];
+    for i in 0..400_000u32 {
+        data.push(b'J');
+        data.extend_from_slice(&i.to_le_bytes());
+    }
+    data.extend_from_slice(b"e.");
+    std::fs::write(&path, &data).unwrap();
+    let source = resolve(&path, None).unwrap();
+    let app = App::new(source, Rules::default(), true);
+    assert!(screen(&app, 100, 12).contains("scanning…"));
+    assert!(
+        !screen(&app, 100, 12).contains('%'),
+        "no figure before the read starts"
+    );
+    let progress = app.files[0].progress.clone();
+    let file = app.files[0].file.clone();
+    // Read only (no parse): the record says reading, all of it.
+    let raw = reporting(&progress, || {
+        picklescope::model::doc::RawFile::open(&file.path)
+    });
+    assert!(raw.is_ok());
+    let s = screen(&app, 100, 12);
+    assert!(s.contains("scanning 0/1 · reading 100% of 1.91 MiB"), "{s}");
+    assert!(s.contains("scanning… · reading 100% of 1.91 MiB"), "{s}");
+    // Read and parsed: nothing left but the sizes.
+    let model = reporting(&progress, || file.open());
+    assert!(model.is_ok());
+    let s = screen(&app, 100, 12);
+    assert!(s.contains("scanning… · sizing…"), "{s}");
+    assert_eq!(progress.get(), (data.len() as u64, data.len() as u64));
+}

@@ -532,14 +532,24 @@ impl Doc {
 /// Reads `len` bytes, the whole file: a file that is shorter or longer now is [`Changed`].
 ///
 /// [`Changed`]: super::sparse::Changed
+/// How much [`read_whole`] reads between two progress reports.
+const READ_STEP: u64 = 16 << 20;
+
 fn read_whole(file: &File, len: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let want = usize::try_from(len).map_err(|_| std::io::Error::other("file too large"))?;
     let mut v: Vec<u8> = Vec::new();
     v.try_reserve_exact(want.saturating_add(1))
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::OutOfMemory, e.to_string()))?;
-    // One byte more than expected tells a file that grew.
-    file.take(len.saturating_add(1)).read_to_end(&mut v)?;
+    // One byte more than expected tells a file that grew. Read in steps, to show how far.
+    let mut rest = file.take(len.saturating_add(1));
+    loop {
+        let n = (&mut rest).take(READ_STEP).read_to_end(&mut v)?;
+        crate::pickle::progress::report_read(v.len(), want);
+        if n == 0 {
+            break;
+        }
+    }
     if v.len() != want {
         return Err(std::io::Error::new(
             std::io::ErrorKind::UnexpectedEof,

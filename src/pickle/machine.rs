@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use super::error::{ErrorKind, PickleError};
 use super::graph::*;
 use super::ops::Op;
+use super::progress;
 use super::scan::{Instr, read_fast, read_general};
 
 /// What one pickle's run keeps between opcodes: its protocol, whether it memoizes implicitly,
@@ -111,6 +112,7 @@ pub fn parse(data: &[u8]) -> Result<(Graph, Vec<Warning>), PickleError> {
             }
         }
     }
+    progress::report(data.len(), data.len());
     Ok((m.finish(), warnings))
 }
 
@@ -413,6 +415,7 @@ impl<'a> Machine<'a> {
         let start = pos;
         let puts_before = self.graph.puts.len();
         let mut run = Run::default();
+        let mut next_report = pos + progress::EVERY;
         loop {
             // Not `read_instr(..)?`: matching the Option keeps the common path free of a large
             // Result moved through the stack (a store-forwarding stall on every opcode).
@@ -422,6 +425,10 @@ impl<'a> Machine<'a> {
             };
             pos = i.end;
             self.graph.op_count += 1;
+            if pos >= next_report {
+                progress::report(pos, self.data.len());
+                next_report = pos + progress::EVERY;
+            }
             let p = i.pos;
             match i.op {
                 Op::PROTO => {

@@ -10,6 +10,7 @@ pub mod lean;
 pub mod machine;
 pub mod nodes;
 pub mod ops;
+pub mod progress;
 pub mod scan;
 pub mod value;
 pub mod window;

@@ -27,6 +27,7 @@ use ratatui::backend::CrosstermBackend;
 use crate::context::Source;
 use crate::context::load::EVERY_CORE;
 use crate::model::{LoadError, Model};
+use crate::pickle::progress;
 use crate::slim::Rules;
 
 pub use app::App;
@@ -38,12 +39,18 @@ pub type Read = (usize, Result<Model, LoadError>);
 pub fn spawn_load(app: &App, which: &[usize], tx: mpsc::Sender<Read>) {
     let files: Vec<_> = which
         .iter()
-        .filter_map(|&i| app.files.get(i).map(|f| (i, f.file.clone())))
+        .filter_map(|&i| {
+            app.files
+                .get(i)
+                .map(|f| (i, (f.file.clone(), f.progress.clone())))
+        })
         .collect();
     std::thread::spawn(move || {
         let (index, files): (Vec<usize>, Vec<_>) = files.into_iter().unzip();
+        let (files, progress): (Vec<_>, Vec<_>) = files.into_iter().unzip();
         let txs = std::sync::Mutex::new(tx);
-        crate::context::load::load_all_with(&files, EVERY_CORE, |k, r| {
+        crate::context::load::par_each(&files, EVERY_CORE, |k| {
+            let r = progress::reporting(&progress[k], || files[k].open());
             if let (Ok(t), Some(&i)) = (txs.lock(), index.get(k)) {
                 let _ = t.send((i, r));
             }
@@ -296,8 +303,14 @@ fn event_loop(
     let mut dirty = true;
     let busy = control.busy.clone();
     let mut step = lock(&busy);
+    let mut shown_percent = None;
     while !app.quit {
         dirty |= control.between_steps(term, std::mem::take(&mut app.suspend))?;
+        let percent = app.scan_percent();
+        if percent != shown_percent {
+            shown_percent = percent;
+            dirty = true;
+        }
         while let Ok((i, r)) = reads.rx.try_recv() {
             app.file_loaded(i, r);
             dirty = true;

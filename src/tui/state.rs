@@ -1,11 +1,13 @@
 //! Explorer state that is not UI: loaded files, marks with undo, and the exact what-if.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::context::{FileRole, SourceFile, StageInfo, stage_info};
 use crate::model::globals::{Judgement, Trust, Verdict, judged};
 use crate::model::{LoadError, Model};
+use crate::pickle::progress::Progress;
 use crate::slim::{Rules, what_if};
 
 use super::watch::{OnDisk, on_disk};
@@ -21,6 +23,8 @@ pub struct FileState {
     pub file: SourceFile,
     pub bytes: u64,
     pub status: Status,
+    /// How far the parse has read the file, while it is pending.
+    pub progress: Arc<Progress>,
     /// Bytes after slimming with the current marks (exact, from the counting writer).
     pub after: Option<u64>,
     /// Per (rule index, attr): (instances, bytes removed; see [`crate::slim::FileSlim::removed`]).
@@ -63,6 +67,7 @@ impl FileState {
             file,
             bytes,
             status: Status::Pending,
+            progress: Arc::default(),
             after: None,
             hits: BTreeMap::new(),
             error: None,

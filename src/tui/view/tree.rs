@@ -33,9 +33,9 @@ pub(super) fn crumbs(app: &App) -> String {
 pub(super) fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) -> Option<String> {
     let (Some(m), Some(level)) = (app.tree_model(), app.level()) else {
         let msg = if app.loaded_count() < app.files.len() {
-            "scanning…"
+            format!("scanning…{}", super::header::scan_text(app))
         } else {
-            "nothing to show"
+            "nothing to show".into()
         };
         f.render_widget(
             Paragraph::new(msg).block(Block::default().borders(Borders::ALL)),
