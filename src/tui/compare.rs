@@ -17,7 +17,7 @@ use crate::pickle::NodeId;
 use crate::workspace::Workspace;
 
 use super::keys::{Action, BINDINGS, action_for};
-use super::state::RETAINED_ROWS;
+use super::state::listed_size;
 use super::view::{Theme, window};
 
 /// One row on both sides: its value node and size in BEFORE and in AFTER.
@@ -90,15 +90,11 @@ fn side_tag(a: bool, b: bool) -> &'static str {
 /// Rows of `node` in `m` with their sizes.
 fn sized_rows(m: &Model, node: NodeId) -> Vec<(String, String, NodeId, u64)> {
     let rows = m.rows(node);
-    let exact = rows.len() <= RETAINED_ROWS;
+    let n = rows.len();
     let (g, data) = (m.graph(), m.data());
     rows.into_iter()
         .map(|r| {
-            let sz = if exact {
-                m.retained_span(r.span)
-            } else {
-                m.inline_span(r.span)
-            };
+            let sz = listed_size(m, r.span, n);
             (
                 label_text(g, data, r.label),
                 path_segment(g, data, r.label),

@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::context::{FileRole, SourceFile, StageInfo, stage_info};
 use crate::model::globals::{Judgement, Trust, Verdict, judged};
 use crate::model::{LoadError, Model};
+use crate::pickle::Span;
 use crate::pickle::progress::Progress;
 use crate::slim::{Rules, what_if};
 
@@ -16,6 +17,16 @@ use super::watch::{OnDisk, on_disk};
 /// in compare mode; larger listings show and sort by inline size (a million-item list stays
 /// instant).
 pub const RETAINED_ROWS: usize = 2000;
+
+/// The size a row of a listing of `rows` rows shows: retained up to [`RETAINED_ROWS`] rows,
+/// inline past them (both with the external bytes named inside the span).
+pub fn listed_size(m: &Model, s: Span, rows: usize) -> u64 {
+    if rows <= RETAINED_ROWS {
+        m.retained_span(s)
+    } else {
+        m.inline_span(s)
+    }
+}
 
 /// A file of the opened source, filled in as the background scan finishes it.
 #[derive(Debug)]

@@ -322,25 +322,24 @@ impl App {
     }
 
     /// Bytes read and bytes in all over the files still pending, once a parse has begun.
-    pub fn scan_progress(&self) -> Option<(u64, u64)> {
-        let (done, total) = self
+    /// With whether any of them is still read from disk (else parsed).
+    pub fn scan_progress(&self) -> Option<(u64, u64, bool)> {
+        let (done, total, reading) = self
             .files
             .iter()
             .filter(|f| matches!(f.status, Status::Pending))
-            .map(|f| f.progress.get())
-            .fold((0, 0), |(d, t), (a, b)| (d + a, t + b));
-        (total > 0).then_some((done, total))
+            .map(|f| (f.progress.get(), f.progress.reading()))
+            .fold((0, 0, false), |(d, t, r), ((a, b), c)| {
+                (d + a, t + b, r || c)
+            });
+        (total > 0).then_some((done, total, reading))
     }
 
     /// Whole percent of [`App::scan_progress`], and whether a file is still read from disk
     /// (what a redraw would change).
     pub fn scan_percent(&self) -> Option<(u64, bool)> {
-        let reading = self
-            .files
-            .iter()
-            .any(|f| matches!(f.status, Status::Pending) && f.progress.reading());
         self.scan_progress()
-            .map(|(d, t)| (d.saturating_mul(100) / t.max(1), reading))
+            .map(|(d, t, r)| (d.saturating_mul(100) / t.max(1), r))
     }
 
     pub fn loaded_count(&self) -> usize {

@@ -5,7 +5,7 @@ use crate::model::{Model, join_path, label_text, path_segment};
 use crate::pickle::NodeId;
 
 use super::{App, Level, Screen, Sort, TreeNav, TreeRow};
-use crate::tui::state::{RETAINED_ROWS, Status};
+use crate::tui::state::{Status, listed_size};
 
 impl App {
     pub(super) fn open_entry(&mut self, idx: usize) {
@@ -38,17 +38,13 @@ impl App {
         crumb: String,
         total: u64,
     ) -> Level {
-        let exact = rows.len() <= RETAINED_ROWS;
+        let n = rows.len();
         let mut out: Vec<TreeRow> = rows
             .into_iter()
             .enumerate()
             .map(|(order, row)| TreeRow {
                 inline: m.inline_span(row.span),
-                retained: if exact {
-                    m.retained_span(row.span)
-                } else {
-                    m.inline_span(row.span)
-                },
+                retained: listed_size(m, row.span, n),
                 row,
                 order,
             })

@@ -82,12 +82,13 @@ pub(super) fn draw_header(f: &mut Frame, app: &App, r: Rect, theme: Theme) {
 /// are read and parsed (` · sizing…` after the last byte, while the sizes are worked out);
 /// empty before a read begins.
 pub(super) fn scan_text(app: &App) -> String {
-    match (app.scan_progress(), app.scan_percent()) {
-        (Some((done, total)), Some((_, false))) if done >= total => " · sizing…".into(),
-        (Some((_, total)), Some((pct, reading))) => {
-            let what = if reading { "reading" } else { "parsing" };
-            format!(" · {what} {pct}% of {}", size(total))
-        }
-        _ => String::new(),
+    let (Some((done, total, reading)), Some((pct, _))) = (app.scan_progress(), app.scan_percent())
+    else {
+        return String::new();
+    };
+    if done >= total && !reading {
+        return " · sizing…".into();
     }
+    let what = if reading { "reading" } else { "parsing" };
+    format!(" · {what} {pct}% of {}", size(total))
 }
