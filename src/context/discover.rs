@@ -30,6 +30,20 @@ pub struct SourceFile {
     pub member: Option<String>,
 }
 
+/// Files at least this large open in the explorer with the lean parse: from there on the
+/// full parse needs several GB of memory (about ten times an object-heavy file) and seconds;
+/// below it, it stays under a few seconds and keeps every view exact without reading again.
+/// `PICKLESCOPE_EXPLORE_LEAN_FROM` (bytes) overrides it.
+pub const EXPLORE_LEAN_FROM: u64 = 256 << 20;
+
+/// [`EXPLORE_LEAN_FROM`], or the bytes `PICKLESCOPE_EXPLORE_LEAN_FROM` gives.
+pub fn explore_lean_from() -> u64 {
+    std::env::var("PICKLESCOPE_EXPLORE_LEAN_FROM")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(EXPLORE_LEAN_FROM)
+}
+
 impl SourceFile {
     /// A file on its own.
     pub fn plain(path: PathBuf, role: FileRole) -> SourceFile {
@@ -85,6 +99,22 @@ impl SourceFile {
             }
             None => Model::open_lean(&self.path),
         }
+    }
+
+    /// Reads and parses it for the explorer: a plain file of at least [`explore_lean_from`]
+    /// bytes with the lean parse (its containers without instances are opened on demand,
+    /// [`crate::model::lazy`]), anything else as [`SourceFile::open`].
+    pub fn open_explore(&self) -> Result<Model, crate::model::LoadError> {
+        let big = std::fs::metadata(&self.path).is_ok_and(|m| m.len() >= explore_lean_from());
+        if big && self.member.is_none() && !crate::model::npy::is_npy_file(&self.path) {
+            // Only a plain file: its containers are read again from it.
+            let doc =
+                crate::model::Doc::open_windowed(&self.path, 0, crate::pickle::window::WINDOW)?;
+            if let Some(doc) = doc {
+                return Ok(Model::new(doc));
+            }
+        }
+        self.open()
     }
 
     pub fn stage(&self) -> Option<u32> {

@@ -84,7 +84,11 @@ fn elems(m: &Model, id: NodeId) -> Option<String> {
     };
     let n = own().count();
     if n == 0 {
-        return None;
+        // A container a lean graph keeps without its items: what was read of them.
+        return match m.hollow_summary(id) {
+            Some(s) => crate::model::lazy::summary_text(s),
+            None => m.is_hollow(id).then(|| "…".to_string()),
+        };
     }
     let kinds: Vec<String> = own().take(50).map(|e| elem_kind(m, e.value)).collect();
     Some(match kinds.first() {

@@ -519,6 +519,15 @@ impl Doc {
         }
     }
 
+    /// Copies the file's bytes over `ranges` in where they were left out (a file read
+    /// sparsely); nothing to do for a file held whole.
+    pub fn copy_in(&mut self, ranges: Vec<Range<u64>>) -> std::io::Result<()> {
+        match &mut self.backing {
+            Backing::Sparse(s) => s.fill(ranges),
+            _ => Ok(()),
+        }
+    }
+
     /// Total bytes of the file.
     pub fn len(&self) -> u64 {
         self.data().len() as u64
@@ -563,10 +572,18 @@ fn read_whole(file: &File, len: u64) -> std::io::Result<Vec<u8>> {
 /// (a large raw payload only its first [`BYTES_PREVIEW`] bytes), the names of globals, the
 /// first bytes of every other node and of the file.
 fn kept_ranges(g: &Graph) -> Vec<Range<u64>> {
-    use crate::pickle::Kind;
-    let mut out = Vec::with_capacity(g.nodes.len() * 2 + 1);
+    let mut out = node_ranges(g.nodes.iter());
     out.push(0..64);
-    for n in g.nodes.iter() {
+    out
+}
+
+/// The file ranges `nodes` read their values from (see [`kept_ranges`]).
+pub(crate) fn node_ranges(
+    nodes: impl ExactSizeIterator<Item = crate::pickle::Node>,
+) -> Vec<Range<u64>> {
+    use crate::pickle::Kind;
+    let mut out = Vec::with_capacity(nodes.len() * 2 + 1);
+    for n in nodes {
         let s = n.span.start;
         let head = s..(s + 16).min(n.span.end.max(s + 1));
         match n.kind {

@@ -9,6 +9,7 @@ pub mod doc;
 pub mod fixed;
 pub mod globals;
 pub mod groups;
+pub mod lazy;
 pub mod nested;
 pub mod npy;
 pub mod rows;
@@ -93,6 +94,8 @@ pub struct Model {
     pub external: External,
     parents: OnceLock<Parents>,
     groups: OnceLock<Groups>,
+    /// A lean graph's containers opened since (see [`lazy`]).
+    lazy: lazy::Lazy,
 }
 
 impl Model {
@@ -120,6 +123,7 @@ impl Model {
             external,
             parents: OnceLock::new(),
             groups: OnceLock::new(),
+            lazy: lazy::Lazy::default(),
         }
     }
 
@@ -166,6 +170,11 @@ impl Model {
     pub fn parents(&self) -> &Parents {
         self.parents
             .get_or_init(|| Parents::build(self.graph(), self.data()))
+    }
+
+    /// Forgets the parent index (nodes were added; it is built again when asked for).
+    fn reset_parents(&mut self) {
+        self.parents = OnceLock::new();
     }
 
     pub fn groups(&self) -> &Groups {

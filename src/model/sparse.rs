@@ -82,7 +82,8 @@ pub struct SparseMap {
 }
 
 // SAFETY: the mapping is anonymous and private to this value, written only by the builder
-// inside `open` (after which only `&[u8]` views of it exist) and unmapped only by `Drop`;
+// inside `open` and by `fill` through `&mut self` (views of it are `&[u8]` borrows of
+// `self`, none alive then) and unmapped only by `Drop`;
 // sharing views of it between threads is as safe as sharing a `Vec<u8>`.
 #[allow(unsafe_code)]
 unsafe impl Send for SparseMap {}
@@ -245,12 +246,61 @@ impl SparseMap {
             return &[];
         }
         // SAFETY: `ptr` is a live anonymous mapping of `len` readable bytes owned by `self`,
-        // never written after `open` and unmapped only in `Drop`, which cannot run while this
-        // borrow lives.
+        // written after `open` only through `&mut self` (`fill`) and unmapped only in `Drop`,
+        // neither of which can run while this borrow lives.
         #[allow(unsafe_code)]
         unsafe {
             std::slice::from_raw_parts(self.ptr, self.len)
         }
+    }
+
+    /// Copies the file's bytes over `ranges` (widened to whole pages) into the map where it
+    /// holds none yet. The holes stay listed: [`SparseMap::copy_range`] reads them from the
+    /// file, the same bytes.
+    #[cfg(target_os = "linux")]
+    pub fn fill(&mut self, mut ranges: Vec<Range<u64>>) -> std::io::Result<()> {
+        let Some(file) = self.file.as_ref() else {
+            return Ok(());
+        };
+        let page = page_size() as u64;
+        let len = self.len as u64;
+        for r in &mut ranges {
+            r.start = (r.start / page) * page;
+            r.end = r.end.min(len).next_multiple_of(page).min(len);
+        }
+        ranges.sort_by_key(|r| r.start);
+        let mut done = 0u64;
+        for r in ranges {
+            let from = r.start.max(done);
+            if from >= r.end {
+                continue;
+            }
+            done = r.end;
+            // Only what lies in a hole is missing.
+            let k = self.holes.partition_point(|h| h.end <= from);
+            for h in self.holes.get(k..).unwrap_or(&[]) {
+                if h.start >= r.end {
+                    break;
+                }
+                let (a, b) = (from.max(h.start) as usize, r.end.min(h.end) as usize);
+                if a >= b {
+                    continue;
+                }
+                // SAFETY: `[a, b)` lies inside the live, writable anonymous mapping of
+                // `len` bytes that `self` owns; `&mut self` means no view of it is alive.
+                #[allow(unsafe_code)]
+                let dst = unsafe { std::slice::from_raw_parts_mut(self.ptr.add(a), b - a) };
+                read_exact_at(file, dst, a as u64)?;
+                self.copied += (b - a) as u64;
+            }
+        }
+        Ok(())
+    }
+
+    /// Elsewhere maps are not made.
+    #[cfg(not(target_os = "linux"))]
+    pub fn fill(&mut self, _ranges: Vec<Range<u64>>) -> std::io::Result<()> {
+        Ok(())
     }
 
     /// Bytes held as copies.

@@ -130,6 +130,7 @@ pub fn parse_lean_file(file: &File, len: u64, window: usize) -> Option<Graph> {
     let mut m: Lean<'static> = Lean::new(&[], size, fetched, Some(file.try_clone().ok()?));
     loop {
         w.slide_to(m.pos as u64).ok()?;
+        super::progress::report(m.pos, size);
         let base = usize::try_from(w.base()).ok()?;
         let mut v = m.view(w.data(), base, w.at_end());
         let done = v.run().ok()?;

@@ -12,6 +12,7 @@ pub mod nodes;
 pub mod ops;
 pub mod progress;
 pub mod scan;
+pub mod span;
 pub mod value;
 pub mod window;
 

@@ -50,7 +50,7 @@ pub fn spawn_load(app: &App, which: &[usize], tx: mpsc::Sender<Read>) {
         let (files, progress): (Vec<_>, Vec<_>) = files.into_iter().unzip();
         let txs = std::sync::Mutex::new(tx);
         crate::context::load::par_each(&files, EVERY_CORE, |k| {
-            let r = progress::reporting(&progress[k], || files[k].open());
+            let r = progress::reporting(&progress[k], || files[k].open_explore());
             if let (Ok(t), Some(&i)) = (txs.lock(), index.get(k)) {
                 let _ = t.send((i, r));
             }
@@ -318,6 +318,7 @@ fn event_loop(
         if let Some(look) = watcher.latest() {
             dirty |= app.on_disk(&look);
         }
+        dirty |= app.poll_opening();
         if !app.reloads.is_empty() {
             let which = std::mem::take(&mut app.reloads);
             spawn_load(app, &which, reads.tx.clone());

@@ -160,6 +160,13 @@ impl FileState {
         }
     }
 
+    pub fn model_mut(&mut self) -> Option<&mut Model> {
+        match &mut self.status {
+            Status::Loaded(l) => Some(&mut l.model),
+            _ => None,
+        }
+    }
+
     pub fn model(&self) -> Option<&Model> {
         self.loaded().map(|l| &l.model)
     }
@@ -206,6 +213,11 @@ impl FileState {
                 .any(|g| rules.matches(&g.class, &g.attr).is_some())
         {
             self.after = Some(self.bytes);
+            return;
+        }
+        if m.is_lean() {
+            // The what-if needs the full graph; no figure rather than a wrong one.
+            self.error = Some(crate::tui::app::lean_refusal(&self.file_name()));
             return;
         }
         match what_if(m, rules) {

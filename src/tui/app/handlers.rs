@@ -199,6 +199,7 @@ impl App {
             }
             Action::Detail => {
                 if self.screen == Screen::Tree && self.selected_row().is_some() {
+                    self.copy_in_detail_bytes();
                     self.modal = Modal::Detail;
                 } else {
                     self.status = "detail works on a tree row".into();

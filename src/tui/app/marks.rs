@@ -9,6 +9,13 @@ use super::{App, Modal, Screen};
 impl App {
     /// class and attribute of the selected thing, if it can be marked.
     pub(super) fn selected_mark_target(&self) -> Result<(String, String), String> {
+        if let Some(f) = self
+            .files
+            .iter()
+            .find(|f| f.model().is_some_and(|m| m.is_lean()))
+        {
+            return Err(lean_refusal(&f.file_name()));
+        }
         match self.screen {
             Screen::Classes => self
                 .classes
@@ -228,4 +235,12 @@ fn sanitize(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Why a file opened with the lean parse takes no marks, in one line.
+pub(crate) fn lean_refusal(file: &str) -> String {
+    format!(
+        "{file} was opened without its full parse (too large): marks and their what-if need it; \
+         use `picklescope slim {file} --rules R.toml --dry-run`"
+    )
 }

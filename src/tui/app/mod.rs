@@ -2,6 +2,7 @@
 //! independent of any terminal (tests feed it keys over a TestBackend).
 
 mod handlers;
+pub mod lazy;
 mod marks;
 mod navigation;
 
@@ -14,6 +15,8 @@ use crate::pickle::NodeId;
 use crate::slim::Rules;
 
 use super::state::{FileState, Marks, Status};
+
+pub(crate) use marks::lean_refusal;
 
 /// What a click landed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +175,8 @@ pub struct App {
     pub reloads: Vec<usize>,
     /// Files being reloaded (what they showed stays until the new read arrives).
     pub reloading: Vec<usize>,
+    /// A container of a file opened lean being read in the background.
+    pub opening: Option<lazy::Opening>,
 }
 
 impl App {
@@ -226,6 +231,7 @@ impl App {
             help_scroll: 0,
             reloads: Vec::new(),
             reloading: Vec::new(),
+            opening: None,
         }
     }
 
@@ -235,6 +241,10 @@ impl App {
         let Some(f) = self.files.get_mut(idx) else {
             return;
         };
+        if self.opening.as_ref().is_some_and(|o| o.entry == idx) {
+            // Its node ids belong to the model being replaced.
+            self.opening = None;
+        }
         f.set_result(r);
         f.recompute(&self.marks.rules);
         let reloaded = match self.reloading.iter().position(|&i| i == idx) {

@@ -4,6 +4,7 @@
 use crate::model::{Model, join_path, label_text, path_segment};
 use crate::pickle::NodeId;
 
+use super::lazy::Then;
 use super::{App, Level, Screen, Sort, TreeNav, TreeRow};
 use crate::tui::state::{Status, listed_size};
 
@@ -17,6 +18,12 @@ impl App {
             };
             return;
         };
+        let (root, name) = (m.graph().root(), f.file_name());
+        if self.prepare(idx, root, Then::Top, &name) {
+            return;
+        }
+        let Some(f) = self.files.get(idx) else { return };
+        let Some(m) = f.model() else { return };
         let root = m.graph().root();
         let crumb = match f.stage() {
             Some(s) => format!("stage {s} {}", f.task()),
@@ -108,6 +115,21 @@ impl App {
         let Some(r) = self.selected_row().cloned() else {
             return;
         };
+        if !self.in_nested()
+            && m.is_lean()
+            && let Some(t) = &self.tree
+        {
+            let (entry, depth) = (t.entry, t.levels.len());
+            let name = label_text(m.graph(), m.data(), r.row.label);
+            let then = Then::Descend {
+                depth,
+                order: r.order,
+            };
+            if self.prepare(entry, r.row.value, then, &name) {
+                return;
+            }
+        }
+        let Some(m) = self.tree_model() else { return };
         let g = m.graph();
         if m.rows(r.row.value).is_empty() {
             self.open_nested(&r);

@@ -87,7 +87,13 @@ pub fn detail_lines(app: &App) -> Vec<String> {
         n.op.name()
     ));
     out.push(format!("retained  {}", size(r.retained)));
-    out.push(format!("path      {}", truncate(&m.path(id), 200)));
+    // A lean graph lacks what is inside containers not opened: the way here is a path.
+    let path = if m.is_lean() {
+        app.selected_path().unwrap_or_default()
+    } else {
+        m.path(id)
+    };
+    out.push(format!("path      {}", truncate(&path, 200)));
     let refs = m.refs.refs(id);
     if refs.is_empty() {
         out.push("sharing   not shared (referenced once)".into());
@@ -99,6 +105,13 @@ pub fn detail_lines(app: &App) -> Vec<String> {
             shown.join(", "),
             if refs.len() > 6 { ", …" } else { "" }
         ));
+        if m.is_lean() {
+            out.push("  held at … (not listed: the file was opened without its full parse)".into());
+            out.push(String::new());
+            out.push("first opcodes:".into());
+            out.extend(crate::pickle::dis::dis(data, r.row.span, 14));
+            return out;
+        }
         let held = m.holder_paths(id, HOLDERS_SHOWN + 1);
         for p in held.iter().take(HOLDERS_SHOWN) {
             out.push(format!("  held at {}", truncate(p, 200)));
