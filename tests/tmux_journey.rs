@@ -1,5 +1,6 @@
-//! The main journey in a real terminal: tools/tui_journey.sh drives this build's binary in tmux
-//! (send-keys / capture-pane) and checks what a person would see, then what is on disk.
+//! Journeys in a real terminal: tools/tui_journey.sh (the main one), tui_longkeys.sh and
+//! tui_lazy.sh (a file opened lean) drive this build's binary in tmux (send-keys /
+//! capture-pane) and check what a person would see, then what is on disk.
 
 mod common;
 
@@ -24,5 +25,18 @@ fn long_keys_stay_apart_at_80_columns_and_y_copies_over_osc52_in_a_real_terminal
             text.trim(),
         ),
         _ => panic!("long-key journey failed:\n{text}"),
+    }
+}
+
+#[test]
+fn a_file_opened_lean_drills_into_containers_kept_as_spans_like_the_full_parse() {
+    let (code, text) = common::run_tool("tools/tui_lazy.sh");
+    match code {
+        Some(0) => assert!(text.contains("5 levels"), "{text}"),
+        Some(2) => common::skip(
+            "a_file_opened_lean_drills_into_containers_kept_as_spans_like_the_full_parse",
+            text.trim(),
+        ),
+        _ => panic!("lean journey failed:\n{text}"),
     }
 }
