@@ -90,8 +90,67 @@ fn same(name: &str, bytes: Vec<u8>) -> bool {
             lean.graph().nodes.len() <= full.graph().nodes.len(),
             "{name}: the lean graph is larger"
         );
+        same_split(name, &path);
     }
     took
+}
+
+/// Splits made and joined by [`same_split`] across a test, and the instructions replayed.
+static SPLITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static EVENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// Bytes the second parts of those splits parsed.
+static SECOND: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The offsets of the FRAME opcodes of a framed file, following the chain of frame headers.
+fn frames(bytes: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut pos = 2;
+    if bytes.first() != Some(&0x80) {
+        return out;
+    }
+    while bytes.get(pos) == Some(&0x95) {
+        out.push(pos);
+        let Some(h) = bytes.get(pos + 1..pos + 9) else {
+            break;
+        };
+        let n = u64::from_le_bytes(h.try_into().unwrap()) as usize;
+        pos += 9 + n;
+    }
+    out
+}
+
+/// The main pass split over two cores at FRAME boundaries (up to a dozen of them, spread
+/// over the file) builds the very graph the pass on one core builds.
+fn same_split(name: &str, path: &Path) {
+    use picklescope::pickle::lean::parse_lean_file_split;
+    use std::sync::atomic::Ordering::Relaxed;
+    let bytes = std::fs::read(path).unwrap();
+    let at = frames(&bytes);
+    if at.len() < 2 {
+        return;
+    }
+    let file = std::fs::File::open(path).unwrap();
+    let len = bytes.len() as u64;
+    let step = at.len().div_ceil(12);
+    for window in [600, 1 << 20] {
+        let Some((one, _)) = parse_lean_file_split(&file, len, window, Some(usize::MAX)) else {
+            return;
+        };
+        let want = format!("{one:?}");
+        for &split in at.iter().step_by(step).chain(at.last()) {
+            let (two, how) = parse_lean_file_split(&file, len, window, Some(split))
+                .unwrap_or_else(|| panic!("{name}: split at {split} bails"));
+            assert!(
+                want == format!("{two:?}"),
+                "{name}: windows of {window}, split at {split}: another graph ({how:?})"
+            );
+            if how.joined {
+                SPLITS.fetch_add(1, Relaxed);
+                EVENTS.fetch_add(how.events, Relaxed);
+                SECOND.fetch_add(how.second_to - how.second_from, Relaxed);
+            }
+        }
+    }
 }
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -132,6 +191,7 @@ fn lean_equals_full_on_the_committed_fixtures_and_the_demo() {
 
 #[test]
 fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
+    use std::sync::atomic::Ordering::Relaxed;
     let test = "lean_equals_full_on_generated_object_heavy_and_context_pickles";
     if common::no_python(test) {
         return;
@@ -166,6 +226,19 @@ fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
     assert!(
         same("objheavy", std::fs::read(&oh).unwrap()),
         "objheavy went full"
+    );
+    // Its splits were taken over by the first part's machine, with instructions replayed.
+    let (splits, events, second) = (
+        SPLITS.load(Relaxed),
+        EVENTS.load(Relaxed),
+        SECOND.load(Relaxed),
+    );
+    eprintln!(
+        "objheavy: {splits} splits joined, {events} instructions replayed, {second} B parsed apart"
+    );
+    assert!(
+        splits >= 12 && events >= splits && second >= 8 << 20,
+        "{splits} splits, {events} events, {second} B"
     );
     let mut files = Vec::new();
     files_under(&ctx, &mut files);

@@ -12,7 +12,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 /// A set of memo keys: bits up to a bound, a hash set beyond.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct KeySet {
     bits: Vec<u64>,
     far: HashSet<u64>,
@@ -53,7 +53,7 @@ impl KeySet {
     }
 
     /// Adds every key of `other` (built with the same limit).
-    fn merge(&mut self, other: KeySet) {
+    pub(crate) fn merge(&mut self, other: KeySet) {
         if self.bits.len() < other.bits.len() {
             self.bits.resize(other.bits.len(), 0);
         }
@@ -68,8 +68,26 @@ impl KeySet {
 enum Walk {
     /// Reached the STOP opcode.
     Stop(KeySet),
-    /// Reached the given offset exactly (the start of the next part).
-    At(KeySet),
+    /// Reached the given offset exactly (the start of the next part), having seen these
+    /// stores.
+    At(KeySet, Stores),
+}
+
+/// The memo stores a walk stepped over.
+#[derive(Debug, Default, Clone, Copy)]
+struct Stores {
+    memoize: u64,
+    /// PUT, BINPUT or LONG_BINPUT (explicit keys).
+    explicit: u64,
+}
+
+/// Where the lean parse may split its main pass over two cores: a FRAME boundary that the
+/// walk proved is one, and how many memo entries the stream stored before it (all with
+/// MEMOIZE, so the keys after it go on from that count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Split {
+    pub(crate) pos: usize,
+    pub(crate) memo_count: u64,
 }
 
 /// How a walk over the bytes held ended.
@@ -95,7 +113,12 @@ fn walk_part(
     until: usize,
     at_end: bool,
     fetched: &mut KeySet,
+    stores: &mut Stores,
 ) -> Option<Part> {
+    const MEMOIZE: u8 = Op::MEMOIZE as u8;
+    const BINPUT: u8 = Op::BINPUT as u8;
+    const LONG_BINPUT: u8 = Op::LONG_BINPUT as u8;
+    const PUT: u8 = Op::PUT as u8;
     const GET: u8 = Op::GET as u8;
     const BINGET: u8 = Op::BINGET as u8;
     const LONG_BINGET: u8 = Op::LONG_BINGET as u8;
@@ -118,6 +141,9 @@ fn walk_part(
         // One table look-up for the most common case: an instruction of fixed length.
         let step = STEP[usize::from(code)];
         if step < STEP_LEN1 {
+            // Off the chain of loads the walk waits on: counted for nothing.
+            stores.memoize += u64::from(code == MEMOIZE);
+            stores.explicit += u64::from(code == BINPUT || code == LONG_BINPUT);
             pos += usize::from(step);
             continue;
         }
@@ -133,6 +159,13 @@ fn walk_part(
                 };
                 fetched.insert(memo_key(&i).ok()?);
                 pos += i.len();
+            }
+            PUT => {
+                stores.explicit += 1;
+                match instr(data, rel) {
+                    Some(i) => pos += i.len(),
+                    None => return (!at_end).then_some(Part::More(pos)),
+                }
             }
             STOP => return Some(Part::Stop),
             _ => match len_from_header(data, rel) {
@@ -175,11 +208,14 @@ static STEP: [u8; 256] = {
 /// The keys GETs read from `pos` until STOP or `until`, in bytes held in memory.
 fn walk(data: &[u8], pos: usize, until: usize, limit: u64) -> Option<Walk> {
     let mut keys = KeySet::new(limit);
-    Some(match walk_part(data, 0, pos, until, true, &mut keys)? {
-        Part::Stop => Walk::Stop(keys),
-        Part::At => Walk::At(keys),
-        Part::More(_) => return None,
-    })
+    let mut stores = Stores::default();
+    Some(
+        match walk_part(data, 0, pos, until, true, &mut keys, &mut stores)? {
+            Part::Stop => Walk::Stop(keys),
+            Part::At => Walk::At(keys, stores),
+            Part::More(_) => return None,
+        },
+    )
 }
 
 /// [`walk`] over a file read in windows.
@@ -190,13 +226,22 @@ fn walk_file(
     limit: u64,
 ) -> Option<Walk> {
     let mut keys = KeySet::new(limit);
+    let mut stores = Stores::default();
     let mut w = Window::new(file, len, window).ok()?;
     loop {
         w.slide_to(pos as u64).ok()?;
         let base = usize::try_from(w.base()).ok()?;
-        match walk_part(w.data(), base, pos, until, w.at_end(), &mut keys)? {
+        match walk_part(
+            w.data(),
+            base,
+            pos,
+            until,
+            w.at_end(),
+            &mut keys,
+            &mut stores,
+        )? {
             Part::Stop => return Some(Walk::Stop(keys)),
-            Part::At => return Some(Walk::At(keys)),
+            Part::At => return Some(Walk::At(keys, stores)),
             Part::More(p) => pos = p,
         }
     }
@@ -247,14 +292,27 @@ pub(crate) fn fetched_keys(data: &[u8]) -> Option<KeySet> {
         .then(|| middle_frame(data))
         .flatten();
     let limit = (data.len() as u64).saturating_mul(8);
-    split_walk(split, |from, until| walk(data, from, until, limit))
+    split_walk(split, |from, until| walk(data, from, until, limit)).map(|(k, _)| k)
 }
 
-/// [`fetched_keys`] of a file of `len` bytes read in windows of `window` bytes.
-pub(crate) fn fetched_keys_file(file: &File, len: u64, window: usize) -> Option<KeySet> {
-    let split = (len >= SPLIT_FROM as u64)
-        .then(|| middle_frame_file(file, len))
-        .flatten();
+/// [`fetched_keys`] of a file of `len` bytes read in windows of `window` bytes, walked on
+/// two threads split at `split` (a FRAME opcode's offset, or past the end for one thread;
+/// by default the one nearest the middle of a file of [`SPLIT_FROM`] bytes or more); with
+/// the split when the walk proved
+/// it an instruction boundary with only MEMOIZE stores before it.
+pub(crate) fn fetched_keys_file(
+    file: &File,
+    len: u64,
+    window: usize,
+    split: Option<usize>,
+) -> Option<(KeySet, Option<Split>)> {
+    let split = match split {
+        // A split past the end: on one core.
+        Some(p) => ((p as u64) < len).then_some(p),
+        None => (len >= SPLIT_FROM as u64)
+            .then(|| middle_frame_file(file, len))
+            .flatten(),
+    };
     let limit = len.saturating_mul(8);
     split_walk(split, |from, until| {
         walk_file((file, len, window), from, until, limit)
@@ -265,7 +323,7 @@ pub(crate) fn fetched_keys_file(file: &File, len: u64, window: usize) -> Option<
 fn split_walk(
     split: Option<usize>,
     walk: impl Fn(usize, usize) -> Option<Walk> + Sync,
-) -> Option<KeySet> {
+) -> Option<(KeySet, Option<Split>)> {
     if let Some(split) = split {
         let (first, second) = std::thread::scope(|s| {
             let second = s.spawn(|| walk(split, usize::MAX));
@@ -275,18 +333,22 @@ fn split_walk(
         match (first, second) {
             // The first part ended exactly where the second began: the split was an
             // instruction boundary, so the second part's walk is the stream's.
-            (Some(Walk::At(mut a)), Some(Walk::Stop(b))) => {
+            (Some(Walk::At(mut a, stores)), Some(Walk::Stop(b))) => {
                 a.merge(b);
-                return Some(a);
+                let split = (stores.explicit == 0).then_some(Split {
+                    pos: split,
+                    memo_count: stores.memoize,
+                });
+                return Some((a, split));
             }
             // The first part met STOP before the split: what follows is not this pickle's.
-            (Some(Walk::Stop(a)), _) => return Some(a),
+            (Some(Walk::Stop(a)), _) => return Some((a, None)),
             _ => {}
         }
     }
     match walk(0, usize::MAX)? {
-        Walk::Stop(k) => Some(k),
-        Walk::At(_) => None,
+        Walk::Stop(k) => Some((k, None)),
+        Walk::At(..) => None,
     }
 }
 

@@ -268,6 +268,25 @@ impl PosIndex {
         self.len
     }
 
+    /// Appends every offset of `other` (none below this index's last) when this index ends
+    /// on a block boundary, moving whole blocks; false (nothing appended) otherwise.
+    pub fn append_blocks(&mut self, other: PosIndex) -> bool {
+        if other.len == 0 {
+            return true;
+        }
+        if !self.len.is_multiple_of(Self::BLOCK as u64) {
+            return false;
+        }
+        let wide = self.wide.len() as u32;
+        self.samples
+            .extend(other.samples.iter().map(|&(p, w)| (p, w + wide)));
+        self.gaps.extend_from_slice(&other.gaps);
+        self.wide.extend_from_slice(&other.wide);
+        self.last = other.last;
+        self.len += other.len;
+        true
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -366,6 +385,12 @@ impl Graph {
 mod tests {
     use super::PosIndex;
 
+    fn idx_of(pos: &[u64]) -> PosIndex {
+        let mut idx = PosIndex::default();
+        pos.iter().for_each(|&p| idx.push(p));
+        idx
+    }
+
     #[test]
     fn a_position_index_counts_like_the_positions() {
         let mut pos = Vec::new();
@@ -385,6 +410,17 @@ mod tests {
             idx.push(p);
         }
         assert_eq!(idx.len(), 1000);
+        // The same offsets in two indexes, the first ending on a block boundary, appended.
+        let cut = 3 * PosIndex::BLOCK;
+        let (mut a, mut b) = (PosIndex::default(), PosIndex::default());
+        pos[..cut].iter().for_each(|&p| a.push(p));
+        pos[cut..].iter().for_each(|&p| b.push(p));
+        let mut odd = PosIndex::default();
+        odd.push(1);
+        assert!(odd.append_blocks(PosIndex::default()));
+        assert!(!odd.append_blocks(idx_of(&[2])));
+        assert!(a.append_blocks(b));
+        assert_eq!(a, idx);
         let probes = pos.iter().flat_map(|&p| [p.saturating_sub(1), p, p + 1]);
         for q in probes.chain([0, u64::MAX]) {
             assert_eq!(idx.count_below(q), pos.partition_point(|&p| p < q), "{q}");

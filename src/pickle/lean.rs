@@ -10,7 +10,9 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 use super::fetched::{KeySet, fetched_keys, fetched_keys_file};
-use super::window::{LARGE_PAYLOAD, Window, decode, len_from_header, read_head, read_instr_at};
+
+mod segment;
+use super::window::{LARGE_PAYLOAD, decode, len_from_header, read_head, read_instr_at};
 
 use super::edges::{self, Pieces};
 use super::graph::*;
@@ -120,25 +122,39 @@ pub fn parse_lean(data: &[u8]) -> Option<Graph> {
 /// [`parse_lean`] of a file of `len` bytes read in windows of `window` bytes (`pread`; see
 /// [`super::window::WINDOW`]): the file is never held whole, and large byte payloads are
 /// stepped over unread.
+///
+/// A framed file (protocol 4 or 5) of 4 MiB or more is parsed on two cores: the walk
+/// that finds the fetched keys and the main pass are each split at the FRAME nearest the
+/// middle ([`segment`]).
 pub fn parse_lean_file(file: &File, len: u64, window: usize) -> Option<Graph> {
+    parse_lean_file_split(file, len, window, None).map(|(g, _)| g)
+}
+
+pub use segment::SplitRun;
+
+/// [`parse_lean_file`] with both passes split at `split` (a FRAME opcode's offset) instead
+/// of the frame nearest the middle (the same graph wherever the split is), and how the
+/// split went.
+pub fn parse_lean_file_split(
+    file: &File,
+    len: u64,
+    window: usize,
+    split: Option<usize>,
+) -> Option<(Graph, SplitRun)> {
     if len == 0 || len > MAX_OFFSET {
         return None;
     }
     let size = usize::try_from(len).ok()?;
-    let fetched = fetched_keys_file(file, len, window)?;
-    let mut w = Window::new(file, len, window).ok()?;
-    let mut m: Lean<'static> = Lean::new(&[], size, fetched, Some(file.try_clone().ok()?));
-    loop {
-        w.slide_to(m.pos as u64).ok()?;
-        super::progress::report(m.pos, size);
-        let base = usize::try_from(w.base()).ok()?;
-        let mut v = m.view(w.data(), base, w.at_end());
-        let done = v.run().ok()?;
-        m = v.view(&[], 0, false);
-        if done {
-            return Some(m.finish());
-        }
-    }
+    let (fetched, split) = fetched_keys_file(file, len, window, split)?;
+    let m: Lean<'static> = Lean::new(&[], size, fetched, Some(file.try_clone().ok()?));
+    let (m, how) = match split {
+        Some(split) => segment::run_split(m, file, len, window, split).ok()?,
+        None => (
+            segment::run_file(m, file, len, window).ok()?,
+            SplitRun::default(),
+        ),
+    };
+    Some((m.finish(), how))
 }
 
 struct Lean<'a> {
@@ -180,6 +196,8 @@ struct Lean<'a> {
     scratch: Vec<Item>,
     /// A worklist [`Lean::free_pend`] reuses.
     work: Vec<u32>,
+    /// Set in the machine of a main pass's second part ([`segment`]).
+    seg: Option<Box<segment::Seg>>,
     /// Objects the stream makes (what the full machine makes nodes of).
     objects: u64,
 }
@@ -243,6 +261,7 @@ impl Lean<'static> {
             hollow: HashSet::default(),
             scratch: Vec::new(),
             work: Vec::new(),
+            seg: None,
             objects: 0,
         }
     }
@@ -278,6 +297,7 @@ impl<'a> Lean<'a> {
             hollow: self.hollow,
             scratch: self.scratch,
             work: self.work,
+            seg: self.seg,
             objects: self.objects,
         }
     }
@@ -590,6 +610,14 @@ impl<'a> Lean<'a> {
         }
     }
 
+    /// Records a memo store at `p`.
+    #[inline]
+    fn store_pos(&mut self, p: u64) {
+        if !self.seg.as_mut().is_some_and(|s| s.head_store(p)) {
+            self.put_pos.push(p);
+        }
+    }
+
     fn fence(&self) -> usize {
         self.marks.last().map(|m| m.0).unwrap_or(0)
     }
@@ -878,6 +906,31 @@ impl<'a> Lean<'a> {
                 self.pos = pos;
                 return Ok(false);
             };
+            if self.seg.is_some() {
+                match self.floor(&i) {
+                    segment::Floor::Local => {}
+                    segment::Floor::Event => {
+                        self.event(&i)?;
+                        if i.op == Op::STOP {
+                            self.pos = i.end;
+                            return Ok(true);
+                        }
+                        pos = i.end;
+                        continue;
+                    }
+                    segment::Floor::Store => {
+                        self.g.op_count += 1;
+                        self.store_pos(i.pos as u64);
+                        self.memo_count += u64::from(self.used.insert(self.memo_count));
+                        pos = i.end;
+                        continue;
+                    }
+                    segment::Floor::Stop => {
+                        self.stop_part(i.pos);
+                        return Ok(true);
+                    }
+                }
+            }
             pos = i.end;
             self.g.op_count += 1;
             let p = i.pos;
@@ -1069,7 +1122,7 @@ impl<'a> Lean<'a> {
                         memo_key(&i).map_err(|_| Bail)?
                     };
                     let t = self.top()?;
-                    self.put_pos.push(p as u64);
+                    self.store_pos(p as u64);
                     self.memo_count += u64::from(self.used.insert(key));
                     if !self.fetched.contains(key) {
                         // No GET reads this key: the store keeps nothing.

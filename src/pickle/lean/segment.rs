@@ -1,0 +1,433 @@
+//! The lean main pass on two cores: the second half of a framed stream parsed on its own
+//! from a FRAME boundary, with what it cannot do alone (instructions that reach below its
+//! start) logged for the first half's machine to replay when it gets there.
+//!
+//! The second part keeps its own stack and marks and takes every instruction whose operands
+//! it holds. An instruction that pops below its start and leaves nothing new of its own (the
+//! APPEND and SETITEM family, POP, POP_MARK, BUILD, STOP) is an *event*: the items it took
+//! are logged with it and the first part's machine runs it after its own half, as the
+//! serial pass would have. The part stops (the first part's machine goes on from there
+//! alone) before anything that would make a node, a memo entry, or read a memo entry
+//! (instances, globals, GETs, fetched stores), or that pops below its start and pushes a
+//! new object. So its state holds only undecided containers, and joining it renumbers them.
+
+use std::fs::File;
+
+use super::super::fetched::{KeySet, Split};
+use super::super::graph::PosIndex;
+use super::super::ops::Op;
+use super::super::scan::Instr;
+use super::super::window::Window;
+use super::{Bail, Item, Lean, NONE, R, VIRTUAL};
+
+/// What the second part does with one instruction.
+pub(super) enum Floor {
+    /// Runs it as the serial pass would.
+    Local,
+    /// Logs it for the first part's machine (it pops below the part's start).
+    Event,
+    /// A MEMOIZE of an object below the part's start that no GET reads: counted here.
+    Store,
+    /// Stops before it.
+    Stop,
+}
+
+/// One instruction the first part's machine runs for the second part.
+#[derive(Debug)]
+struct Event {
+    pos: usize,
+    op: Op,
+    /// The part's marks when it met the instruction (stack indexes from the part's start).
+    marks: Vec<(usize, usize)>,
+    /// The part's stack items the instruction takes, as they were (a BUILD's state)...
+    items: Vec<Item>,
+    /// ... or, once decided as the items of a list, dict or set, bare: `(first start,
+    /// first index, count)` into [`Seg::deltas`] / [`Seg::ops`].
+    bare: Option<(u64, usize, usize)>,
+}
+
+/// The second part's own bookkeeping.
+#[derive(Debug, Default)]
+pub(super) struct Seg {
+    events: Vec<Event>,
+    /// Each bare item's start less the previous one's (the first: less the event's first).
+    deltas: Vec<u32>,
+    ops: Vec<u8>,
+    /// Where the part stopped before an instruction it could not take alone.
+    stopped: Option<usize>,
+    /// The offsets of the part's first memo stores, until the first part's index ends on a
+    /// block boundary ([`PosIndex::append_blocks`]).
+    head: Vec<u64>,
+    head_left: usize,
+}
+
+impl Seg {
+    /// Where a store at `p` goes; false when it goes to the machine's own index.
+    #[inline]
+    pub(super) fn head_store(&mut self, p: u64) -> bool {
+        if self.head_left == 0 {
+            return false;
+        }
+        self.head.push(p);
+        self.head_left -= 1;
+        true
+    }
+}
+
+impl Lean<'static> {
+    /// The machine for the part of the stream from `split` on.
+    fn second_part(len: usize, fetched: KeySet, file: File, split: Split) -> Lean<'static> {
+        let mut m = Lean::new(&[], len, fetched, Some(file));
+        m.pos = split.pos;
+        m.memo_count = split.memo_count;
+        m.memoize = true;
+        let block = PosIndex::BLOCK as u64;
+        m.seg = Some(Box::new(Seg {
+            head_left: ((block - split.memo_count % block) % block) as usize,
+            ..Seg::default()
+        }));
+        m
+    }
+}
+
+impl Lean<'_> {
+    /// What the second part does with `i` (see [`Floor`]).
+    pub(super) fn floor(&self, i: &Instr) -> Floor {
+        let n = self.stack.len();
+        let marks = self.marks.len();
+        let mark = self.marks.last().map(|m| m.0);
+        let fence = mark.unwrap_or(0);
+        match i.op {
+            Op::STOP => Floor::Event,
+            Op::FRAME
+            | Op::MARK
+            | Op::EMPTY_LIST
+            | Op::EMPTY_TUPLE
+            | Op::EMPTY_DICT
+            | Op::EMPTY_SET
+            | Op::NONE
+            | Op::NEWTRUE
+            | Op::NEWFALSE
+            | Op::BININT
+            | Op::BININT1
+            | Op::BININT2
+            | Op::BINFLOAT
+            | Op::INT
+            | Op::LONG
+            | Op::LONG1
+            | Op::LONG4
+            | Op::FLOAT
+            | Op::STRING
+            | Op::BINSTRING
+            | Op::SHORT_BINSTRING
+            | Op::UNICODE
+            | Op::SHORT_BINUNICODE
+            | Op::BINUNICODE
+            | Op::BINUNICODE8
+            | Op::BINBYTES
+            | Op::SHORT_BINBYTES
+            | Op::BINBYTES8
+            | Op::BYTEARRAY8 => Floor::Local,
+            Op::LIST | Op::FROZENSET | Op::TUPLE | Op::DICT if mark.is_some() => Floor::Local,
+            Op::TUPLE1 | Op::TUPLE2 | Op::TUPLE3 => {
+                let k = match i.op {
+                    Op::TUPLE1 => 1,
+                    Op::TUPLE2 => 2,
+                    _ => 3,
+                };
+                if n >= fence + k {
+                    Floor::Local
+                } else {
+                    Floor::Stop
+                }
+            }
+            Op::APPEND | Op::SETITEM => {
+                let k = if i.op == Op::APPEND { 1 } else { 2 };
+                match n.checked_sub(k) {
+                    Some(base) if base > fence => Floor::Local,
+                    _ if mark.is_none() => Floor::Event,
+                    _ => Floor::Stop,
+                }
+            }
+            Op::APPENDS | Op::SETITEMS | Op::ADDITEMS => match mark {
+                None => Floor::Event,
+                Some(base) => {
+                    let below = if marks >= 2 {
+                        self.marks[marks - 2].0
+                    } else {
+                        0
+                    };
+                    if base > below {
+                        Floor::Local
+                    } else if marks == 1 && base == 0 {
+                        Floor::Event
+                    } else {
+                        Floor::Stop
+                    }
+                }
+            },
+            Op::POP if mark == Some(n) || n > fence => Floor::Local,
+            Op::POP if mark.is_none() => Floor::Event,
+            Op::POP_MARK if mark.is_some() => Floor::Local,
+            Op::POP_MARK => Floor::Event,
+            Op::MEMOIZE if self.fetched.contains(self.memo_count) => Floor::Stop,
+            Op::MEMOIZE if n > fence => Floor::Local,
+            Op::MEMOIZE if mark.is_none() => Floor::Store,
+            Op::BUILD if mark.is_none() && n <= 1 => Floor::Event,
+            // GETs, explicit stores, DUP, globals, calls, BUILD on the part's own items,
+            // persistent ids, extensions, buffers, PROTO, and what pops below the part's
+            // start to make something new.
+            _ => Floor::Stop,
+        }
+    }
+
+    /// Logs `i` (an [`Floor::Event`]) with the part's stack and marks, which it empties.
+    pub(super) fn event(&mut self, i: &Instr) -> R<()> {
+        let marks = std::mem::take(&mut self.marks);
+        // The APPEND and SETITEM family, POP and POP_MARK decide what they take as the items
+        // of a list, dict or set: no item of the part holds an instance, so each is bare after.
+        let decided = !matches!(i.op, Op::BUILD | Op::STOP);
+        let mut items = std::mem::take(&mut self.stack);
+        let mut bare = None;
+        if decided {
+            for it in &mut items {
+                if !it.is_bare() {
+                    *it = self.consume_plain(*it)?;
+                }
+            }
+            let seg = self.seg.as_mut().ok_or(Bail)?;
+            let first = items.first().map_or(0, |it| it.start);
+            let at = seg.deltas.len();
+            let mut prev = first;
+            let fits = items.iter().all(|it| {
+                let ok = it.is_bare() && it.start >= prev && it.start - prev <= u64::from(u32::MAX);
+                prev = it.start;
+                ok
+            });
+            if fits {
+                let mut prev = first;
+                for it in &items {
+                    seg.deltas.push((it.start - prev) as u32);
+                    seg.ops.push(it.op as u8);
+                    prev = it.start;
+                }
+                bare = Some((first, at, items.len()));
+                items.clear();
+            }
+        }
+        let seg = self.seg.as_mut().ok_or(Bail)?;
+        seg.events.push(Event {
+            pos: i.pos,
+            op: i.op,
+            marks,
+            items,
+            bare,
+        });
+        // What the instruction takes is gone from the part's stack (it leaves nothing of its
+        // own there), so the stack starts afresh.
+        self.stack = Vec::new();
+        Ok(())
+    }
+
+    /// Stops the part before the instruction at `pos`.
+    pub(super) fn stop_part(&mut self, pos: usize) {
+        self.pos = pos;
+        if let Some(s) = self.seg.as_mut() {
+            s.stopped = Some(pos);
+        }
+    }
+
+    /// True when the second part made nothing a join would have to renumber but its
+    /// undecided containers.
+    fn joinable(&self) -> bool {
+        let plain = |it: &Item| it.node == VIRTUAL && it.entry == NONE;
+        self.g.nodes.is_empty()
+            && self.g.edges.is_empty()
+            && self.g.gets.is_empty()
+            && self.g.puts.is_empty()
+            && self.entries.is_empty()
+            && self.pins.is_empty()
+            && self.hollow.is_empty()
+            && self.stack.iter().all(plain)
+            && self.pends.iter().all(|p| p.items.iter().all(plain))
+            && self
+                .seg
+                .as_ref()
+                .is_some_and(|s| s.events.iter().all(|e| e.items.iter().all(plain)))
+    }
+}
+
+/// Runs `m` over the file in windows until the end of the pickle (true), or until its
+/// position reaches `until` (false; `None` from a position past it or an instruction across
+/// it). `Err` when the machine bails.
+fn run_windowed(
+    mut m: Lean<'static>,
+    w: &mut Window,
+    until: usize,
+) -> R<(Lean<'static>, Option<bool>)> {
+    loop {
+        if m.pos >= until {
+            let at = m.pos == until;
+            return Ok((m, at.then_some(false)));
+        }
+        w.slide_to(m.pos as u64).map_err(|_| Bail)?;
+        // The first part of a split goes at the pace of the whole: both halves are parsed
+        // at once.
+        let done = match until {
+            usize::MAX => m.pos,
+            _ => (m.pos as u128 * m.len as u128 / until.max(1) as u128) as usize,
+        };
+        super::super::progress::report(done.min(m.len), m.len);
+        let base = usize::try_from(w.base()).map_err(|_| Bail)?;
+        let data = w.data();
+        let cut = until.saturating_sub(base).min(data.len());
+        let at_end = w.at_end() && cut == data.len();
+        let before = m.pos;
+        let mut v = m.view(&data[..cut], base, at_end);
+        let done = v.run()?;
+        m = v.view(&[], 0, false);
+        if done {
+            return Ok((m, Some(true)));
+        }
+        if m.pos == before && cut < data.len() {
+            // An instruction across `until`: it was not a boundary.
+            return Ok((m, None));
+        }
+    }
+}
+
+/// Runs `m` over the file in windows of `window` bytes to the end of the pickle.
+pub(super) fn run_file(m: Lean<'static>, file: &File, len: u64, window: usize) -> R<Lean<'static>> {
+    let mut w = Window::new(file, len, window).map_err(|_| Bail)?;
+    match run_windowed(m, &mut w, usize::MAX)? {
+        (m, Some(true)) => Ok(m),
+        _ => Err(Bail),
+    }
+}
+
+/// The lean main pass of a framed file split at `split`: the first part on this thread, the
+/// second on another, joined; the serial pass wherever the split does not hold.
+pub(super) fn run_split(
+    m: Lean<'static>,
+    file: &File,
+    len: u64,
+    window: usize,
+    split: Split,
+) -> R<(Lean<'static>, SplitRun)> {
+    let second = Lean::second_part(
+        m.len,
+        m.fetched.clone(),
+        file.try_clone().map_err(|_| Bail)?,
+        split,
+    );
+    let mut w = Window::new(file, len, window).map_err(|_| Bail)?;
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(move || run_file(second, file, len, window).ok());
+        let first = run_windowed(m, &mut w, split.pos);
+        (first, second.join().ok().flatten())
+    });
+    let (mut m, at) = first?;
+    let mut how = SplitRun::default();
+    match (at, second) {
+        (Some(true), _) => return Ok((m, how)),
+        (Some(false), Some(second)) if m.put_pos.len() == split.memo_count && second.joinable() => {
+            how.joined = true;
+            how.events = second.seg.as_ref().map_or(0, |s| s.events.len());
+            how.second_from = split.pos;
+            let (joined, done) = join(m, second)?;
+            how.second_to = joined.pos;
+            if done {
+                how.second_to = len as usize;
+                return Ok((joined, how));
+            }
+            m = joined;
+        }
+        _ => {}
+    }
+    match run_windowed(m, &mut w, usize::MAX)? {
+        (m, Some(true)) => Ok((m, how)),
+        _ => Err(Bail),
+    }
+}
+
+/// How a main pass split over two cores went (for tests and benchmarks).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SplitRun {
+    /// The second part's work was taken over (else the first part's machine did it all).
+    pub joined: bool,
+    /// Instructions the first part's machine ran for the second part.
+    pub events: usize,
+    /// The bytes the second part parsed: `[second_from, second_to)`.
+    pub second_from: usize,
+    pub second_to: usize,
+}
+
+/// The first part's machine, at the split, taking over the second part's state: its
+/// containers renumbered, its memo stores and counts added, its events run in order; then
+/// positioned where the second part stopped (or at the end).
+/// True with the machine when an event ended the pickle.
+fn join(mut m: Lean<'static>, mut second: Lean<'static>) -> R<(Lean<'static>, bool)> {
+    let Some(seg) = second.seg.take() else {
+        return Ok((m, false));
+    };
+    let off = u32::try_from(m.pends.len()).map_err(|_| Bail)?;
+    let renumber = |it: &mut Item| {
+        if it.pend != NONE {
+            it.pend += off;
+        }
+    };
+    for p in &mut second.pends {
+        p.items.iter_mut().for_each(renumber);
+    }
+    m.pends.append(&mut second.pends);
+    m.free.extend(second.free.iter().map(|p| p + off));
+    for &p in &seg.head {
+        m.put_pos.push(p);
+    }
+    if !m.put_pos.append_blocks(std::mem::take(&mut second.put_pos)) {
+        return Err(Bail);
+    }
+    m.used.merge(std::mem::take(&mut second.used));
+    m.memo_count = second.memo_count;
+    m.memoize |= second.memoize;
+    m.g.op_count += second.g.op_count;
+    m.objects += second.objects;
+    for e in seg.events {
+        let base = m.stack.len();
+        m.marks.extend(e.marks.iter().map(|&(k, p)| (k + base, p)));
+        match e.bare {
+            Some((first, at, count)) => {
+                let mut start = first;
+                for k in at..at + count {
+                    start += u64::from(seg.deltas[k]);
+                    let op = Op::from_byte(seg.ops[k]).ok_or(Bail)?;
+                    m.stack.push(Item::new(op, start as usize));
+                }
+            }
+            None => m.stack.extend(e.items.into_iter().map(|mut it| {
+                renumber(&mut it);
+                it
+            })),
+        }
+        let code = [e.op as u8];
+        let mut v = m.view(&code, e.pos, false);
+        v.pos = e.pos;
+        let done = v.run()?;
+        m = v.view(&[], 0, false);
+        if done {
+            return Ok((m, true));
+        }
+        if m.pos != e.pos + 1 {
+            return Err(Bail);
+        }
+    }
+    let base = m.stack.len();
+    m.marks
+        .extend(second.marks.iter().map(|&(k, p)| (k + base, p)));
+    m.stack.extend(second.stack.into_iter().map(|mut it| {
+        renumber(&mut it);
+        it
+    }));
+    m.pos = seg.stopped.ok_or(Bail)?;
+    Ok((m, false))
+}
