@@ -42,6 +42,13 @@ impl KeySet {
         !had
     }
 
+    /// Adds every key below `n`.
+    pub(crate) fn insert_below(&mut self, n: u64) {
+        for k in 0..n {
+            self.insert(k);
+        }
+    }
+
     #[inline]
     pub(crate) fn contains(&self, k: u64) -> bool {
         if k >= self.limit {

@@ -247,6 +247,7 @@ impl PosIndex {
     pub const BLOCK: usize = 64;
 
     /// Appends `pos` (not below the last one appended).
+    #[inline]
     pub fn push(&mut self, pos: u64) {
         if self.len.is_multiple_of(Self::BLOCK as u64) {
             self.samples.push((pos, self.wide.len() as u32));

@@ -92,6 +92,9 @@ struct Pend {
     pinned: bool,
     /// Its items were forgotten (more than [`SPILL`] with nothing pinned).
     lossy: bool,
+    /// Its items may hold undecided containers (a tuple's; the items of a list, dict or set
+    /// are decided when put in).
+    nested: bool,
 }
 
 /// One memoized object that some GET fetches.
@@ -176,8 +179,10 @@ struct Lean<'a> {
     pieces: Pieces,
     stack: Vec<Item>,
     marks: Vec<(usize, usize)>,
-    /// Memo keys stored so far.
+    /// Memo keys stored so far (kept from the first explicit store on: before it, MEMOIZE
+    /// keys are `0..memo_count`).
     used: KeySet,
+    explicit: bool,
     /// The keys some GET reads.
     fetched: KeySet,
     /// Memo key -> entry, for the keys some GET reads (dense from 0, sparse beyond).
@@ -249,6 +254,7 @@ impl Lean<'static> {
             stack: Vec::new(),
             marks: Vec::new(),
             used: KeySet::new((len as u64).saturating_mul(8)),
+            explicit: false,
             fetched,
             emap: Vec::new(),
             emap_far: HashMap::default(),
@@ -285,6 +291,7 @@ impl<'a> Lean<'a> {
             stack: self.stack,
             marks: self.marks,
             used: self.used,
+            explicit: self.explicit,
             fetched: self.fetched,
             emap: self.emap,
             emap_far: self.emap_far,
@@ -425,10 +432,12 @@ impl<'a> Lean<'a> {
             let mut items = std::mem::take(&mut pend.items);
             pend.pinned = false;
             pend.lossy = false;
-            for it in &items {
-                if it.pend != NONE && self.resolve(it).is_none() {
-                    work.push(it.pend);
-                    self.forget(it);
+            if std::mem::take(&mut pend.nested) {
+                for it in &items {
+                    if it.pend != NONE && self.resolve(it).is_none() {
+                        work.push(it.pend);
+                        self.forget(it);
+                    }
                 }
             }
             items.clear();
@@ -610,6 +619,16 @@ impl<'a> Lean<'a> {
         }
     }
 
+    /// Counts a store under `key`: a new key adds one to the memo.
+    #[inline]
+    fn store_key(&mut self, key: u64) {
+        self.memo_count += if self.explicit {
+            u64::from(self.used.insert(key))
+        } else {
+            1
+        };
+    }
+
     /// Records a memo store at `p`.
     #[inline]
     fn store_pos(&mut self, p: u64) {
@@ -681,6 +700,29 @@ impl<'a> Lean<'a> {
         }
     }
 
+    /// [`Lean::close_from`] and [`Lean::consume_from`] in one pass.
+    #[inline]
+    fn settle_from(&mut self, from: usize, end: usize) -> R<bool> {
+        let n = self.stack.len();
+        let mut pin = false;
+        for k in from..n {
+            let e = match self.stack.get(k + 1) {
+                Some(next) => next.start as usize,
+                None => end,
+            };
+            let mut it = self.stack[k];
+            if it.is_bare() {
+                self.stack[k].end = e as u64;
+                continue;
+            }
+            self.close(&mut it, e);
+            let it = self.consume_plain(it)?;
+            pin |= self.pins_item(&it);
+            self.stack[k] = it;
+        }
+        Ok(pin)
+    }
+
     /// Decides the stack's items from `from` up as items put into a list, dict or set
     /// ([`Lean::consume_plain`]); true when one of them holds an instance, global or call.
     #[inline]
@@ -704,7 +746,8 @@ impl<'a> Lean<'a> {
         if pairs && !(self.stack.len() - base).is_multiple_of(2) {
             return Err(Bail);
         }
-        let pinned = if matches!(op, Op::TUPLE | Op::TUPLE1 | Op::TUPLE2 | Op::TUPLE3) {
+        let tuple = matches!(op, Op::TUPLE | Op::TUPLE1 | Op::TUPLE2 | Op::TUPLE3);
+        let pinned = if tuple {
             // A tuple's items stay undecided: call arguments and array states are tuples.
             let s = &self.stack[base..];
             s.iter().any(|it| !it.is_bare() && self.pins_item(it))
@@ -718,6 +761,7 @@ impl<'a> Lean<'a> {
         pend.items.extend_from_slice(&stack[base..]);
         pend.pairs = pairs;
         pend.pinned = pinned;
+        pend.nested = tuple;
         stack.truncate(base);
         self.push_pend(op, start, p)
     }
@@ -739,6 +783,7 @@ impl<'a> Lean<'a> {
         self.objects += 1;
         let p = self.new_pend();
         self.pends[p as usize].pairs = op == Op::EMPTY_DICT;
+        self.pends[p as usize].nested = false;
         self.push_pend(op, start, p)
     }
 
@@ -752,15 +797,14 @@ impl<'a> Lean<'a> {
         if pairs && !(len - base).is_multiple_of(2) {
             return Err(Bail);
         }
-        self.close_from(base, end);
-        if let Some(last) = self.stack.get_mut(base..).and_then(|s| s.last_mut()) {
-            last.tail = tail;
-        }
         let t = self.stack[base - 1];
         if !t.def {
             return Err(Bail);
         }
-        let pin = self.consume_from(base)?;
+        let pin = self.settle_from(base, end)?;
+        if let Some(last) = self.stack.get_mut(base..).and_then(|s| s.last_mut()) {
+            last.tail = tail;
+        }
         if let Some(n) = self.resolve(&t) {
             if self.hollow.contains(&n) {
                 return Err(Bail);
@@ -921,7 +965,7 @@ impl<'a> Lean<'a> {
                     segment::Floor::Store => {
                         self.g.op_count += 1;
                         self.store_pos(i.pos as u64);
-                        self.memo_count += u64::from(self.used.insert(self.memo_count));
+                        self.store_key(self.memo_count);
                         pos = i.end;
                         continue;
                     }
@@ -1123,7 +1167,11 @@ impl<'a> Lean<'a> {
                     };
                     let t = self.top()?;
                     self.store_pos(p as u64);
-                    self.memo_count += u64::from(self.used.insert(key));
+                    if i.op != Op::MEMOIZE && !self.explicit {
+                        self.explicit = true;
+                        self.used.insert_below(self.memo_count);
+                    }
+                    self.store_key(key);
                     if !self.fetched.contains(key) {
                         // No GET reads this key: the store keeps nothing.
                         continue;
