@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use foldhash::{HashMap, HashSet};
 
-use crate::pickle::span::{Child, Known, Made, Obj, SpanError, Summary, elem_name, read_level};
+use crate::pickle::span::{Known, Made, Obj, SpanError, Summary, elem_name, read_level};
 use crate::pickle::{Edge, NO_NODE, Node, NodeId, Span, edges};
 
 use super::{FileStamp, Model};
@@ -14,8 +14,11 @@ use super::{FileStamp, Model};
 /// What the explorer learnt about a lean graph's containers kept without their items.
 #[derive(Debug, Default)]
 pub struct Lazy {
-    /// Item count and common item kind, per container kept without items.
+    /// Item count and common item kind, per container of the lean graph kept without items.
     summaries: HashMap<NodeId, Summary>,
+    /// The same for containers made since (ascending ids: a hash table of millions of them
+    /// costs a second to fill).
+    made: Vec<(NodeId, Summary)>,
     /// Containers whose items were added to the graph.
     opened: HashSet<NodeId>,
 }
@@ -48,6 +51,9 @@ struct Task {
 /// Work read from the file without the model (on a thread of its own when large).
 #[derive(Debug)]
 pub struct Job {
+    /// The id the first node it makes gets (the graph's node count when it was made: no
+    /// other job adds nodes while one is under way).
+    base: usize,
     path: PathBuf,
     compressed: bool,
     stamp: Option<FileStamp>,
@@ -55,10 +61,58 @@ pub struct Job {
     tasks: Vec<Task>,
 }
 
-/// What a [`Job`] read, for [`Model::add_read`].
-#[derive(Debug)]
+/// What a [`Job`] read, as the graph takes it ([`Model::add_read`]).
+#[derive(Debug, Default)]
 pub struct Read {
-    levels: Vec<(NodeId, bool, crate::pickle::span::Level)>,
+    base: usize,
+    /// Per container, its item count and kind.
+    summaries: Vec<(NodeId, Summary)>,
+    /// New nodes, ids from `base` on.
+    nodes: Vec<Node>,
+    /// Per container read whole, its items.
+    edges: Vec<(NodeId, Vec<Edge>)>,
+    /// The file's bytes the new nodes show.
+    ranges: Vec<std::ops::Range<u64>>,
+}
+
+impl Read {
+    /// The node of an item: the graph's when it has one, else a new one.
+    fn node_of(&mut self, m: &Made) -> NodeId {
+        let id = match (m.kept, m.obj) {
+            (Some(n), _) | (None, Obj::Node(n)) => n,
+            (None, Obj::Scalar { kind, op } | Obj::Container { kind, op }) => {
+                self.nodes.push(Node {
+                    kind,
+                    op,
+                    span: m.span,
+                    state: NO_NODE,
+                });
+                (self.base + self.nodes.len() - 1) as NodeId
+            }
+        };
+        if let (Some(s), Obj::Container { .. }) = (m.summary, m.obj) {
+            self.summaries.push((id, s));
+        }
+        id
+    }
+
+    fn add_level(&mut self, node: NodeId, level: crate::pickle::span::Level) {
+        self.summaries.push((node, level.own));
+        let Some(children) = level.children else {
+            return;
+        };
+        let mut made = Vec::with_capacity(children.len());
+        for c in &children {
+            let key = c.key.map(|k| self.node_of(&k));
+            let value = self.node_of(&c.value);
+            made.push(Edge {
+                key: key.unwrap_or(NO_NODE),
+                value,
+                span: c.span,
+            });
+        }
+        self.edges.push((node, made));
+    }
 }
 
 impl Job {
@@ -82,7 +136,10 @@ impl Job {
         if !same(file.metadata()) {
             return Err(changed());
         }
-        let mut levels = Vec::with_capacity(self.tasks.len());
+        let mut read = Read {
+            base: self.base,
+            ..Read::default()
+        };
         for t in &self.tasks {
             let level =
                 read_level(&file, self.len, t.span, &t.known, t.rows).map_err(|source| {
@@ -91,12 +148,13 @@ impl Job {
                         source,
                     }
                 })?;
-            levels.push((t.node, t.rows, level));
+            read.add_level(t.node, level);
         }
         if !same(file.metadata()) || !same(std::fs::metadata(&self.path)) {
             return Err(changed());
         }
-        Ok(Read { levels })
+        read.ranges = super::doc::node_ranges(read.nodes.iter().copied());
+        Ok(read)
     }
 }
 
@@ -116,7 +174,11 @@ impl Model {
 
     /// The item count and common item kind of a container kept without its items, once read.
     pub fn hollow_summary(&self, id: NodeId) -> Option<Summary> {
-        self.lazy.summaries.get(&id).copied()
+        let made = &self.lazy.made;
+        match made.binary_search_by_key(&id, |m| m.0) {
+            Ok(i) => Some(made[i].1),
+            Err(_) => self.lazy.summaries.get(&id).copied(),
+        }
     }
 
     /// What must be read before `id` can be shown as a level: its own items when it is
@@ -148,6 +210,7 @@ impl Model {
             return None;
         }
         Some(Job {
+            base: self.graph().nodes.len(),
             path: self.doc.path.clone(),
             compressed: self.doc.compressed.is_some(),
             stamp: self.doc.stamp,
@@ -181,67 +244,42 @@ impl Model {
     /// nodes and edges (nested containers as nodes without items, with their summaries).
     /// The file's bytes those nodes show are copied in.
     pub fn add_read(&mut self, read: Read) -> std::io::Result<()> {
-        let first_new = self.doc.graph.nodes.len();
-        for (node, rows, level) in read.levels {
-            self.lazy.summaries.insert(node, level.own);
-            if !rows || self.lazy.opened.contains(&node) {
+        if read.base != self.graph().nodes.len() {
+            return Err(std::io::Error::other(
+                "the file was read again meanwhile; open the container again",
+            ));
+        }
+        let g = &mut self.doc.graph;
+        g.nodes.reserve(read.nodes.len());
+        for n in read.nodes {
+            g.nodes.push(n);
+        }
+        for (node, edges) in read.edges {
+            if !self.lazy.opened.insert(node) {
                 continue;
             }
-            self.add_children(node, &level.children);
-            self.lazy.opened.insert(node);
+            let g = &mut self.doc.graph;
+            let mut pieces = Vec::new();
+            let slot = edges::open(g, &mut pieces, node);
+            g.edges.reserve(edges.len());
+            for e in edges {
+                edges::push(g, slot, e);
+            }
+            edges::gather(g, &mut pieces);
         }
-        let added: Vec<Node> = (first_new..self.doc.graph.nodes.len())
-            .filter_map(|i| self.doc.graph.nodes.get(i))
-            .collect();
-        if !added.is_empty() {
-            self.doc
-                .copy_in(super::doc::node_ranges(added.iter().copied()))?;
+        for (id, s) in read.summaries {
+            if (id as usize) < read.base {
+                self.lazy.summaries.insert(id, s);
+            } else {
+                self.lazy.made.push((id, s));
+            }
+        }
+        if !read.ranges.is_empty() {
+            self.doc.copy_in(read.ranges)?;
             // Paths now reach the new nodes.
             self.reset_parents();
         }
         Ok(())
-    }
-
-    fn add_children(&mut self, parent: NodeId, children: &[Child]) {
-        let mut made = Vec::with_capacity(children.len());
-        for c in children {
-            let key = c.key.map(|k| self.node_of(&k));
-            let value = self.node_of(&c.value);
-            made.push(Edge {
-                key: key.unwrap_or(NO_NODE),
-                value,
-                span: c.span,
-            });
-        }
-        let g = &mut self.doc.graph;
-        let mut pieces = Vec::new();
-        let slot = edges::open(g, &mut pieces, parent);
-        for e in made {
-            edges::push(g, slot, e);
-        }
-        edges::gather(g, &mut pieces);
-    }
-
-    /// The node of an item: the graph's when it has one, else a new one.
-    fn node_of(&mut self, m: &Made) -> NodeId {
-        let id = match (m.kept, m.obj) {
-            (Some(n), _) | (None, Obj::Node(n)) => n,
-            (None, Obj::Scalar { kind, op } | Obj::Container { kind, op }) => {
-                let g = &mut self.doc.graph;
-                let id = g.nodes.len() as NodeId;
-                g.nodes.push(Node {
-                    kind,
-                    op,
-                    span: m.span,
-                    state: NO_NODE,
-                });
-                id
-            }
-        };
-        if let (Some(s), Obj::Container { .. }) = (m.summary, m.obj) {
-            self.lazy.summaries.entry(id).or_insert(s);
-        }
-        id
     }
 }
 

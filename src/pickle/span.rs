@@ -13,6 +13,9 @@ use super::window::{LARGE_PAYLOAD, WINDOW, Window, decode};
 /// Items whose kinds a container's summary looks at (as the type column does).
 pub const KINDS_SEEN: usize = 50;
 
+/// Items a level read for its summary keeps too, so opening it later costs nothing.
+pub const ROWS_ANYWAY: usize = 1 << 16;
+
 /// Why a span could not be read as one container.
 #[derive(Debug, thiserror::Error)]
 pub enum SpanError {
@@ -82,7 +85,8 @@ pub struct Child {
 /// The level of a container: its items, and the summary of every container among them.
 #[derive(Debug, Default)]
 pub struct Level {
-    pub children: Vec<Child>,
+    /// Its items (`None` when there were more than it was asked to keep).
+    pub children: Option<Vec<Child>>,
     /// The container's own summary.
     pub own: Summary,
 }
@@ -99,6 +103,8 @@ struct It {
     kinds: Kinds,
     /// The items of the container the level is about (`None` for any other).
     rows: Option<Vec<Child>>,
+    /// The item the level may be about (made at the span's start, at the stack's bottom).
+    root: bool,
 }
 
 /// Item count and the kinds of the first items, of a container being built.
@@ -170,6 +176,31 @@ fn big_bytes(data: &[u8], rel: usize, pos: u64) -> Option<(Kind, Op, u64)> {
     Some((kind, op, payload.end))
 }
 
+/// The name an item counts as in its container's summary.
+fn name_of(known: &Known, it: &It) -> &'static str {
+    match it.obj {
+        Obj::Node(_) => known
+            .gets
+            .binary_search_by_key(&it.start, |g| g.0.pos)
+            .ok()
+            .map_or("item", |i| known.gets[i].1),
+        Obj::Scalar { kind, .. } | Obj::Container { kind, .. } => elem_name(&kind),
+    }
+}
+
+/// An item as a row shows it, ending at `end`.
+fn made(it: &It, end: u64) -> Made {
+    Made {
+        obj: it.obj,
+        span: Span {
+            start: it.start,
+            end: if it.def { end } else { it.start },
+        },
+        kept: it.kept,
+        summary: (it.def && matches!(it.obj, Obj::Container { .. })).then(|| it.kinds.summary()),
+    }
+}
+
 struct Walk<'k> {
     known: &'k Known,
     span: Span,
@@ -177,22 +208,11 @@ struct Walk<'k> {
     marks: Vec<(usize, u64)>,
     /// Items taken off the stack, with where each ends.
     scratch: Vec<(It, u64)>,
+    /// Rows the level keeps at most (past them it keeps its summary only).
+    cap: usize,
 }
 
 impl Walk<'_> {
-    fn name_of(&self, it: &It) -> &'static str {
-        match it.obj {
-            Obj::Node(_) if !it.def => self
-                .known
-                .gets
-                .binary_search_by_key(&it.start, |g| g.0.pos)
-                .ok()
-                .map_or("item", |i| self.known.gets[i].1),
-            Obj::Scalar { kind, .. } | Obj::Container { kind, .. } => elem_name(&kind),
-            Obj::Node(_) => "item",
-        }
-    }
-
     fn fence(&self) -> usize {
         self.marks.last().map_or(0, |m| m.0)
     }
@@ -205,21 +225,11 @@ impl Walk<'_> {
     /// next starts (the last at `end`).
     fn take_from(&mut self, from: usize, end: u64) {
         self.scratch.clear();
-        let items: Vec<It> = self.stack.drain(from..).collect();
-        let ends: Vec<u64> = items.iter().skip(1).map(|i| i.start).chain([end]).collect();
-        self.scratch.extend(items.into_iter().zip(ends));
-    }
-
-    fn made(&self, it: &It, end: u64) -> Made {
-        Made {
-            obj: it.obj,
-            span: Span {
-                start: it.start,
-                end: if it.def { end } else { it.start },
-            },
-            kept: it.kept,
-            summary: (it.def && matches!(it.obj, Obj::Container { .. }))
-                .then(|| it.kinds.summary()),
+        self.scratch
+            .extend(self.stack.drain(from..).map(|it| (it, end)));
+        // Each ends where the next starts (the last at `end`).
+        for k in 1..self.scratch.len() {
+            self.scratch[k - 1].1 = self.scratch[k].0.start;
         }
     }
 
@@ -227,42 +237,9 @@ impl Walk<'_> {
     /// item's span ends at `last_end`.
     fn add_to_top(&mut self, pos: u64, pairs: bool, last_end: u64) -> Result<(), SpanError> {
         let step = if pairs { 2 } else { 1 };
-        if !self.scratch.len().is_multiple_of(step) {
-            return Err(SpanError::Shape(pos));
-        }
         let n = self.scratch.len();
-        let names: Vec<&'static str> = self
-            .scratch
-            .iter()
-            .skip(step - 1)
-            .step_by(step)
-            .map(|(it, _)| self.name_of(it))
-            .collect();
-        let mut kids = Vec::new();
-        let want_rows = self.stack.last().is_some_and(|t| t.rows.is_some());
-        if want_rows {
-            for k in (0..n).step_by(step) {
-                let end = if k + step < n {
-                    self.scratch[k + step].0.start
-                } else {
-                    last_end
-                };
-                let (first, fe) = &self.scratch[k];
-                let (key, value) = if pairs {
-                    let (v, ve) = &self.scratch[k + 1];
-                    (Some(self.made(first, *fe)), self.made(v, *ve))
-                } else {
-                    (None, self.made(first, *fe))
-                };
-                kids.push(Child {
-                    key,
-                    value,
-                    span: Span {
-                        start: first.start,
-                        end,
-                    },
-                });
-            }
+        if !n.is_multiple_of(step) {
+            return Err(SpanError::Shape(pos));
         }
         let above = self.stack.len() > self.fence();
         let top = match self.stack.last_mut() {
@@ -277,11 +254,40 @@ impl Walk<'_> {
         if !matches!(top.obj, Obj::Container { .. }) {
             return Err(SpanError::Shape(pos));
         }
-        for k in names {
-            top.kinds.add(k);
+        let mut k = step - 1;
+        while k < n {
+            if top.kinds.count >= KINDS_SEEN as u64 {
+                // Only the count matters past the first items.
+                top.kinds.count += (n - k).div_ceil(step) as u64;
+                break;
+            }
+            top.kinds.add(name_of(self.known, &self.scratch[k].0));
+            k += step;
         }
         if let Some(rows) = top.rows.as_mut() {
-            rows.extend(kids);
+            if rows.len() + n / step > self.cap {
+                top.rows = None;
+                return Ok(());
+            }
+            for k in (0..n).step_by(step) {
+                let end = match self.scratch.get(k + step) {
+                    Some(next) => next.0.start,
+                    None => last_end,
+                };
+                let (first, fe) = &self.scratch[k];
+                let (key, value) = match self.scratch.get(k + 1) {
+                    Some((v, ve)) if pairs => (Some(made(first, *fe)), made(v, *ve)),
+                    _ => (None, made(first, *fe)),
+                };
+                rows.push(Child {
+                    key,
+                    value,
+                    span: Span {
+                        start: first.start,
+                        end,
+                    },
+                });
+            }
         }
         Ok(())
     }
@@ -296,7 +302,8 @@ impl Walk<'_> {
     }
 
     fn push(&mut self, obj: Obj, start: u64) {
-        let rows = (start == self.span.start && self.stack.is_empty()).then(Vec::new);
+        let root = start == self.span.start && self.stack.is_empty();
+        let rows = root.then(Vec::new);
         self.stack.push(It {
             obj,
             start,
@@ -304,6 +311,7 @@ impl Walk<'_> {
             kept: None,
             kinds: Kinds::default(),
             rows,
+            root,
         });
     }
 
@@ -408,6 +416,7 @@ impl Walk<'_> {
                     kept: None,
                     kinds: Kinds::default(),
                     rows: None,
+                    root: false,
                 });
             }
             Op::PUT | Op::BINPUT | Op::LONG_BINPUT | Op::MEMOIZE => {
@@ -437,7 +446,8 @@ impl Walk<'_> {
 }
 
 /// Reads the container whose span is `span` in `file` (of `len` bytes) one level deep.
-/// `rows`: also list its items (else only its summary and theirs).
+/// `rows`: list its items however many (else only up to [`ROWS_ANYWAY`] of them, with its
+/// summary).
 pub fn read_level(
     file: &File,
     len: u64,
@@ -455,6 +465,7 @@ pub fn read_level(
         stack: Vec::new(),
         marks: Vec::new(),
         scratch: Vec::new(),
+        cap: if rows { usize::MAX } else { ROWS_ANYWAY },
     };
     let mut pos = span.start;
     let mut next_report = pos + super::progress::EVERY as u64;
@@ -488,14 +499,10 @@ pub fn read_level(
         }
     }
     let mut root = match walk.stack.pop() {
-        Some(r) if walk.stack.is_empty() && walk.marks.is_empty() && r.def => r,
+        Some(r) if walk.stack.is_empty() && walk.marks.is_empty() && r.def && r.root => r,
         _ => return Err(SpanError::Shape(span.start)),
     };
-    let children = match root.rows.take() {
-        Some(c) if rows => c,
-        Some(_) => Vec::new(),
-        None => return Err(SpanError::Shape(span.start)),
-    };
+    let children = root.rows.take();
     Ok(Level {
         children,
         own: root.kinds.summary(),
