@@ -105,6 +105,20 @@ enum Part {
     More(usize),
 }
 
+const MEMOIZE: u8 = Op::MEMOIZE as u8;
+const BINPUT: u8 = Op::BINPUT as u8;
+const LONG_BINPUT: u8 = Op::LONG_BINPUT as u8;
+const PUT: u8 = Op::PUT as u8;
+const GET: u8 = Op::GET as u8;
+const BINGET: u8 = Op::BINGET as u8;
+const LONG_BINGET: u8 = Op::LONG_BINGET as u8;
+const STOP: u8 = Op::STOP as u8;
+const FRAME: u8 = Op::FRAME as u8;
+
+/// Frames walked one at a time after two walked at once failed (an instruction across a
+/// frame's end, STOP), before trying two at once again.
+const PAIR_BACKOFF: u32 = 16;
+
 fn instr(data: &[u8], pos: usize) -> Option<Instr<'_>> {
     read_fast(data, pos).or_else(|| read_general(data, pos).ok())
 }
@@ -122,20 +136,13 @@ fn walk_part(
     fetched: &mut KeySet,
     stores: &mut Stores,
 ) -> Option<Part> {
-    const MEMOIZE: u8 = Op::MEMOIZE as u8;
-    const BINPUT: u8 = Op::BINPUT as u8;
-    const LONG_BINPUT: u8 = Op::LONG_BINPUT as u8;
-    const PUT: u8 = Op::PUT as u8;
-    const GET: u8 = Op::GET as u8;
-    const BINGET: u8 = Op::BINGET as u8;
-    const LONG_BINGET: u8 = Op::LONG_BINGET as u8;
-    const STOP: u8 = Op::STOP as u8;
     let safe = if at_end {
         usize::MAX
     } else {
         (base + data.len()).saturating_sub(MARGIN)
     };
     let stop = safe.min(until);
+    let mut backoff = 0;
     loop {
         if pos >= stop {
             if pos >= until {
@@ -145,6 +152,18 @@ fn walk_part(
         }
         let rel = pos - base;
         let code = *data.get(rel)?;
+        if code == FRAME {
+            if backoff == 0 {
+                match two_frames(data, base, pos, stop, fetched, stores) {
+                    Some(next) => {
+                        pos = next;
+                        continue;
+                    }
+                    None => backoff = PAIR_BACKOFF,
+                }
+            }
+            backoff -= 1;
+        }
         // One table look-up for the most common case: an instruction of fixed length.
         let step = STEP[usize::from(code)];
         if step < STEP_LEN1 {
@@ -183,6 +202,122 @@ fn walk_part(
                 },
             },
         }
+    }
+}
+
+/// The length of a frame whose header is at `data[rel]`.
+fn frame_len(data: &[u8], rel: usize) -> Option<usize> {
+    let h = data.get(rel + 1..rel + 9)?;
+    usize::try_from(u64::from_le_bytes(h.try_into().ok()?)).ok()
+}
+
+/// Walks the frame whose header is at `pos` and the one right after it at once, when both
+/// end before `stop`: two independent chains of loads where a walk waits on one. Their keys
+/// and stores are added, and the offset past the second returned, only when each walk ends
+/// exactly at its frame's end without meeting STOP.
+fn two_frames(
+    data: &[u8],
+    base: usize,
+    pos: usize,
+    stop: usize,
+    fetched: &mut KeySet,
+    stores: &mut Stores,
+) -> Option<usize> {
+    let a = pos.checked_add(9)?;
+    let a_end = a.checked_add(frame_len(data, pos - base)?)?;
+    if *data.get(a_end.checked_sub(base)?)? != FRAME {
+        return None;
+    }
+    let b = a_end + 9;
+    let b_end = b.checked_add(frame_len(data, a_end - base)?)?;
+    if b_end > stop {
+        return None;
+    }
+    let mut keys = Vec::new();
+    let mut st = Stores::default();
+    walk_two(data, base, (a, a_end), (b, b_end), &mut keys, &mut st)?;
+    stores.memoize += st.memoize;
+    stores.explicit += st.explicit;
+    for k in keys {
+        fetched.insert(k);
+    }
+    Some(b_end)
+}
+
+/// The walks of [`two_frames`], interleaved; `None` when either does not end at its end.
+fn walk_two(
+    data: &[u8],
+    base: usize,
+    (mut a, a_end): (usize, usize),
+    (mut b, b_end): (usize, usize),
+    keys: &mut Vec<u64>,
+    stores: &mut Stores,
+) -> Option<()> {
+    while a < a_end && b < b_end {
+        a = step_in_frame(data, base, a, keys, stores)?;
+        b = step_in_frame(data, base, b, keys, stores)?;
+    }
+    while a < a_end {
+        a = step_in_frame(data, base, a, keys, stores)?;
+    }
+    while b < b_end {
+        b = step_in_frame(data, base, b, keys, stores)?;
+    }
+    (a == a_end && b == b_end).then_some(())
+}
+
+/// The offset past the instruction at `pos`, inside a frame held whole in `data`; `None`
+/// at STOP or what does not decode.
+#[inline(always)]
+fn step_in_frame(
+    data: &[u8],
+    base: usize,
+    pos: usize,
+    keys: &mut Vec<u64>,
+    stores: &mut Stores,
+) -> Option<usize> {
+    let rel = pos - base;
+    let code = *data.get(rel)?;
+    let step = STEP[usize::from(code)];
+    if step < STEP_LEN1 {
+        stores.memoize += u64::from(code == MEMOIZE);
+        stores.explicit += u64::from(code == BINPUT || code == LONG_BINPUT);
+        return Some(pos + usize::from(step));
+    }
+    if step == STEP_LEN1 {
+        return Some(pos + 2 + usize::from(*data.get(rel + 1)?));
+    }
+    step_other(data, pos, rel, keys, stores)
+}
+
+/// [`step_in_frame`] of an instruction of neither fixed nor one-byte length.
+#[cold]
+fn step_other(
+    data: &[u8],
+    pos: usize,
+    rel: usize,
+    keys: &mut Vec<u64>,
+    stores: &mut Stores,
+) -> Option<usize> {
+    match *data.get(rel)? {
+        BINGET => {
+            keys.push(u64::from(*data.get(rel + 1)?));
+            Some(pos + 2)
+        }
+        GET | LONG_BINGET => {
+            let i = instr(data, rel)?;
+            keys.push(memo_key(&i).ok()?);
+            Some(pos + i.len())
+        }
+        PUT => {
+            stores.explicit += 1;
+            Some(pos + instr(data, rel)?.len())
+        }
+        STOP => None,
+        _ => match len_from_header(data, rel) {
+            Some(n) => pos.checked_add(usize::try_from(n).ok()?),
+            None => Some(pos + instr(data, rel)?.len()),
+        },
     }
 }
 
@@ -362,6 +497,86 @@ fn split_walk(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A framed stream: PROTO 4, then each body in a frame of its own.
+    fn framed(bodies: &[Vec<u8>]) -> Vec<u8> {
+        let mut data = vec![Op::PROTO as u8, 4];
+        for body in bodies {
+            data.push(Op::FRAME as u8);
+            data.extend((body.len() as u64).to_le_bytes());
+            data.extend(body);
+        }
+        data
+    }
+
+    /// The GET keys and MEMOIZE count of a stream, one instruction after another.
+    fn reference(data: &[u8], until: usize) -> (Vec<u64>, u64) {
+        let (mut pos, mut keys, mut memo) = (0, Vec::new(), 0);
+        while pos < until {
+            let i = instr(data, pos).unwrap();
+            match i.op {
+                Op::BINGET | Op::LONG_BINGET | Op::GET => keys.push(memo_key(&i).unwrap()),
+                Op::MEMOIZE => memo += 1,
+                Op::STOP => break,
+                _ => {}
+            }
+            pos = i.end;
+        }
+        (keys, memo)
+    }
+
+    #[test]
+    fn frames_walked_two_at_once_give_what_one_at_a_time_gives() {
+        let mut bodies = Vec::new();
+        for f in 0..40u64 {
+            let mut body = Vec::new();
+            for k in 0..300u64 {
+                body.extend([Op::SHORT_BINUNICODE as u8, 3, b'a', b'b', b'c']);
+                body.push(Op::MEMOIZE as u8);
+                match (f * 7 + k) % 11 {
+                    0 => body.extend([Op::BINGET as u8, (k % 200) as u8]),
+                    1 => {
+                        body.push(Op::LONG_BINGET as u8);
+                        body.extend(((f << 10) + k).to_le_bytes()[..4].iter());
+                    }
+                    2 => body.extend(b"g77\n"),
+                    3 => {
+                        body.push(Op::BINUNICODE as u8);
+                        body.extend(300u32.to_le_bytes());
+                        body.extend([b'x'; 300]);
+                    }
+                    _ => body.extend([Op::BININT1 as u8, 5, Op::POP as u8]),
+                }
+                body.push(Op::POP as u8);
+            }
+            bodies.push(body);
+        }
+        bodies.last_mut().unwrap().push(Op::STOP as u8);
+        let mut data = framed(&bodies);
+        // Frame 25 says it ends 3 bytes before its last instruction does (CPython's own
+        // unpickler does not check): the frames around it are walked one at a time.
+        let h25 = 2 + 9 * 25 + bodies[..25].iter().map(Vec::len).sum::<usize>();
+        let short = (bodies[25].len() as u64 - 3).to_le_bytes();
+        data[h25 + 1..h25 + 9].copy_from_slice(&short);
+        let limit = data.len() as u64 * 8;
+        let (want, _) = reference(&data, data.len());
+        let Some(Walk::Stop(keys)) = walk(&data, 0, usize::MAX, limit) else {
+            panic!("no STOP");
+        };
+        assert!(want.len() > 2000);
+        assert!(want.iter().all(|&k| keys.contains(k)));
+        assert!(!keys.contains(5 << 10) && keys.contains(77));
+        // Up to any frame boundary: the MEMOIZE count exactly.
+        let mut at = 2;
+        for body in &bodies {
+            let (_, memo) = reference(&data, at);
+            let Some(Walk::At(_, stores)) = walk(&data, 0, at, limit) else {
+                panic!("at {at}");
+            };
+            assert_eq!(stores.memoize, memo, "at {at}");
+            at += 9 + body.len();
+        }
+    }
 
     #[test]
     fn split_walk_finds_the_gets_of_both_halves() {

@@ -950,7 +950,7 @@ impl<'a> Lean<'a> {
                 self.pos = pos;
                 return Ok(false);
             };
-            if self.seg.is_some() {
+            if self.seg.is_some() && !segment::pushes_only(i.op) {
                 match self.floor(&i) {
                     segment::Floor::Local => {}
                     segment::Floor::Event => {

@@ -90,6 +90,55 @@ impl Lean<'static> {
     }
 }
 
+/// Per opcode byte: true for an instruction that only pushes (or does nothing to the
+/// stack), which the second part always runs itself.
+static PUSHES_ONLY: [bool; 256] = {
+    let mut t = [false; 256];
+    let ops = [
+        Op::FRAME,
+        Op::MARK,
+        Op::EMPTY_LIST,
+        Op::EMPTY_TUPLE,
+        Op::EMPTY_DICT,
+        Op::EMPTY_SET,
+        Op::NONE,
+        Op::NEWTRUE,
+        Op::NEWFALSE,
+        Op::BININT,
+        Op::BININT1,
+        Op::BININT2,
+        Op::BINFLOAT,
+        Op::INT,
+        Op::LONG,
+        Op::LONG1,
+        Op::LONG4,
+        Op::FLOAT,
+        Op::STRING,
+        Op::BINSTRING,
+        Op::SHORT_BINSTRING,
+        Op::UNICODE,
+        Op::SHORT_BINUNICODE,
+        Op::BINUNICODE,
+        Op::BINUNICODE8,
+        Op::BINBYTES,
+        Op::SHORT_BINBYTES,
+        Op::BINBYTES8,
+        Op::BYTEARRAY8,
+    ];
+    let mut k = 0;
+    while k < ops.len() {
+        t[ops[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
+/// True for an instruction the second part runs itself whatever its stack holds.
+#[inline(always)]
+pub(super) fn pushes_only(op: Op) -> bool {
+    PUSHES_ONLY[op as usize]
+}
+
 impl Lean<'_> {
     /// What the second part does with `i` (see [`Floor`]).
     pub(super) fn floor(&self, i: &Instr) -> Floor {
@@ -99,35 +148,7 @@ impl Lean<'_> {
         let fence = mark.unwrap_or(0);
         match i.op {
             Op::STOP => Floor::Event,
-            Op::FRAME
-            | Op::MARK
-            | Op::EMPTY_LIST
-            | Op::EMPTY_TUPLE
-            | Op::EMPTY_DICT
-            | Op::EMPTY_SET
-            | Op::NONE
-            | Op::NEWTRUE
-            | Op::NEWFALSE
-            | Op::BININT
-            | Op::BININT1
-            | Op::BININT2
-            | Op::BINFLOAT
-            | Op::INT
-            | Op::LONG
-            | Op::LONG1
-            | Op::LONG4
-            | Op::FLOAT
-            | Op::STRING
-            | Op::BINSTRING
-            | Op::SHORT_BINSTRING
-            | Op::UNICODE
-            | Op::SHORT_BINUNICODE
-            | Op::BINUNICODE
-            | Op::BINUNICODE8
-            | Op::BINBYTES
-            | Op::SHORT_BINBYTES
-            | Op::BINBYTES8
-            | Op::BYTEARRAY8 => Floor::Local,
+            op if pushes_only(op) => Floor::Local,
             Op::LIST | Op::FROZENSET | Op::TUPLE | Op::DICT if mark.is_some() => Floor::Local,
             Op::TUPLE1 | Op::TUPLE2 | Op::TUPLE3 => {
                 let k = match i.op {
