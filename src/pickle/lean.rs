@@ -962,13 +962,6 @@ impl<'a> Lean<'a> {
                         pos = i.end;
                         continue;
                     }
-                    segment::Floor::Store => {
-                        self.g.op_count += 1;
-                        self.store_pos(i.pos as u64);
-                        self.store_key(self.memo_count);
-                        pos = i.end;
-                        continue;
-                    }
                     segment::Floor::Stop => {
                         self.stop_part(i.pos);
                         return Ok(true);

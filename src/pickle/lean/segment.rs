@@ -26,8 +26,6 @@ pub(super) enum Floor {
     Local,
     /// Logs it for the first part's machine (it pops below the part's start).
     Event,
-    /// A MEMOIZE of an object below the part's start that no GET reads: counted here.
-    Store,
     /// Stops before it.
     Stop,
 }
@@ -193,9 +191,10 @@ impl Lean<'_> {
             Op::POP_MARK => Floor::Event,
             Op::MEMOIZE if self.fetched.contains(self.memo_count) => Floor::Stop,
             Op::MEMOIZE if n > fence => Floor::Local,
-            Op::MEMOIZE if mark.is_none() => Floor::Store,
             Op::BUILD if mark.is_none() && n <= 1 => Floor::Event,
-            // GETs, explicit stores, DUP, globals, calls, BUILD on the part's own items,
+            // A store of what lies below the part's start (the first part's machine checks
+            // there is something), GETs, explicit stores, DUP, globals, calls, BUILD on the
+            // part's own items,
             // persistent ids, extensions, buffers, PROTO, and what pops below the part's
             // start to make something new.
             _ => Floor::Stop,
