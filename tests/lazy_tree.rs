@@ -125,6 +125,57 @@ fn lazy_levels_equal_full_levels_on_a_generated_object_heavy_pickle() {
         opened >= 10,
         "only {opened} containers kept as spans opened"
     );
+    explorer_screens_match(&oh);
+}
+
+/// The explorer itself, on the full model and on the lean one read in windows: the same
+/// screens five levels down the largest rows, and a mark refused in one line on the lean one.
+fn explorer_screens_match(path: &Path) {
+    use crossterm::event::KeyCode;
+    use picklescope::model::Doc;
+    use picklescope::tui::App;
+
+    let open = |lean: bool| {
+        let source = picklescope::context::resolve(path, None).unwrap();
+        let mut app = App::new(source, picklescope::slim::Rules::default(), false);
+        let model = if lean {
+            let doc = Doc::open_windowed(path, 0, picklescope::pickle::window::WINDOW);
+            Model::new(doc.unwrap().unwrap())
+        } else {
+            Model::open(path).unwrap()
+        };
+        app.file_loaded(0, Ok(model));
+        app
+    };
+    let (mut full, mut lean) = (open(false), open(true));
+    assert!(lean.tree_model().unwrap().is_lean());
+    for depth in 0..5 {
+        let (a, b) = (
+            common::explorer::render(&full, 110, 30, true),
+            common::explorer::render(&lean, 110, 30, true),
+        );
+        assert_eq!(a, b, "screens differ at depth {depth}");
+        assert!(
+            lean.opening.is_none(),
+            "a read of a few MB went to the background"
+        );
+        common::explorer::press(&mut full, KeyCode::Enter);
+        common::explorer::press(&mut lean, KeyCode::Enter);
+    }
+    assert_eq!(
+        lean.level().map(|l| l.rows.len()),
+        full.level().map(|l| l.rows.len())
+    );
+    for _ in 0..3 {
+        common::explorer::press(&mut lean, KeyCode::Left);
+    }
+    common::explorer::press(&mut lean, KeyCode::Char(' '));
+    assert!(lean.marks.rules.transient.is_empty());
+    assert!(
+        lean.status.contains("opened without its full parse"),
+        "{}",
+        lean.status
+    );
 }
 
 #[test]

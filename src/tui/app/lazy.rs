@@ -46,13 +46,20 @@ impl App {
     /// level cannot be shown yet: a read goes on in the background (or failed, said on the
     /// status line).
     pub(super) fn prepare(&mut self, entry: usize, node: NodeId, then: Then, name: &str) -> bool {
-        if let Some(o) = &self.opening {
-            self.status = format!("still reading {}… {}%", o.name, o.percent());
-            return true;
-        }
         let Some(model) = self.files.get_mut(entry).and_then(|f| f.model_mut()) else {
             return false;
         };
+        if !model.is_lean() {
+            return false;
+        }
+        if let Some(o) = &self.opening {
+            // One read at a time: its new nodes take the ids after the graph's.
+            if model.job_for(node).is_some() {
+                self.status = format!("still reading {}… {}%", o.name, o.percent());
+                return true;
+            }
+            return false;
+        }
         // A few rounds at most: a container's items, then the summaries of kept ones among them.
         for _ in 0..4 {
             let Some(job) = model.job_for(node) else {
