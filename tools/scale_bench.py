@@ -11,8 +11,9 @@ untimed, so the page cache is warm. Each command then runs once untimed and N ti
 (files of 200 MB or more: --big-repeat times), one after the other, picklescope and CPython
 in turn. For every run the child's own accounting is kept (os.wait4): wall seconds, CPU
 seconds (user + system) and peak RSS (ru_maxrss). The table gives medians, and the ratios of
-CPython's median to picklescope's. Quote CPU time on a shared machine: it does not count
-the time the process waited for a core.
+CPython's median to picklescope's: wall time is what a user waits for (picklescope parses on
+both cores, so its wall time is below its CPU time); on a busy machine it also counts the
+time the process waited for a core, so check the load the table names.
 
 Writes DIR/scale.json (every run) and DIR/scale.md (the table with each command line); draw
 the plot with `python3 tools/plot_scale.py DIR/scale.json docs/scale.png`.
@@ -121,8 +122,10 @@ def main():
                         'rss': statistics.median(r[2] for r in rs)}
         rows.append(row)
         write(args, rows, load_before)
-        print('%5d MB: picklescope cpu %.3f s rss %.0f MiB | CPython cpu %.3f s rss %.0f MiB'
-              % (mb, row['picklescope']['cpu'], row['picklescope']['rss'] / MIB,
+        print('%5d MB: picklescope wall %.3f s cpu %.3f s rss %.0f MiB | CPython wall %.3f s '
+              'cpu %.3f s rss %.0f MiB'
+              % (mb, row['picklescope']['wall'], row['picklescope']['cpu'],
+                 row['picklescope']['rss'] / MIB, row['cpython']['wall'],
                  row['cpython']['cpu'], row['cpython']['rss'] / MIB), flush=True)
     print(write(args, rows, load_before))
 
@@ -135,15 +138,17 @@ def write(args, rows, load_before):
     with open(os.path.join(args.out, 'scale.json'), 'w') as f:
         json.dump({'meta': meta, 'rows': rows}, f, indent=1)
     lines = [
-        '| file | picklescope CPU | CPython CPU | CPU ratio | picklescope wall | CPython wall '
-        '| picklescope peak RSS | RSS / file | CPython peak RSS |',
-        '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+        '| file | picklescope wall | CPython wall | wall ratio | picklescope CPU | CPython CPU '
+        '| CPU ratio | picklescope peak RSS | RSS / file | CPython peak RSS |',
+        '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ]
     for r in rows:
         a, b = r['picklescope'], r['cpython']
-        lines.append('| %.0f MB | %.3f s | %.3f s | %.1fx | %.3f s | %.3f s | %.1f MiB | %.2fx | %.1f MiB |' % (
-            r['bytes'] / 1e6, a['cpu'], b['cpu'], b['cpu'] / a['cpu'], a['wall'], b['wall'],
-            a['rss'] / MIB, a['rss'] / r['bytes'], b['rss'] / MIB))
+        lines.append('| %.0f MB | %.3f s | %.3f s | %.1fx | %.3f s | %.3f s | %.1fx | %.1f MiB '
+                     '| %.2fx | %.1f MiB |' % (
+                         r['bytes'] / 1e6, a['wall'], b['wall'], b['wall'] / a['wall'],
+                         a['cpu'], b['cpu'], b['cpu'] / a['cpu'], a['rss'] / MIB,
+                         a['rss'] / r['bytes'], b['rss'] / MIB))
     lines.append('')
     lines.append('Machine: %s; load average %.1f before, %.1f after; medians of %d runs '
                  '(%d from 200 MB).' % (meta['machine'], meta['load_before'], meta['load_after'],
