@@ -34,6 +34,14 @@ pub(super) fn draw_tree(f: &mut Frame, app: &App, area: Rect, theme: Theme) -> O
     let (Some(m), Some(level)) = (app.tree_model(), app.level()) else {
         let msg = if app.loaded_count() < app.files.len() {
             format!("scanning…{}", super::header::scan_text(app))
+        } else if let Some(o) = &app.opening {
+            // The top level of a file opened lean waits for a container's item count.
+            format!(
+                "reading {} ({})… {}%",
+                o.name,
+                crate::fmt::size(o.bytes),
+                o.percent()
+            )
         } else {
             "nothing to show".into()
         };
