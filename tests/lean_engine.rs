@@ -280,6 +280,93 @@ fn lean_equals_full_on_random_graphs() {
     assert!(n > 500 && took * 2 > n, "{took} of {n}");
 }
 
+/// The pickle in `bytes` (protocol 4 or 5) with its frames taken out and put back every
+/// `every` bytes or so, at instruction boundaries.
+fn reframed(bytes: &[u8], every: usize) -> Vec<u8> {
+    use picklescope::pickle::ops::Op;
+    use picklescope::pickle::scan::read_instr;
+    let mut out = bytes[..2].to_vec();
+    let mut body = Vec::new();
+    let flush = |out: &mut Vec<u8>, body: &mut Vec<u8>| {
+        out.push(Op::FRAME as u8);
+        out.extend((body.len() as u64).to_le_bytes());
+        out.append(body);
+    };
+    let mut pos = 2;
+    while pos < bytes.len() {
+        let i = read_instr(bytes, pos).unwrap();
+        if i.op != Op::FRAME {
+            body.extend_from_slice(&bytes[pos..i.end]);
+        }
+        pos = i.end;
+        if body.len() >= every || i.op == Op::STOP {
+            flush(&mut out, &mut body);
+        }
+        if i.op == Op::STOP {
+            break;
+        }
+    }
+    out
+}
+
+#[test]
+fn a_split_parse_equals_the_one_core_parse_at_every_frame_of_random_graphs() {
+    use picklescope::pickle::lean::parse_lean_file_split;
+    let test = "a_split_parse_equals_the_one_core_parse_at_every_frame_of_random_graphs";
+    if common::no_python(test) {
+        return;
+    }
+    let script = format!(
+        "{}\nexec(open({:?}).read())\nimport json\nsys.stdout.write(json.dumps([[i, p, d.hex()] for i, p, d, r in graphs(20261205, 200) if p >= 4]))\n",
+        common::PY_RENDER,
+        common::root()
+            .join("tests/support/random_graphs.py")
+            .to_string_lossy()
+    );
+    let o = common::py_run(&script, &[], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: Vec<(usize, u8, String)> = serde_json::from_slice(&o.stdout).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut graphs, mut splits, mut joined, mut events, mut apart) = (0, 0, 0, 0, 0);
+    for (i, p, hex) in rows {
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|k| u8::from_str_radix(&hex[k..k + 2], 16).unwrap())
+            .collect();
+        let framed = reframed(&bytes, 48);
+        let path = dir.path().join(format!("g{i}-{p}.pickle"));
+        std::fs::write(&path, &framed).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let len = framed.len() as u64;
+        let Some((one, _)) = parse_lean_file_split(&file, len, 600, Some(usize::MAX)) else {
+            continue;
+        };
+        graphs += 1;
+        let want = format!("{one:?}");
+        for split in frames(&framed) {
+            let (two, how) = parse_lean_file_split(&file, len, 600, Some(split))
+                .unwrap_or_else(|| panic!("graph {i} protocol {p}: split at {split} bails"));
+            assert!(
+                want == format!("{two:?}"),
+                "graph {i} protocol {p}: split at {split}: another graph ({how:?})"
+            );
+            splits += 1;
+            if how.joined {
+                joined += 1;
+                events += how.events;
+                apart += how.second_to - how.second_from;
+            }
+        }
+    }
+    eprintln!(
+        "{graphs} graphs, {splits} splits: {joined} joined, {events} instructions replayed, {apart} B parsed apart"
+    );
+    assert!(
+        graphs > 300 && joined * 2 > splits && events > 300 && apart > 10_000,
+        "{graphs} graphs, {joined} of {splits} joined, {events} events, {apart} B"
+    );
+}
+
 #[test]
 fn lean_equals_full_on_the_real_world_corpus() {
     let test = "lean_equals_full_on_the_real_world_corpus";
