@@ -249,6 +249,11 @@ impl Model {
                 "the file was read again meanwhile; open the container again",
             ));
         }
+        if read.base.saturating_add(read.nodes.len()) >= (NO_NODE - 2) as usize {
+            return Err(std::io::Error::other(
+                "too many objects to show (node ids would overflow)",
+            ));
+        }
         let g = &mut self.doc.graph;
         g.nodes.reserve(read.nodes.len());
         for n in read.nodes {
