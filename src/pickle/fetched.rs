@@ -5,6 +5,7 @@ use foldhash::HashSet;
 
 use super::machine::memo_key;
 use super::ops::{Op, SHAPE_LEN1};
+use super::progress;
 use super::scan::{Instr, read_fast, read_general};
 use super::window::{MARGIN, Window, len_from_header};
 
@@ -370,8 +371,11 @@ fn walk_file(
     let mut keys = KeySet::new(limit);
     let mut stores = Stores::default();
     let mut w = Window::new(file, len, window).ok()?;
+    let total = usize::try_from(len).ok()?;
     loop {
         w.slide_to(pos as u64).ok()?;
+        // The walk is the parse's first read of the file (the thread that asked sees it).
+        progress::report_read(progress::paced(pos, until, total), total);
         let base = usize::try_from(w.base()).ok()?;
         match walk_part(
             w.data(),

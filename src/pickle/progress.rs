@@ -69,6 +69,17 @@ pub(crate) fn report_read(done: usize, total: usize) {
     set(done, total, true);
 }
 
+/// How far a parse of `total` bytes has got when its part ending at `until` is at `pos` and
+/// the rest is parsed at once on another core at the same pace (`until` past the end: one
+/// part, `pos` itself).
+pub(crate) fn paced(pos: usize, until: usize, total: usize) -> usize {
+    if until >= total {
+        return pos.min(total);
+    }
+    let whole = pos as u128 * total as u128 / until.max(1) as u128;
+    usize::try_from(whole).unwrap_or(total).min(total)
+}
+
 fn set(done: usize, total: usize, reading: bool) {
     SINK.with(|s| {
         if let Some(p) = s.borrow().as_ref() {
@@ -103,5 +114,13 @@ mod tests {
         // Outside `reporting` a parse reports to no one: `p` still shows the first parse.
         assert!(crate::pickle::machine::parse(b"\x80\x02K\x01.").is_ok());
         assert_eq!(p.get(), (data.len() as u64, data.len() as u64));
+    }
+
+    #[test]
+    fn a_part_of_a_split_parse_reports_the_pace_of_the_whole() {
+        assert_eq!(paced(50, 100, 200), 100);
+        assert_eq!(paced(100, 100, 200), 200);
+        assert_eq!(paced(70, usize::MAX, 200), 70);
+        assert_eq!(paced(300, usize::MAX, 200), 200);
     }
 }

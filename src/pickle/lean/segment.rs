@@ -16,6 +16,7 @@ use std::fs::File;
 use super::super::fetched::{KeySet, Split};
 use super::super::graph::PosIndex;
 use super::super::ops::Op;
+use super::super::progress::paced;
 use super::super::scan::Instr;
 use super::super::window::Window;
 use super::{Bail, Item, Lean, NONE, R, VIRTUAL};
@@ -291,13 +292,7 @@ fn run_windowed(
             return Ok((m, at.then_some(false)));
         }
         w.slide_to(m.pos as u64).map_err(|_| Bail)?;
-        // The first part of a split goes at the pace of the whole: both halves are parsed
-        // at once.
-        let done = match until {
-            usize::MAX => m.pos,
-            _ => (m.pos as u128 * m.len as u128 / until.max(1) as u128) as usize,
-        };
-        super::super::progress::report(done.min(m.len), m.len);
+        super::super::progress::report(paced(m.pos, until, m.len), m.len);
         let base = usize::try_from(w.base()).map_err(|_| Bail)?;
         let data = w.data();
         let cut = until.saturating_sub(base).min(data.len());
