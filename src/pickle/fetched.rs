@@ -116,8 +116,8 @@ const LONG_BINGET: u8 = Op::LONG_BINGET as u8;
 const STOP: u8 = Op::STOP as u8;
 const FRAME: u8 = Op::FRAME as u8;
 
-/// Frames walked one at a time after two walked at once failed (an instruction across a
-/// frame's end, STOP), before trying two at once again.
+/// Frames walked one at a time after frames walked at once failed (an instruction across a
+/// frame's end, STOP), before trying again.
 const PAIR_BACKOFF: u32 = 16;
 
 fn instr(data: &[u8], pos: usize) -> Option<Instr<'_>> {
@@ -155,12 +155,18 @@ fn walk_part(
         let code = *data.get(rel)?;
         if code == FRAME {
             if backoff == 0 {
-                match two_frames(data, base, pos, stop, fetched, stores) {
-                    Some(next) => {
+                let four = frames_at_once::<4>(data, base, pos, stop, fetched, stores);
+                let went = match four {
+                    AtOnce::Short => frames_at_once::<2>(data, base, pos, stop, fetched, stores),
+                    went => went,
+                };
+                match went {
+                    AtOnce::Past(next) => {
                         pos = next;
                         continue;
                     }
-                    None => backoff = PAIR_BACKOFF,
+                    AtOnce::Failed => backoff = PAIR_BACKOFF,
+                    AtOnce::Short => backoff = 1,
                 }
             }
             backoff -= 1;
@@ -212,59 +218,75 @@ fn frame_len(data: &[u8], rel: usize) -> Option<usize> {
     usize::try_from(u64::from_le_bytes(h.try_into().ok()?)).ok()
 }
 
-/// Walks the frame whose header is at `pos` and the one right after it at once, when both
-/// end before `stop`: two independent chains of loads where a walk waits on one. Their keys
-/// and stores are added, and the offset past the second returned, only when each walk ends
-/// exactly at its frame's end without meeting STOP.
-fn two_frames(
+/// How a walk of several frames at once went.
+enum AtOnce {
+    /// Past the last of them.
+    Past(usize),
+    /// Fewer of them lie whole before the stop.
+    Short,
+    /// A walk did not end at its frame's end (an instruction across it, STOP).
+    Failed,
+}
+
+/// Walks the `N` frames that follow one another from the header at `pos` at once, when all
+/// end before `stop`: `N` independent chains of loads where a walk waits on one. Their keys
+/// and stores are added only when each walk ends exactly at its frame's end.
+fn frames_at_once<const N: usize>(
     data: &[u8],
     base: usize,
     pos: usize,
     stop: usize,
     fetched: &mut KeySet,
     stores: &mut Stores,
-) -> Option<usize> {
-    let a = pos.checked_add(9)?;
-    let a_end = a.checked_add(frame_len(data, pos - base)?)?;
-    if *data.get(a_end.checked_sub(base)?)? != FRAME {
-        return None;
-    }
-    let b = a_end + 9;
-    let b_end = b.checked_add(frame_len(data, a_end - base)?)?;
-    if b_end > stop {
-        return None;
+) -> AtOnce {
+    let mut spans = [(0usize, 0usize); N];
+    let mut h = pos;
+    for s in &mut spans {
+        let head = h.checked_sub(base).and_then(|r| Some((r, *data.get(r)?)));
+        let Some((rel, FRAME)) = head else {
+            return AtOnce::Short;
+        };
+        let Some(end) = frame_len(data, rel).and_then(|n| h.checked_add(9)?.checked_add(n)) else {
+            return AtOnce::Short;
+        };
+        *s = (h + 9, end);
+        h = end;
+        if h > stop {
+            return AtOnce::Short;
+        }
     }
     let mut keys = Vec::new();
     let mut st = Stores::default();
-    walk_two(data, base, (a, a_end), (b, b_end), &mut keys, &mut st)?;
+    if walk_at_once(data, base, &mut spans, &mut keys, &mut st).is_none() {
+        return AtOnce::Failed;
+    }
     stores.memoize += st.memoize;
     stores.explicit += st.explicit;
     for k in keys {
         fetched.insert(k);
     }
-    Some(b_end)
+    AtOnce::Past(h)
 }
 
-/// The walks of [`two_frames`], interleaved; `None` when either does not end at its end.
-fn walk_two(
+/// The walks of [`frames_at_once`], interleaved; `None` when one does not end at its end.
+fn walk_at_once<const N: usize>(
     data: &[u8],
     base: usize,
-    (mut a, a_end): (usize, usize),
-    (mut b, b_end): (usize, usize),
+    spans: &mut [(usize, usize); N],
     keys: &mut Vec<u64>,
     stores: &mut Stores,
 ) -> Option<()> {
-    while a < a_end && b < b_end {
-        a = step_in_frame(data, base, a, keys, stores)?;
-        b = step_in_frame(data, base, b, keys, stores)?;
+    while spans.iter().all(|&(at, end)| at < end) {
+        for s in spans.iter_mut() {
+            s.0 = step_in_frame(data, base, s.0, keys, stores)?;
+        }
     }
-    while a < a_end {
-        a = step_in_frame(data, base, a, keys, stores)?;
+    for s in spans.iter_mut() {
+        while s.0 < s.1 {
+            s.0 = step_in_frame(data, base, s.0, keys, stores)?;
+        }
     }
-    while b < b_end {
-        b = step_in_frame(data, base, b, keys, stores)?;
-    }
-    (a == a_end && b == b_end).then_some(())
+    spans.iter().all(|&(at, end)| at == end).then_some(())
 }
 
 /// The offset past the instruction at `pos`, inside a frame held whole in `data`; `None`
