@@ -172,11 +172,10 @@ impl Lean<'_> {
             Op::APPENDS | Op::SETITEMS | Op::ADDITEMS => match mark {
                 None => Floor::Event,
                 Some(base) => {
-                    let below = if marks >= 2 {
-                        self.marks[marks - 2].0
-                    } else {
-                        0
-                    };
+                    let below = marks
+                        .checked_sub(2)
+                        .and_then(|k| self.marks.get(k))
+                        .map_or(0, |m| m.0);
                     if base > below {
                         Floor::Local
                     } else if marks == 1 && base == 0 {
@@ -413,9 +412,11 @@ fn join(mut m: Lean<'static>, mut second: Lean<'static>) -> R<(Lean<'static>, bo
         match e.bare {
             Some((first, at, count)) => {
                 let mut start = first;
-                for k in at..at + count {
-                    start += u64::from(seg.deltas[k]);
-                    let op = Op::from_byte(seg.ops[k]).ok_or(Bail)?;
+                let deltas = seg.deltas.get(at..at + count).ok_or(Bail)?;
+                let ops = seg.ops.get(at..at + count).ok_or(Bail)?;
+                for (&d, &op) in deltas.iter().zip(ops) {
+                    start += u64::from(d);
+                    let op = Op::from_byte(op).ok_or(Bail)?;
                     m.stack.push(Item::new(op, start as usize));
                 }
             }
