@@ -51,6 +51,10 @@ pub fn spawn_load(app: &App, which: &[usize], tx: mpsc::Sender<Read>) {
         let txs = std::sync::Mutex::new(tx);
         crate::context::load::par_each(&files, EVERY_CORE, |k| {
             let r = progress::reporting(&progress[k], || files[k].open_explore());
+            if let Ok(m) = &r {
+                // The class.attr groups here, not in the event loop that receives the model.
+                let _ = m.groups();
+            }
             if let (Ok(t), Some(&i)) = (txs.lock(), index.get(k)) {
                 let _ = t.send((i, r));
             }
