@@ -1183,11 +1183,15 @@ pub fn valid_raw_unicode_escape(b: &[u8]) -> bool {
 }
 
 /// UTF-8 as CPython decodes it with `surrogatepass`: lone surrogates (ED A0..BF xx) are allowed.
-pub fn valid_utf8_surrogatepass(mut b: &[u8]) -> bool {
+#[inline]
+pub fn valid_utf8_surrogatepass(b: &[u8]) -> bool {
     // Most strings in a pickle are short ASCII names and keys: no decoder needed.
-    if b.is_ascii() {
-        return true;
-    }
+    b.is_ascii() || valid_utf8_beyond_ascii(b)
+}
+
+/// [`valid_utf8_surrogatepass`] of text that is not all ASCII.
+#[inline(never)]
+fn valid_utf8_beyond_ascii(mut b: &[u8]) -> bool {
     loop {
         match std::str::from_utf8(b) {
             Ok(_) => return true,
