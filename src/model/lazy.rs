@@ -166,9 +166,14 @@ impl Model {
 
     /// True for a container a lean graph holds without its items, not opened yet.
     pub fn is_hollow(&self, id: NodeId) -> bool {
+        use crate::pickle::Kind;
+        // By kind: a container spanning 4 GiB or more is not packed as one.
         self.is_lean()
-            && self.graph().nodes.is_container(id as usize)
             && self.graph().children(id).is_empty()
+            && matches!(
+                self.graph().get(id).map(|n| n.kind),
+                Some(Kind::Dict | Kind::List | Kind::Tuple | Kind::Set | Kind::FrozenSet)
+            )
             && !self.lazy.opened.contains(&id)
     }
 
