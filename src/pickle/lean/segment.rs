@@ -40,18 +40,26 @@ struct Event {
     marks: Vec<(usize, usize)>,
     /// The part's stack items the instruction takes, as they were (a BUILD's state)...
     items: Vec<Item>,
-    /// ... or, once decided as the items of a list, dict or set, bare: `(first start,
-    /// first index, count)` into [`Seg::deltas`] / [`Seg::ops`].
-    bare: Option<(u64, usize, usize)>,
+    /// ... or, once decided as the items of a list, dict or set, bare in [`Seg::bare`].
+    bare: Option<BareRun>,
+}
+
+/// Bare items an event took, in [`Seg::bare`] from byte `at`: each start as a LEB128 delta
+/// from the one before (the first from `first`), then its opcode unless all have `op`.
+#[derive(Debug, Clone, Copy)]
+struct BareRun {
+    first: u64,
+    at: usize,
+    count: usize,
+    op: Option<Op>,
 }
 
 /// The second part's own bookkeeping.
 #[derive(Debug, Default)]
 pub(super) struct Seg {
     events: Vec<Event>,
-    /// Each bare item's start less the previous one's (the first: less the event's first).
-    deltas: Vec<u32>,
-    ops: Vec<u8>,
+    /// The bare items of every event ([`BareRun`]): about two bytes an item.
+    bare: Vec<u8>,
     /// Where the part stopped before an instruction it could not take alone.
     stopped: Option<usize>,
     /// The offsets of the part's first memo stores, until the first part's index ends on a
@@ -217,22 +225,38 @@ impl Lean<'_> {
             }
             let seg = self.seg.as_mut().ok_or(Bail)?;
             let first = items.first().map_or(0, |it| it.start);
-            let at = seg.deltas.len();
             let mut prev = first;
             let fits = items.iter().all(|it| {
-                let ok = it.is_bare() && it.start >= prev && it.start - prev <= u64::from(u32::MAX);
+                let ok = it.is_bare() && it.start >= prev;
                 prev = it.start;
                 ok
             });
             if fits {
+                let op = items.first().map(|it| it.op);
+                let op = op.filter(|&op| items.iter().all(|it| it.op == op));
+                let at = seg.bare.len();
                 let mut prev = first;
                 for it in &items {
-                    seg.deltas.push((it.start - prev) as u32);
-                    seg.ops.push(it.op as u8);
+                    let mut d = it.start - prev;
+                    while d >= 0x80 {
+                        seg.bare.push((d as u8 & 0x7f) | 0x80);
+                        d >>= 7;
+                    }
+                    seg.bare.push(d as u8);
+                    if op.is_none() {
+                        seg.bare.push(it.op as u8);
+                    }
                     prev = it.start;
                 }
-                bare = Some((first, at, items.len()));
+                bare = Some(BareRun {
+                    first,
+                    at,
+                    count: items.len(),
+                    op,
+                });
+                // The stack starts afresh in the same memory.
                 items.clear();
+                self.stack = std::mem::take(&mut items);
             }
         }
         let seg = self.seg.as_mut().ok_or(Bail)?;
@@ -244,8 +268,8 @@ impl Lean<'_> {
             bare,
         });
         // What the instruction takes is gone from the part's stack (it leaves nothing of its
-        // own there), so the stack starts afresh.
-        self.stack = Vec::new();
+        // own there).
+        self.stack.clear();
         Ok(())
     }
 
@@ -410,13 +434,23 @@ fn join(mut m: Lean<'static>, mut second: Lean<'static>) -> R<(Lean<'static>, bo
         let base = m.stack.len();
         m.marks.extend(e.marks.iter().map(|&(k, p)| (k + base, p)));
         match e.bare {
-            Some((first, at, count)) => {
-                let mut start = first;
-                let deltas = seg.deltas.get(at..at + count).ok_or(Bail)?;
-                let ops = seg.ops.get(at..at + count).ok_or(Bail)?;
-                for (&d, &op) in deltas.iter().zip(ops) {
-                    start += u64::from(d);
-                    let op = Op::from_byte(op).ok_or(Bail)?;
+            Some(run) => {
+                let mut bytes = seg.bare.get(run.at..).ok_or(Bail)?.iter();
+                let mut start = run.first;
+                for _ in 0..run.count {
+                    let mut d = 0u64;
+                    for shift in (0..64).step_by(7) {
+                        let b = *bytes.next().ok_or(Bail)?;
+                        d |= u64::from(b & 0x7f) << shift;
+                        if b < 0x80 {
+                            break;
+                        }
+                    }
+                    start += d;
+                    let op = match run.op {
+                        Some(op) => op,
+                        None => Op::from_byte(*bytes.next().ok_or(Bail)?).ok_or(Bail)?,
+                    };
                     m.stack.push(Item::new(op, start as usize));
                 }
             }
