@@ -44,6 +44,8 @@ def main():
         ratio = r['cpython']['wall'] / r['picklescope']['wall']
         t_ax.annotate('%.1fx' % ratio, (x, r['picklescope']['wall']), textcoords='offset points',
                       xytext=(0, -14), ha='center', fontsize=8)
+    # Room under the lowest point for its ratio.
+    t_ax.set_ylim(bottom=min(r['picklescope']['wall'] for r in rows) / 2.5)
     meta = doc.get('meta', {})
     fig.suptitle('Object-heavy pickles (gen_fixtures.py objheavy): %s, load %.1f'
                  % (meta.get('machine', ''), meta.get('load_before', float('nan'))), fontsize=9)
