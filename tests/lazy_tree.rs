@@ -6,7 +6,7 @@
 mod common;
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use picklescope::model::{Model, Row, label_text, type_text};
 use picklescope::pickle::NodeId;
@@ -83,24 +83,6 @@ fn file(path: &Path) -> Option<usize> {
         return None;
     }
     Some(compare(&path.display().to_string(), &full, &mut lean))
-}
-
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
 }
 
 #[test]
@@ -181,7 +163,9 @@ fn explorer_screens_match(path: &Path) {
 #[test]
 fn lazy_levels_equal_full_levels_on_the_fixtures() {
     let mut files = Vec::new();
-    files_under(&common::root().join("tests").join("fixtures"), &mut files);
+    files.extend(common::files_under(
+        &common::root().join("tests").join("fixtures"),
+    ));
     let (mut took, mut opened) = (0, 0);
     for f in &files {
         if let Some(n) = file(f) {
@@ -200,7 +184,7 @@ fn lazy_levels_equal_full_levels_on_the_real_world_corpus() {
         return;
     };
     let mut files = Vec::new();
-    files_under(&corpus, &mut files);
+    files.extend(common::files_under(&corpus));
     let (mut took, mut opened) = (0, 0);
     for f in &files {
         if let Some(n) = file(f) {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use picklescope::context::stage_info;
 use picklescope::model::fixed::not_removable;
@@ -153,32 +153,16 @@ fn same_split(name: &str, path: &Path) {
     }
 }
 
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-}
-
 #[test]
 fn lean_equals_full_on_the_committed_fixtures_and_the_demo() {
     let mut files = Vec::new();
-    files_under(&common::root().join("tests").join("fixtures"), &mut files);
+    files.extend(common::files_under(
+        &common::root().join("tests").join("fixtures"),
+    ));
     let demo = tempfile::tempdir().unwrap();
     picklescope::synth::write_demo(demo.path(), &picklescope::synth::DemoOptions::default())
         .unwrap();
-    files_under(demo.path(), &mut files);
+    files.extend(common::files_under(demo.path()));
     let (mut n, mut took) = (0, 0);
     for f in files {
         let bytes = std::fs::read(&f).unwrap();
@@ -241,7 +225,7 @@ fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
         "{splits} splits, {events} events, {second} B"
     );
     let mut files = Vec::new();
-    files_under(&ctx, &mut files);
+    files.extend(common::files_under(&ctx));
     let (mut n, mut took) = (0, 0);
     for f in &files {
         n += 1;
@@ -251,14 +235,11 @@ fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
     assert!(n >= 49 && took >= 45, "{took} of {n}");
 }
 
-#[test]
-fn lean_equals_full_on_random_graphs() {
-    let test = "lean_equals_full_on_random_graphs";
-    if common::no_python(test) {
-        return;
-    }
+/// `n` random object graphs per protocol (tests/support/random_graphs.py, seeded), each
+/// pickled at protocols 0-5: `(graph, protocol, bytes)`.
+fn random_graphs(seed: u64, n: usize) -> Vec<(usize, u8, Vec<u8>)> {
     let script = format!(
-        "{}\nexec(open({:?}).read())\nimport json\nsys.stdout.write(json.dumps([[i, p, d.hex()] for i, p, d, r in graphs(20261204, 120)]))\n",
+        "{}\nexec(open({:?}).read())\nimport json\nsys.stdout.write(json.dumps([[i, p, d.hex()] for i, p, d, r in graphs({seed}, {n})]))\n",
         common::PY_RENDER,
         common::root()
             .join("tests/support/random_graphs.py")
@@ -267,12 +248,26 @@ fn lean_equals_full_on_random_graphs() {
     let o = common::py_run(&script, &[], None);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let rows: Vec<(usize, u8, String)> = serde_json::from_slice(&o.stdout).unwrap();
+    rows.into_iter()
+        .map(|(i, p, hex)| {
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|k| u8::from_str_radix(&hex[k..k + 2], 16).unwrap())
+                .collect();
+            (i, p, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn lean_equals_full_on_random_graphs() {
+    let test = "lean_equals_full_on_random_graphs";
+    if common::no_python(test) {
+        return;
+    }
+    let rows = random_graphs(20261204, 120);
     let (mut n, mut took) = (0, 0);
-    for (i, p, hex) in rows {
-        let bytes: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|k| u8::from_str_radix(&hex[k..k + 2], 16).unwrap())
-            .collect();
+    for (i, p, bytes) in rows {
         n += 1;
         took += usize::from(same(&format!("graph {i} protocol {p}"), bytes));
     }
@@ -316,23 +311,10 @@ fn a_split_parse_equals_the_one_core_parse_at_every_frame_of_random_graphs() {
     if common::no_python(test) {
         return;
     }
-    let script = format!(
-        "{}\nexec(open({:?}).read())\nimport json\nsys.stdout.write(json.dumps([[i, p, d.hex()] for i, p, d, r in graphs(20261205, 200) if p >= 4]))\n",
-        common::PY_RENDER,
-        common::root()
-            .join("tests/support/random_graphs.py")
-            .to_string_lossy()
-    );
-    let o = common::py_run(&script, &[], None);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let rows: Vec<(usize, u8, String)> = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = random_graphs(20261205, 200);
     let dir = tempfile::tempdir().unwrap();
     let (mut graphs, mut splits, mut joined, mut events, mut apart) = (0, 0, 0, 0, 0);
-    for (i, p, hex) in rows {
-        let bytes: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|k| u8::from_str_radix(&hex[k..k + 2], 16).unwrap())
-            .collect();
+    for (i, p, bytes) in rows.into_iter().filter(|r| r.1 >= 4) {
         let framed = reframed(&bytes, 48);
         let path = dir.path().join(format!("g{i}-{p}.pickle"));
         std::fs::write(&path, &framed).unwrap();
@@ -374,7 +356,7 @@ fn lean_equals_full_on_the_real_world_corpus() {
         return;
     };
     let mut files = Vec::new();
-    files_under(&corpus, &mut files);
+    files.extend(common::files_under(&corpus));
     let (mut n, mut took) = (0, 0);
     for f in files {
         // Compressed and zip files are read through the product's own opening.

@@ -146,6 +146,27 @@ pub fn realworld_corpus(test: &str) -> Option<PathBuf> {
     None
 }
 
+/// Every file below `dir` (not directories), sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Every `*.pickle` fixture whose name passes `keep`, sorted by name.
 pub fn fixtures(keep: impl Fn(&str) -> bool) -> Vec<(String, Vec<u8>)> {
     let dir = root().join("tests").join("fixtures");
