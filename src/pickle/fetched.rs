@@ -171,43 +171,11 @@ fn walk_part(
             }
             backoff -= 1;
         }
-        // One table look-up for the most common case: an instruction of fixed length.
-        let step = STEP[usize::from(code)];
-        if step < STEP_LEN1 {
-            // Off the chain of loads the walk waits on: counted for nothing.
-            stores.memoize += u64::from(code == MEMOIZE);
-            stores.explicit += u64::from(code == BINPUT || code == LONG_BINPUT);
-            pos += usize::from(step);
-            continue;
-        }
-        match code {
-            _ if step == STEP_LEN1 => pos += 2 + usize::from(*data.get(rel + 1)?),
-            BINGET => {
-                fetched.insert(u64::from(*data.get(rel + 1)?));
-                pos += 2;
-            }
-            GET | LONG_BINGET => {
-                let Some(i) = instr(data, rel) else {
-                    return (!at_end).then_some(Part::More(pos));
-                };
-                fetched.insert(memo_key(&i).ok()?);
-                pos += i.len();
-            }
-            PUT => {
-                stores.explicit += 1;
-                match instr(data, rel) {
-                    Some(i) => pos += i.len(),
-                    None => return (!at_end).then_some(Part::More(pos)),
-                }
-            }
-            STOP => return Some(Part::Stop),
-            _ => match len_from_header(data, rel) {
-                Some(n) => pos = pos.checked_add(usize::try_from(n).ok()?)?,
-                None => match instr(data, rel) {
-                    Some(i) => pos += i.len(),
-                    None => return (!at_end).then_some(Part::More(pos)),
-                },
-            },
+        match step(data, base, pos, fetched, stores) {
+            Step::Next(next) => pos = next,
+            Step::Stop => return Some(Part::Stop),
+            Step::Short => return (!at_end).then_some(Part::More(pos)),
+            Step::Bad => return None,
         }
     }
 }
@@ -276,70 +244,123 @@ fn walk_at_once<const N: usize>(
     keys: &mut Vec<u64>,
     stores: &mut Stores,
 ) -> Option<()> {
+    let next =
+        |at, keys: &mut Vec<u64>, stores: &mut Stores| match step(data, base, at, keys, stores) {
+            Step::Next(next) => Some(next),
+            // Inside a frame held whole: STOP or what does not decode ends the walk at once.
+            _ => None,
+        };
     while spans.iter().all(|&(at, end)| at < end) {
         for s in spans.iter_mut() {
-            s.0 = step_in_frame(data, base, s.0, keys, stores)?;
+            s.0 = next(s.0, keys, stores)?;
         }
     }
     for s in spans.iter_mut() {
         while s.0 < s.1 {
-            s.0 = step_in_frame(data, base, s.0, keys, stores)?;
+            s.0 = next(s.0, keys, stores)?;
         }
     }
     spans.iter().all(|&(at, end)| at == end).then_some(())
 }
 
-/// The offset past the instruction at `pos`, inside a frame held whole in `data`; `None`
-/// at STOP or what does not decode.
+/// Where a walk puts the memo keys GETs read: the set itself, or a list to add once the
+/// walks of several frames at once all end where they should.
+trait Keys {
+    fn put(&mut self, k: u64);
+}
+
+impl Keys for KeySet {
+    #[inline]
+    fn put(&mut self, k: u64) {
+        self.insert(k);
+    }
+}
+
+impl Keys for Vec<u64> {
+    #[inline]
+    fn put(&mut self, k: u64) {
+        self.push(k);
+    }
+}
+
+/// What a walk found at one instruction.
+enum Step {
+    /// The offset past it.
+    Next(usize),
+    Stop,
+    /// It does not lie whole in the bytes held.
+    Short,
+    /// Not an instruction (an offset past any file, a memo key that is not one).
+    Bad,
+}
+
+/// Steps over the instruction at `pos` (in `data`, the file's bytes from `base` on),
+/// putting the key a GET reads in `keys` and counting memo stores in `stores`.
 #[inline(always)]
-fn step_in_frame(
-    data: &[u8],
-    base: usize,
-    pos: usize,
-    keys: &mut Vec<u64>,
-    stores: &mut Stores,
-) -> Option<usize> {
+fn step(data: &[u8], base: usize, pos: usize, keys: &mut impl Keys, stores: &mut Stores) -> Step {
     let rel = pos - base;
-    let code = *data.get(rel)?;
+    let Some(&code) = data.get(rel) else {
+        return Step::Short;
+    };
+    // One table look-up for the most common case: an instruction of fixed length.
     let step = STEP[usize::from(code)];
     if step < STEP_LEN1 {
+        // Off the chain of loads the walk waits on: counted for nothing.
         stores.memoize += u64::from(code == MEMOIZE);
         stores.explicit += u64::from(code == BINPUT || code == LONG_BINPUT);
-        return Some(pos + usize::from(step));
+        return Step::Next(pos + usize::from(step));
     }
     if step == STEP_LEN1 {
-        return Some(pos + 2 + usize::from(*data.get(rel + 1)?));
+        return match data.get(rel + 1) {
+            Some(&n) => Step::Next(pos + 2 + usize::from(n)),
+            None => Step::Short,
+        };
     }
     step_other(data, pos, rel, keys, stores)
 }
 
-/// [`step_in_frame`] of an instruction of neither fixed nor one-byte length.
+/// [`step`] of an instruction of neither fixed nor one-byte length.
 #[cold]
 fn step_other(
     data: &[u8],
     pos: usize,
     rel: usize,
-    keys: &mut Vec<u64>,
+    keys: &mut impl Keys,
     stores: &mut Stores,
-) -> Option<usize> {
-    match *data.get(rel)? {
-        BINGET => {
-            keys.push(u64::from(*data.get(rel + 1)?));
-            Some(pos + 2)
-        }
+) -> Step {
+    let Some(&code) = data.get(rel) else {
+        return Step::Short;
+    };
+    let len = |i: Option<Instr>| i.map_or(Step::Short, |i| Step::Next(pos + i.len()));
+    match code {
+        BINGET => match data.get(rel + 1) {
+            Some(&k) => {
+                keys.put(u64::from(k));
+                Step::Next(pos + 2)
+            }
+            None => Step::Short,
+        },
         GET | LONG_BINGET => {
-            let i = instr(data, rel)?;
-            keys.push(memo_key(&i).ok()?);
-            Some(pos + i.len())
+            let Some(i) = instr(data, rel) else {
+                return Step::Short;
+            };
+            let Ok(k) = memo_key(&i) else {
+                return Step::Bad;
+            };
+            keys.put(k);
+            Step::Next(pos + i.len())
         }
         PUT => {
             stores.explicit += 1;
-            Some(pos + instr(data, rel)?.len())
+            len(instr(data, rel))
         }
-        STOP => None,
+        STOP => Step::Stop,
         _ => match len_from_header(data, rel) {
-            Some(n) => pos.checked_add(usize::try_from(n).ok()?),
-            None => Some(pos + instr(data, rel)?.len()),
+            Some(n) => usize::try_from(n)
+                .ok()
+                .and_then(|n| pos.checked_add(n))
+                .map_or(Step::Bad, Step::Next),
+            None => len(instr(data, rel)),
         },
     }
 }
@@ -466,8 +487,8 @@ pub(crate) fn fetched_keys(data: &[u8]) -> Option<KeySet> {
 /// [`fetched_keys`] of a file of `len` bytes read in windows of `window` bytes, walked on
 /// two threads split at `split` (a FRAME opcode's offset, or past the end for one thread;
 /// by default the one nearest the middle of a file of [`SPLIT_FROM`] bytes or more); with
-/// the split when the walk proved
-/// it an instruction boundary with only MEMOIZE stores before it.
+/// the split when the walk proved it an instruction boundary with only MEMOIZE stores before
+/// it.
 pub(crate) fn fetched_keys_file(
     file: &File,
     len: u64,
