@@ -10,8 +10,6 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 use super::fetched::{KeySet, fetched_keys, fetched_keys_file};
-
-mod segment;
 use super::window::{LARGE_PAYLOAD, decode, len_from_header, read_head, read_instr_at};
 
 use super::edges::{self, Pieces};
@@ -19,6 +17,8 @@ use super::graph::*;
 use super::machine::{highest_protocol, memo_key, scalar_kind, two_lines};
 use super::ops::Op;
 use super::scan::Instr;
+
+mod segment;
 
 /// The lean machine met something it does not model (persistent ids, out-of-band buffers,
 /// extension codes, several pickles, a container changed through the memo after it was
