@@ -161,6 +161,13 @@ impl FileStamp {
             id,
         }
     }
+
+    /// True while both the open `file` and the file now at `path` still have this stamp
+    /// (what was read of it is one state of one file).
+    pub fn holds(&self, file: &File, path: &Path) -> bool {
+        let same = |s: std::io::Result<FileStamp>| s.is_ok_and(|s| s == *self);
+        same(file.metadata().map(|m| FileStamp::from_meta(&m))) && same(FileStamp::of(path))
+    }
 }
 
 /// A parsed pickle file.
@@ -311,8 +318,7 @@ impl RawFile {
         };
         // What was read is one state of one file: the same size, times and inode after the
         // read as before it, and still the file at `path`.
-        let same = |s: std::io::Result<FileStamp>| s.is_ok_and(|s| s == stamp);
-        if !same(file.metadata().map(|m| FileStamp::from_meta(&m))) || !same(FileStamp::of(path)) {
+        if !stamp.holds(&file, path) {
             return Err(changed());
         }
         Ok(RawFile {
@@ -389,11 +395,17 @@ impl Doc {
             return Ok(None);
         }
         let stamp = FileStamp::from_meta(&meta);
-        let Some(graph) = pickle::lean::parse_lean_file(&file, len, window) else {
-            return Ok(None);
-        };
         let changed = || LoadError::Changed {
             path: path.to_path_buf(),
+        };
+        let Some(graph) = pickle::lean::parse_lean_file(&file, len, window) else {
+            // A file changed under the parse is said so, not read again whole (a truncated
+            // 2 GB file would be parsed by the full machine, at ten times its size).
+            return if stamp.holds(&file, path) {
+                Ok(None)
+            } else {
+                Err(changed())
+            };
         };
         let map = SparseMap::from_ranges(&file, len, kept_ranges(&graph)).map_err(|e| {
             if is_changed(&e) {
@@ -408,8 +420,7 @@ impl Doc {
         let Some(map) = map else {
             return Ok(None);
         };
-        let same = |s: std::io::Result<FileStamp>| s.is_ok_and(|s| s == stamp);
-        if !same(file.metadata().map(|m| FileStamp::from_meta(&m))) || !same(FileStamp::of(path)) {
+        if !stamp.holds(&file, path) {
             return Err(changed());
         }
         Ok(Some(Doc {
@@ -606,4 +617,35 @@ pub(crate) fn node_ranges(
         }
     }
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::FileStamp;
+
+    #[test]
+    fn a_stamp_holds_until_the_file_is_written_or_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.pickle");
+        std::fs::write(&path, b"\x80\x04N.").unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let stamp = FileStamp::of(&path).unwrap();
+        assert!(stamp.holds(&file, &path));
+        // Another file renamed over it: the open file is the same, the path is not.
+        let other = dir.path().join("g.pickle");
+        std::fs::write(&other, b"\x80\x04N.").unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert!(!stamp.holds(&file, &path));
+        // The open file written (truncated): it no longer holds either.
+        let file = std::fs::File::open(&path).unwrap();
+        let stamp = FileStamp::of(&path).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(1)
+            .unwrap();
+        assert!(!stamp.holds(&file, &path));
+    }
 }

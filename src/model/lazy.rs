@@ -150,7 +150,7 @@ impl Job {
                 })?;
             read.add_level(t.node, level);
         }
-        if !same(file.metadata()) || !same(std::fs::metadata(&self.path)) {
+        if !self.stamp.is_some_and(|s| s.holds(&file, &self.path)) {
             return Err(changed());
         }
         read.ranges = super::doc::node_ranges(read.nodes.iter().copied());
