@@ -515,7 +515,13 @@ fn split_walk(
 ) -> Option<(KeySet, Option<Split>)> {
     if let Some(split) = split {
         let (first, second) = std::thread::scope(|s| {
-            let second = s.spawn(|| walk(split, usize::MAX));
+            let cpu = super::cores::current();
+            let walk = &walk;
+            let second = s.spawn(move || {
+                super::cores::leave(cpu);
+                walk(split, usize::MAX)
+            });
+            std::thread::yield_now();
             let first = walk(0, split);
             (first, second.join().ok().flatten())
         });

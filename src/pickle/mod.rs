@@ -1,5 +1,6 @@
 //! The pickle format alone: opcodes, scanner, symbolic machine, arena, values and writer.
 
+mod cores;
 pub mod dis;
 pub mod edges;
 pub mod error;

@@ -360,7 +360,12 @@ pub(super) fn run_split(
     );
     let mut w = Window::new(file, len, window).map_err(|_| Bail)?;
     let (first, second) = std::thread::scope(|s| {
-        let second = s.spawn(move || run_file(second, file, len, window).ok());
+        let cpu = super::super::cores::current();
+        let second = s.spawn(move || {
+            super::super::cores::leave(cpu);
+            run_file(second, file, len, window).ok()
+        });
+        std::thread::yield_now();
         let first = run_windowed(m, &mut w, split.pos);
         (first, second.join().ok().flatten())
     });

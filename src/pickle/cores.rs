@@ -1,0 +1,35 @@
+//! Keeping a parse's helper thread off the core of the thread that started it.
+//!
+//! A thread just made is often put on its maker's core and runs there first, so the maker
+//! waits until an idle core takes one of them over (milliseconds on a virtual machine whose
+//! idle cores sleep). A helper that first leaves its maker's core lets the maker go on.
+
+/// The core the calling thread runs on.
+pub(crate) fn current() -> Option<usize> {
+    // SAFETY: no arguments; returns a core number or -1.
+    #[allow(unsafe_code)]
+    let cpu = unsafe { libc::sched_getcpu() };
+    usize::try_from(cpu).ok()
+}
+
+/// Called first in a helper thread: lets it run on any allowed core but `cpu` (when there is
+/// another one), so it leaves the core its maker runs on.
+pub(crate) fn leave(cpu: Option<usize>) {
+    let Some(cpu) = cpu.filter(|&c| c < libc::CPU_SETSIZE as usize) else {
+        return;
+    };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: a zeroed cpu_set_t is an empty set; both calls read or write only `set`, of
+    // the size given, for the calling thread (pid 0).
+    #[allow(unsafe_code)]
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, size, &mut set) != 0 || !libc::CPU_ISSET(cpu, &set) {
+            return;
+        }
+        libc::CPU_CLR(cpu, &mut set);
+        if libc::CPU_COUNT(&set) > 0 {
+            libc::sched_setaffinity(0, size, &set);
+        }
+    }
+}
