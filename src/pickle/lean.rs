@@ -930,12 +930,87 @@ impl<'a> Lean<'a> {
         Ok(())
     }
 
+    /// The most common instructions of object-heavy streams, taken before the machine
+    /// decodes them in full: a number, None, a bool or an ASCII string (an item pushed,
+    /// nothing else to check), MARK, an empty dict or list, and a MEMOIZE no GET reads. The offset past it, or `None` for the machine's own path
+    /// (anything else, or an instruction not whole in view).
+    #[inline(always)]
+    fn quick(&mut self, data: &[u8], base: usize, pos: usize) -> R<Option<usize>> {
+        let Some(rel) = pos.checked_sub(base) else {
+            return Ok(None);
+        };
+        let Some(&code) = data.get(rel) else {
+            return Ok(None);
+        };
+        let (len, op) = match code {
+            c if c == Op::BININT1 as u8 => (2, Op::BININT1),
+            c if c == Op::BINFLOAT as u8 => (9, Op::BINFLOAT),
+            c if c == Op::BININT2 as u8 => (3, Op::BININT2),
+            c if c == Op::BININT as u8 => (5, Op::BININT),
+            c if c == Op::NONE as u8 => (1, Op::NONE),
+            c if c == Op::NEWTRUE as u8 => (1, Op::NEWTRUE),
+            c if c == Op::NEWFALSE as u8 => (1, Op::NEWFALSE),
+            c if c == Op::SHORT_BINUNICODE as u8 => {
+                // Valid UTF-8 when ASCII (else the machine checks it).
+                let Some(&n) = data.get(rel + 1) else {
+                    return Ok(None);
+                };
+                let n = usize::from(n);
+                if !data.get(rel + 2..rel + 2 + n).is_some_and(<[u8]>::is_ascii) {
+                    return Ok(None);
+                }
+                (2 + n, Op::SHORT_BINUNICODE)
+            }
+            c if c == Op::MARK as u8 => {
+                self.g.op_count += 1;
+                self.marks.push((self.stack.len(), pos));
+                return Ok(Some(pos + 1));
+            }
+            c if c == Op::EMPTY_DICT as u8 || c == Op::EMPTY_LIST as u8 => {
+                let op = if c == Op::EMPTY_DICT as u8 {
+                    Op::EMPTY_DICT
+                } else {
+                    Op::EMPTY_LIST
+                };
+                self.g.op_count += 1;
+                self.push_empty(op, pos)?;
+                return Ok(Some(pos + 1));
+            }
+            c if c == Op::MEMOIZE as u8 => {
+                // A store no GET reads, of an item above the mark, keys counted.
+                if self.explicit
+                    || self.stack.len() <= self.fence()
+                    || self.fetched.contains(self.memo_count)
+                {
+                    return Ok(None);
+                }
+                self.g.op_count += 1;
+                self.memoize = true;
+                self.store_pos(pos as u64);
+                self.memo_count += 1;
+                return Ok(Some(pos + 1));
+            }
+            _ => return Ok(None),
+        };
+        if rel + len > data.len() {
+            return Ok(None);
+        }
+        self.g.op_count += 1;
+        self.objects += 1;
+        self.stack.push(Item::new(op, pos));
+        Ok(Some(pos + len))
+    }
+
     /// Runs the machine over the bytes in view: true at the end of the pickle, false when it
     /// needs the bytes from `self.pos` on.
     fn run(&mut self) -> R<bool> {
         let (data, base) = (self.data, self.base);
         let mut pos = self.pos;
         loop {
+            if let Some(next) = self.quick(data, base, pos)? {
+                pos = next;
+                continue;
+            }
             let Some(i) = pos
                 .checked_sub(base)
                 .and_then(|rel| decode(data, rel, base))
