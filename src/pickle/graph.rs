@@ -247,22 +247,28 @@ impl PosIndex {
     pub const BLOCK: usize = 64;
 
     /// Appends `pos` (not below the last one appended).
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, pos: u64) {
-        if self.len.is_multiple_of(Self::BLOCK as u64) {
-            self.samples.push((pos, self.wide.len() as u32));
+        let gap = pos.saturating_sub(self.last);
+        // The common case in one test: inside a block, a gap that fits a byte.
+        if gap < u64::from(u8::MAX) && !self.len.is_multiple_of(Self::BLOCK as u64) {
+            self.gaps.push(gap as u8);
         } else {
-            let gap = pos.saturating_sub(self.last);
-            match u8::try_from(gap) {
-                Ok(g) if g != u8::MAX => self.gaps.push(g),
-                _ => {
-                    self.gaps.push(u8::MAX);
-                    self.wide.push(gap);
-                }
-            }
+            self.push_rare(pos, gap);
         }
         self.last = pos;
         self.len += 1;
+    }
+
+    /// [`PosIndex::push`] of a block's first offset or of a gap too wide for a byte.
+    #[inline(never)]
+    fn push_rare(&mut self, pos: u64, gap: u64) {
+        if self.len.is_multiple_of(Self::BLOCK as u64) {
+            self.samples.push((pos, self.wide.len() as u32));
+        } else {
+            self.gaps.push(u8::MAX);
+            self.wide.push(gap);
+        }
     }
 
     pub fn len(&self) -> u64 {

@@ -218,6 +218,38 @@ fn container_kind(op: Op) -> Option<Kind> {
     })
 }
 
+/// What [`Lean::quick`] does with an opcode byte.
+#[derive(Clone, Copy)]
+enum Quick {
+    /// Leaves it to the machine.
+    No,
+    /// Pushes a scalar whose instruction has this length (nothing to check).
+    Push(u8, Op),
+    /// SHORT_BINUNICODE.
+    Text,
+    Mark,
+    /// An empty dict or list.
+    Empty(Op),
+    Memoize,
+}
+
+static QUICK: [Quick; 256] = {
+    let mut t = [Quick::No; 256];
+    t[Op::BININT1 as usize] = Quick::Push(2, Op::BININT1);
+    t[Op::BININT2 as usize] = Quick::Push(3, Op::BININT2);
+    t[Op::BININT as usize] = Quick::Push(5, Op::BININT);
+    t[Op::BINFLOAT as usize] = Quick::Push(9, Op::BINFLOAT);
+    t[Op::NONE as usize] = Quick::Push(1, Op::NONE);
+    t[Op::NEWTRUE as usize] = Quick::Push(1, Op::NEWTRUE);
+    t[Op::NEWFALSE as usize] = Quick::Push(1, Op::NEWFALSE);
+    t[Op::SHORT_BINUNICODE as usize] = Quick::Text;
+    t[Op::MARK as usize] = Quick::Mark;
+    t[Op::EMPTY_DICT as usize] = Quick::Empty(Op::EMPTY_DICT);
+    t[Op::EMPTY_LIST as usize] = Quick::Empty(Op::EMPTY_LIST);
+    t[Op::MEMOIZE as usize] = Quick::Memoize;
+    t
+};
+
 /// The kind of a raw byte string from its instruction's header alone (its payload unread),
 /// as [`scalar_kind`] gives it.
 fn raw_bytes_kind(head: &[u8], pos: usize) -> Option<(Kind, usize)> {
@@ -690,10 +722,11 @@ impl<'a> Lean<'a> {
                 Some(next) => next.start as usize,
                 None => end,
             };
-            let mut it = self.stack[k];
-            if it.is_bare() {
-                self.stack[k].end = e as u64;
+            let slot = &mut self.stack[k];
+            if slot.is_bare() {
+                slot.end = e as u64;
             } else {
+                let mut it = *slot;
                 self.close(&mut it, e);
                 self.stack[k] = it;
             }
@@ -710,11 +743,12 @@ impl<'a> Lean<'a> {
                 Some(next) => next.start as usize,
                 None => end,
             };
-            let mut it = self.stack[k];
-            if it.is_bare() {
-                self.stack[k].end = e as u64;
+            let slot = &mut self.stack[k];
+            if slot.is_bare() {
+                slot.end = e as u64;
                 continue;
             }
+            let mut it = *slot;
             self.close(&mut it, e);
             let it = self.consume_plain(it)?;
             pin |= self.pins_item(&it);
@@ -778,13 +812,21 @@ impl<'a> Lean<'a> {
         Ok(())
     }
 
-    /// An empty container.
+    /// An empty container (its pend fresh or freed: holding nothing, so not pinned).
+    #[inline]
     fn push_empty(&mut self, op: Op, start: usize) -> R<()> {
         self.objects += 1;
         let p = self.new_pend();
-        self.pends[p as usize].pairs = op == Op::EMPTY_DICT;
-        self.pends[p as usize].nested = false;
-        self.push_pend(op, start, p)
+        let pend = self.pends.get_mut(p as usize).ok_or(Bail)?;
+        pend.pairs = op == Op::EMPTY_DICT;
+        pend.nested = false;
+        if pend.pinned {
+            return self.push_pend(op, start, p);
+        }
+        let mut it = Item::new(op, start);
+        it.pend = p;
+        self.stack.push(it);
+        Ok(())
     }
 
     /// Adds the stack's items from `base` up to the container below them (APPEND(S),
@@ -942,15 +984,9 @@ impl<'a> Lean<'a> {
         let Some(&code) = data.get(rel) else {
             return Ok(None);
         };
-        let (len, op) = match code {
-            c if c == Op::BININT1 as u8 => (2, Op::BININT1),
-            c if c == Op::BINFLOAT as u8 => (9, Op::BINFLOAT),
-            c if c == Op::BININT2 as u8 => (3, Op::BININT2),
-            c if c == Op::BININT as u8 => (5, Op::BININT),
-            c if c == Op::NONE as u8 => (1, Op::NONE),
-            c if c == Op::NEWTRUE as u8 => (1, Op::NEWTRUE),
-            c if c == Op::NEWFALSE as u8 => (1, Op::NEWFALSE),
-            c if c == Op::SHORT_BINUNICODE as u8 => {
+        let (len, op) = match QUICK[usize::from(code)] {
+            Quick::Push(len, op) => (usize::from(len), op),
+            Quick::Text => {
                 // Valid UTF-8 when ASCII (else the machine checks it).
                 let Some(&n) = data.get(rel + 1) else {
                     return Ok(None);
@@ -961,22 +997,17 @@ impl<'a> Lean<'a> {
                 }
                 (2 + n, Op::SHORT_BINUNICODE)
             }
-            c if c == Op::MARK as u8 => {
+            Quick::Mark => {
                 self.g.op_count += 1;
                 self.marks.push((self.stack.len(), pos));
                 return Ok(Some(pos + 1));
             }
-            c if c == Op::EMPTY_DICT as u8 || c == Op::EMPTY_LIST as u8 => {
-                let op = if c == Op::EMPTY_DICT as u8 {
-                    Op::EMPTY_DICT
-                } else {
-                    Op::EMPTY_LIST
-                };
+            Quick::Empty(op) => {
                 self.g.op_count += 1;
                 self.push_empty(op, pos)?;
                 return Ok(Some(pos + 1));
             }
-            c if c == Op::MEMOIZE as u8 => {
+            Quick::Memoize => {
                 // A store no GET reads, of an item above the mark, keys counted.
                 if self.explicit
                     || self.stack.len() <= self.fence()
@@ -990,7 +1021,7 @@ impl<'a> Lean<'a> {
                 self.memo_count += 1;
                 return Ok(Some(pos + 1));
             }
-            _ => return Ok(None),
+            Quick::No => return Ok(None),
         };
         if rel + len > data.len() {
             return Ok(None);
