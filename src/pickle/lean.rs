@@ -230,6 +230,8 @@ enum Quick {
     Mark,
     /// An empty dict or list.
     Empty(Op),
+    /// APPENDS (false) or SETITEMS (true).
+    Adds(bool),
     Memoize,
 }
 
@@ -247,6 +249,8 @@ static QUICK: [Quick; 256] = {
     t[Op::EMPTY_DICT as usize] = Quick::Empty(Op::EMPTY_DICT);
     t[Op::EMPTY_LIST as usize] = Quick::Empty(Op::EMPTY_LIST);
     t[Op::MEMOIZE as usize] = Quick::Memoize;
+    t[Op::APPENDS as usize] = Quick::Adds(false);
+    t[Op::SETITEMS as usize] = Quick::Adds(true);
     t
 };
 
@@ -748,6 +752,23 @@ impl<'a> Lean<'a> {
                 slot.end = e as u64;
                 continue;
             }
+            // An undecided container without a node or memo entry and with nothing pinned
+            // or nested in it (a dict of scalars, say): closed and decided at once, as
+            // close, consume_plain and pins_item would do it.
+            if slot.node == VIRTUAL && slot.entry == NONE && slot.def {
+                let p = slot.pend as usize;
+                if let Some(pend) = self.pends.get_mut(p)
+                    && !pend.pinned
+                    && !pend.nested
+                {
+                    slot.end = e as u64;
+                    slot.pend = NONE;
+                    pend.items.clear();
+                    pend.lossy = false;
+                    self.free.push(p as u32);
+                    continue;
+                }
+            }
             let mut it = *slot;
             self.close(&mut it, e);
             let it = self.consume_plain(it)?;
@@ -974,7 +995,8 @@ impl<'a> Lean<'a> {
 
     /// The most common instructions of object-heavy streams, taken before the machine
     /// decodes them in full: a number, None, a bool or an ASCII string (an item pushed,
-    /// nothing else to check), MARK, an empty dict or list, and a MEMOIZE no GET reads. The offset past it, or `None` for the machine's own path
+    /// nothing else to check), MARK, an empty dict or list, APPENDS and SETITEMS, and a
+    /// MEMOIZE no GET reads. The offset past it, or `None` for the machine's own path
     /// (anything else, or an instruction not whole in view).
     #[inline(always)]
     fn quick(&mut self, data: &[u8], base: usize, pos: usize) -> R<Option<usize>> {
@@ -1005,6 +1027,24 @@ impl<'a> Lean<'a> {
             Quick::Empty(op) => {
                 self.g.op_count += 1;
                 self.push_empty(op, pos)?;
+                return Ok(Some(pos + 1));
+            }
+            Quick::Adds(pairs) => {
+                // APPENDS or SETITEMS onto the container below the mark; in a second part
+                // only where it is the part's own ([`segment`]: else an event or a stop).
+                let Some(&(from, _)) = self.marks.last() else {
+                    return Ok(None);
+                };
+                if self.seg.is_some() {
+                    let below = self.marks.len().checked_sub(2);
+                    let below = below.and_then(|k| self.marks.get(k)).map_or(0, |m| m.0);
+                    if from <= below {
+                        return Ok(None);
+                    }
+                }
+                self.g.op_count += 1;
+                self.marks.pop();
+                self.add_from(from, pos, 0, pairs)?;
                 return Ok(Some(pos + 1));
             }
             Quick::Memoize => {
