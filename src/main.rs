@@ -14,6 +14,7 @@ use picklescope::report::Report;
 static ALLOC: picklescope::alloc::HugeBlocks = picklescope::alloc::HugeBlocks;
 
 fn main() -> ExitCode {
+    picklescope::alloc::init();
     quiet_on_closed_pipe();
     let cli = Cli::parse();
     match run(cli) {
