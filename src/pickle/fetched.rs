@@ -131,7 +131,7 @@ fn instr(data: &[u8], pos: usize) -> Option<Instr<'_>> {
 fn walk_part(
     data: &[u8],
     base: usize,
-    mut pos: usize,
+    pos: usize,
     until: usize,
     at_end: bool,
     fetched: &mut KeySet,
@@ -143,6 +143,31 @@ fn walk_part(
         (base + data.len()).saturating_sub(MARGIN)
     };
     let stop = safe.min(until);
+    // The counts in a local (a register), added on the way out.
+    let mut st = Stores::default();
+    let part = walk_part_with(
+        data,
+        base,
+        pos,
+        (stop, until, at_end, safe),
+        fetched,
+        &mut st,
+    );
+    stores.memoize += st.memoize;
+    stores.explicit += st.explicit;
+    part
+}
+
+/// [`walk_part`] with its counts in `stores`, a local of its caller.
+#[inline(always)]
+fn walk_part_with(
+    data: &[u8],
+    base: usize,
+    mut pos: usize,
+    (stop, until, at_end, safe): (usize, usize, bool, usize),
+    fetched: &mut KeySet,
+    stores: &mut Stores,
+) -> Option<Part> {
     let mut backoff = 0;
     loop {
         if pos >= stop {
@@ -156,6 +181,11 @@ fn walk_part(
         if code == FRAME {
             if backoff == 0 {
                 let four = frames_at_once::<4>(data, base, pos, stop, fetched, stores);
+                // Fewer than four frames left whole in view: the window moves on to start at
+                // this one rather than the walk going on one instruction at a time.
+                if matches!(four, AtOnce::Short) && pos > base && stop == safe && stop < until {
+                    return Some(Part::More(pos));
+                }
                 let went = match four {
                     AtOnce::Short => frames_at_once::<2>(data, base, pos, stop, fetched, stores),
                     went => went,
@@ -173,6 +203,10 @@ fn walk_part(
         }
         match step(data, base, pos, fetched, stores) {
             Step::Next(next) => pos = next,
+            Step::Put(next) => {
+                stores.explicit += 1;
+                pos = next;
+            }
             Step::Stop => return Some(Part::Stop),
             Step::Short => return (!at_end).then_some(Part::More(pos)),
             Step::Bad => return None,
@@ -247,9 +281,16 @@ fn walk_at_once<const N: usize>(
     let next =
         |at, keys: &mut Vec<u64>, stores: &mut Stores| match step(data, base, at, keys, stores) {
             Step::Next(next) => Some(next),
+            Step::Put(next) => {
+                stores.explicit += 1;
+                Some(next)
+            }
             // Inside a frame held whole: STOP or what does not decode ends the walk at once.
             _ => None,
         };
+    if let Ok(four) = <&mut [(usize, usize); 4]>::try_from(&mut spans[..]) {
+        four_lanes(data, base, four, stores, |at, st| next(at, keys, st))?;
+    }
     while spans.iter().all(|&(at, end)| at < end) {
         for s in spans.iter_mut() {
             s.0 = next(s.0, keys, stores)?;
@@ -262,6 +303,104 @@ fn walk_at_once<const N: usize>(
     }
     spans.iter().all(|&(at, end)| at == end).then_some(())
 }
+
+/// Four walks of [`walk_at_once`] while all four go on: each lane's position and the MEMOIZE
+/// count are locals (registers, where counts behind a pointer chained every step of every
+/// lane through one place in memory), the common instructions take table look-ups and adds,
+/// and a lane at anything else (a GET, an explicit store, STOP, a long argument) takes one
+/// full step (`slow`) before the four go on together. `None` where `slow` failed.
+#[inline(never)]
+fn four_lanes(
+    data: &[u8],
+    base: usize,
+    spans: &mut [(usize, usize); 4],
+    stores: &mut Stores,
+    mut slow: impl FnMut(usize, &mut Stores) -> Option<usize>,
+) -> Option<()> {
+    // Positions relative to `data`.
+    let [mut a0, mut a1, mut a2, mut a3] = spans.map(|s| s.0.wrapping_sub(base));
+    let [e0, e1, e2, e3] = spans.map(|s| s.1.wrapping_sub(base).min(data.len()));
+    let mut memo = 0u64;
+    let mut st = Stores::default();
+    // One step of a lane by the tables: an instruction for the full step does not move it.
+    macro_rules! lane {
+        ($a:ident) => {{
+            let c = usize::from(data[$a]);
+            let n = usize::from(data.get($a + 1).copied().unwrap_or(0));
+            memo += u64::from(MEMOIZES[c]);
+            $a += usize::from(LANE_LEN[c]) + usize::from(LANE_N[c]) * n;
+        }};
+    }
+    loop {
+        while a0 < e0 && a1 < e1 && a2 < e2 && a3 < e3 {
+            let before = [a0, a1, a2, a3];
+            lane!(a0);
+            lane!(a1);
+            lane!(a2);
+            lane!(a3);
+            // A lane that did not move is at an instruction for the full step.
+            if a0 == before[0] || a1 == before[1] || a2 == before[2] || a3 == before[3] {
+                break;
+            }
+        }
+        let mut moved = false;
+        for (a, e) in [(&mut a0, e0), (&mut a1, e1), (&mut a2, e2), (&mut a3, e3)] {
+            if *a < e && LANE_LEN[usize::from(data[*a])] == 0 {
+                *a = slow(*a + base, &mut st)?.wrapping_sub(base);
+                moved = true;
+            }
+        }
+        if !(moved && a0 < e0 && a1 < e1 && a2 < e2 && a3 < e3) {
+            break;
+        }
+    }
+    for (s, a) in spans.iter_mut().zip([a0, a1, a2, a3]) {
+        s.0 = a.wrapping_add(base);
+    }
+    stores.memoize += memo + st.memoize;
+    stores.explicit += st.explicit;
+    Some(())
+}
+
+/// [`four_lanes`]: per opcode byte, the length of an instruction of fixed length, 2 for one
+/// with a one-byte length prefix (plus the prefix, [`LANE_N`]), 0 for one that takes the
+/// full step (explicit stores included: counted there).
+static LANE_LEN: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let s = STEP[b];
+        if s == STEP_LEN1 {
+            t[b] = 2;
+        } else if s != STEP_OTHER {
+            t[b] = s;
+        }
+        b += 1;
+    }
+    t[BINPUT as usize] = 0;
+    t[LONG_BINPUT as usize] = 0;
+    t
+};
+
+/// [`four_lanes`]: 1 for an opcode byte with a one-byte length prefix.
+static LANE_N: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if STEP[b] == STEP_LEN1 {
+            t[b] = 1;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// Per opcode byte: 1 for MEMOIZE.
+static MEMOIZES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[MEMOIZE as usize] = 1;
+    t
+};
 
 /// Where a walk puts the memo keys GETs read: the set itself, or a list to add once the
 /// walks of several frames at once all end where they should.
@@ -287,6 +426,8 @@ impl Keys for Vec<u64> {
 enum Step {
     /// The offset past it.
     Next(usize),
+    /// The offset past it, a text PUT (an explicit store).
+    Put(usize),
     Stop,
     /// It does not lie whole in the bytes held.
     Short,
@@ -316,18 +457,12 @@ fn step(data: &[u8], base: usize, pos: usize, keys: &mut impl Keys, stores: &mut
             None => Step::Short,
         };
     }
-    step_other(data, pos, rel, keys, stores)
+    step_other(data, pos, rel, keys)
 }
 
 /// [`step`] of an instruction of neither fixed nor one-byte length.
 #[cold]
-fn step_other(
-    data: &[u8],
-    pos: usize,
-    rel: usize,
-    keys: &mut impl Keys,
-    stores: &mut Stores,
-) -> Step {
+fn step_other(data: &[u8], pos: usize, rel: usize, keys: &mut impl Keys) -> Step {
     let Some(&code) = data.get(rel) else {
         return Step::Short;
     };
@@ -350,10 +485,10 @@ fn step_other(
             keys.put(k);
             Step::Next(pos + i.len())
         }
-        PUT => {
-            stores.explicit += 1;
-            len(instr(data, rel))
-        }
+        PUT => match instr(data, rel) {
+            Some(i) => Step::Put(pos + i.len()),
+            None => Step::Short,
+        },
         STOP => Step::Stop,
         _ => match len_from_header(data, rel) {
             Some(n) => usize::try_from(n)
@@ -565,18 +700,24 @@ mod tests {
 
     /// The GET keys and MEMOIZE count of a stream, one instruction after another.
     fn reference(data: &[u8], until: usize) -> (Vec<u64>, u64) {
-        let (mut pos, mut keys, mut memo) = (0, Vec::new(), 0);
+        let (keys, stores) = reference_stores(data, until);
+        (keys, stores.memoize)
+    }
+
+    fn reference_stores(data: &[u8], until: usize) -> (Vec<u64>, Stores) {
+        let (mut pos, mut keys, mut stores) = (0, Vec::new(), Stores::default());
         while pos < until {
             let i = instr(data, pos).unwrap();
             match i.op {
                 Op::BINGET | Op::LONG_BINGET | Op::GET => keys.push(memo_key(&i).unwrap()),
-                Op::MEMOIZE => memo += 1,
+                Op::MEMOIZE => stores.memoize += 1,
+                Op::PUT | Op::BINPUT | Op::LONG_BINPUT => stores.explicit += 1,
                 Op::STOP => break,
                 _ => {}
             }
             pos = i.end;
         }
-        (keys, memo)
+        (keys, stores)
     }
 
     #[test]
@@ -594,6 +735,13 @@ mod tests {
                         body.extend(((f << 10) + k).to_le_bytes()[..4].iter());
                     }
                     2 => body.extend(b"g77\n"),
+                    // Explicit stores in a few frames walked four at a time.
+                    4 if f == 5 => body.extend([Op::BINPUT as u8, 9]),
+                    4 if f == 6 => {
+                        body.push(Op::LONG_BINPUT as u8);
+                        body.extend(9u32.to_le_bytes());
+                    }
+                    4 if f == 9 => body.extend(b"p9\n"),
                     3 => {
                         body.push(Op::BINUNICODE as u8);
                         body.extend(300u32.to_le_bytes());
@@ -622,14 +770,18 @@ mod tests {
         assert!(!keys.contains(5 << 10) && keys.contains(77));
         // Up to any frame boundary: the MEMOIZE count exactly.
         let mut at = 2;
+        let mut explicit = 0;
         for body in &bodies {
-            let (_, memo) = reference(&data, at);
+            let (_, want) = reference_stores(&data, at);
             let Some(Walk::At(_, stores)) = walk(&data, 0, at, limit) else {
                 panic!("at {at}");
             };
-            assert_eq!(stores.memoize, memo, "at {at}");
+            assert_eq!(stores.memoize, want.memoize, "at {at}");
+            assert_eq!(stores.explicit, want.explicit, "at {at}");
+            explicit = explicit.max(stores.explicit);
             at += 9 + body.len();
         }
+        assert!(explicit >= 3, "the explicit stores were walked");
     }
 
     #[test]
