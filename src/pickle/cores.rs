@@ -33,3 +33,52 @@ pub(crate) fn leave(cpu: Option<usize>) {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// The calling thread's allowed cores.
+    fn allowed() -> Vec<usize> {
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        // SAFETY: as in `leave`: reads the calling thread's set into a zeroed one.
+        #[allow(unsafe_code)]
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            assert_eq!(libc::sched_getaffinity(0, size, &mut set), 0);
+            (0..libc::CPU_SETSIZE as usize)
+                .filter(|&c| libc::CPU_ISSET(c, &set))
+                .collect()
+        }
+    }
+
+    #[test]
+    fn a_helper_leaves_the_given_core_when_another_is_allowed() {
+        let before = allowed();
+        let cpu = before[0];
+        let after = std::thread::spawn(move || {
+            leave(Some(cpu));
+            allowed()
+        })
+        .join()
+        .unwrap();
+        if before.len() > 1 {
+            assert!(!after.contains(&cpu), "{after:?} still holds {cpu}");
+            assert_eq!(after.len(), before.len() - 1);
+        } else {
+            // The only core allowed: nothing changes.
+            assert_eq!(after, before);
+        }
+        // A core not allowed, or none named: nothing changes either.
+        let same = std::thread::spawn(|| {
+            leave(None);
+            leave(Some(libc::CPU_SETSIZE as usize + 1));
+            allowed()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(same, before);
+        assert!(current().is_some());
+    }
+}
