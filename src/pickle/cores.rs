@@ -4,8 +4,23 @@
 //! waits until an idle core takes one of them over (milliseconds on a virtual machine whose
 //! idle cores sleep). A helper that first leaves its maker's core lets the maker go on.
 
+/// Spawns `f` on a scoped thread that first leaves the caller's core ([`leave`]), then
+/// yields once so that happens before the caller goes on.
+pub(crate) fn spawn_elsewhere<'scope, T: Send + 'scope>(
+    s: &'scope std::thread::Scope<'scope, '_>,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> std::thread::ScopedJoinHandle<'scope, T> {
+    let cpu = current();
+    let handle = s.spawn(move || {
+        leave(cpu);
+        f()
+    });
+    std::thread::yield_now();
+    handle
+}
+
 /// The core the calling thread runs on.
-pub(crate) fn current() -> Option<usize> {
+fn current() -> Option<usize> {
     // SAFETY: no arguments; returns a core number or -1.
     #[allow(unsafe_code)]
     let cpu = unsafe { libc::sched_getcpu() };
@@ -14,7 +29,7 @@ pub(crate) fn current() -> Option<usize> {
 
 /// Called first in a helper thread: lets it run on any allowed core but `cpu` (when there is
 /// another one), so it leaves the core its maker runs on.
-pub(crate) fn leave(cpu: Option<usize>) {
+fn leave(cpu: Option<usize>) {
     let Some(cpu) = cpu.filter(|&c| c < libc::CPU_SETSIZE as usize) else {
         return;
     };

@@ -131,7 +131,7 @@ fn instr(data: &[u8], pos: usize) -> Option<Instr<'_>> {
 fn walk_part(
     data: &[u8],
     base: usize,
-    pos: usize,
+    mut pos: usize,
     until: usize,
     at_end: bool,
     fetched: &mut KeySet,
@@ -143,31 +143,6 @@ fn walk_part(
         (base + data.len()).saturating_sub(MARGIN)
     };
     let stop = safe.min(until);
-    // The counts in a local (a register), added on the way out.
-    let mut st = Stores::default();
-    let part = walk_part_with(
-        data,
-        base,
-        pos,
-        (stop, until, at_end, safe),
-        fetched,
-        &mut st,
-    );
-    stores.memoize += st.memoize;
-    stores.explicit += st.explicit;
-    part
-}
-
-/// [`walk_part`] with its counts in `stores`, a local of its caller.
-#[inline(always)]
-fn walk_part_with(
-    data: &[u8],
-    base: usize,
-    mut pos: usize,
-    (stop, until, at_end, safe): (usize, usize, bool, usize),
-    fetched: &mut KeySet,
-    stores: &mut Stores,
-) -> Option<Part> {
     let mut backoff = 0;
     loop {
         if pos >= stop {
@@ -650,13 +625,7 @@ fn split_walk(
 ) -> Option<(KeySet, Option<Split>)> {
     if let Some(split) = split {
         let (first, second) = std::thread::scope(|s| {
-            let cpu = super::cores::current();
-            let walk = &walk;
-            let second = s.spawn(move || {
-                super::cores::leave(cpu);
-                walk(split, usize::MAX)
-            });
-            std::thread::yield_now();
+            let second = super::cores::spawn_elsewhere(s, || walk(split, usize::MAX));
             let first = walk(0, split);
             (first, second.join().ok().flatten())
         });

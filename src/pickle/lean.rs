@@ -457,7 +457,24 @@ impl<'a> Lean<'a> {
     }
 
     /// Forgets the items of pend `p` and of the undecided containers among them.
+    #[inline(always)]
     fn free_pend(&mut self, p: u32) {
+        // Nothing nested in it (a list, dict or set; a tuple of bare items): no worklist.
+        if let Some(pend) = self.pends.get_mut(p as usize)
+            && !pend.nested
+        {
+            pend.items.clear();
+            pend.pinned = false;
+            pend.lossy = false;
+            self.free.push(p);
+            return;
+        }
+        self.free_nested(p);
+    }
+
+    /// [`Lean::free_pend`] of a pend that may hold undecided containers.
+    #[inline(never)]
+    fn free_nested(&mut self, p: u32) {
         let mut work = std::mem::take(&mut self.work);
         work.clear();
         work.push(p);
@@ -753,21 +770,20 @@ impl<'a> Lean<'a> {
                 continue;
             }
             // An undecided container without a node or memo entry and with nothing pinned
-            // or nested in it (a dict of scalars, say): closed and decided at once, as
-            // close, consume_plain and pins_item would do it.
-            if slot.node == VIRTUAL && slot.entry == NONE && slot.def {
-                let p = slot.pend as usize;
-                if let Some(pend) = self.pends.get_mut(p)
-                    && !pend.pinned
-                    && !pend.nested
-                {
-                    slot.end = e as u64;
-                    slot.pend = NONE;
-                    pend.items.clear();
-                    pend.lossy = false;
-                    self.free.push(p as u32);
-                    continue;
-                }
+            // in it (a dict of scalars, say): closed and decided at once, as close,
+            // consume_plain and pins_item would do it.
+            if slot.node == VIRTUAL
+                && slot.entry == NONE
+                && slot.def
+                && self
+                    .pends
+                    .get(slot.pend as usize)
+                    .is_some_and(|p| !p.pinned)
+            {
+                slot.end = e as u64;
+                let p = std::mem::replace(&mut slot.pend, NONE);
+                self.free_pend(p);
+                continue;
             }
             let mut it = *slot;
             self.close(&mut it, e);
@@ -1035,12 +1051,8 @@ impl<'a> Lean<'a> {
                 let Some(&(from, _)) = self.marks.last() else {
                     return Ok(None);
                 };
-                if self.seg.is_some() {
-                    let below = self.marks.len().checked_sub(2);
-                    let below = below.and_then(|k| self.marks.get(k)).map_or(0, |m| m.0);
-                    if from <= below {
-                        return Ok(None);
-                    }
+                if self.seg.is_some() && !self.adds_own() {
+                    return Ok(None);
                 }
                 self.g.op_count += 1;
                 self.marks.pop();
@@ -1058,7 +1070,7 @@ impl<'a> Lean<'a> {
                 self.g.op_count += 1;
                 self.memoize = true;
                 self.store_pos(pos as u64);
-                self.memo_count += 1;
+                self.store_key(self.memo_count);
                 return Ok(Some(pos + 1));
             }
             Quick::No => return Ok(None),

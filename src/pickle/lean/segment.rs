@@ -147,6 +147,19 @@ pub(super) fn pushes_only(op: Op) -> bool {
 }
 
 impl Lean<'_> {
+    /// True when an APPENDS, SETITEMS or ADDITEMS now adds to one of the part's own
+    /// containers: the item just below the innermost mark lies at or above the mark below
+    /// (without one: on the part's own stack).
+    #[inline]
+    pub(super) fn adds_own(&self) -> bool {
+        let n = self.marks.len();
+        let Some(&(base, _)) = self.marks.last() else {
+            return false;
+        };
+        let below = n.checked_sub(2).and_then(|k| self.marks.get(k));
+        base > below.map_or(0, |m| m.0)
+    }
+
     /// What the second part does with `i` (see [`Floor`]).
     pub(super) fn floor(&self, i: &Instr) -> Floor {
         let n = self.stack.len();
@@ -180,11 +193,7 @@ impl Lean<'_> {
             Op::APPENDS | Op::SETITEMS | Op::ADDITEMS => match mark {
                 None => Floor::Event,
                 Some(base) => {
-                    let below = marks
-                        .checked_sub(2)
-                        .and_then(|k| self.marks.get(k))
-                        .map_or(0, |m| m.0);
-                    if base > below {
+                    if self.adds_own() {
                         Floor::Local
                     } else if marks == 1 && base == 0 {
                         Floor::Event
@@ -360,12 +369,9 @@ pub(super) fn run_split(
     );
     let mut w = Window::new(file, len, window).map_err(|_| Bail)?;
     let (first, second) = std::thread::scope(|s| {
-        let cpu = super::super::cores::current();
-        let second = s.spawn(move || {
-            super::super::cores::leave(cpu);
+        let second = super::super::cores::spawn_elsewhere(s, move || {
             run_file(second, file, len, window).ok()
         });
-        std::thread::yield_now();
         let first = run_windowed(m, &mut w, split.pos);
         (first, second.join().ok().flatten())
     });
