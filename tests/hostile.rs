@@ -1156,13 +1156,10 @@ fn directories_fifos_and_unreadable_files_as_path() {
     let o = if !is_root {
         Some(bin().arg("report").arg(&f).output().expect("run"))
     } else {
-        // nobody must be able to reach the file and the binary, but not read the file: a copy
-        // of the binary next to it (the build's target directory may be private).
+        // nobody must be able to reach the file and the binary, but not read the file.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .expect("chmod dir");
-        let exe = dir.path().join("picklescope");
-        std::fs::copy(env!("CARGO_BIN_EXE_picklescope"), &exe).expect("copy binary");
-        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let (_exe_dir, exe) = common::public_binary();
         std::process::Command::new("setpriv")
             .args([
                 "--reuid=65534",

@@ -308,10 +308,16 @@ fn w_on_files_in_a_locked_directory_says_why_before_asking() {
     let d = tempfile::tempdir().unwrap();
     write_demo(d.path(), &DemoOptions::default()).unwrap();
     let _locked = common::read_only_tree(d.path());
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_picklescope"));
     // SAFETY: geteuid has no preconditions.
     #[allow(unsafe_code)]
     let root = unsafe { libc::geteuid() } == 0;
+    // nobody must reach the binary too.
+    let (_exe_dir, exe) = common::public_binary();
+    let bin = if root {
+        exe.as_path()
+    } else {
+        std::path::Path::new(env!("CARGO_BIN_EXE_picklescope"))
+    };
     // root may write anywhere: run as nobody then.
     let who = if root {
         "setpriv --reuid=65534 --regid=65534 --clear-groups "

@@ -377,9 +377,7 @@ fn unreadable_directory_is_noted_and_skipped() {
     // Root reads a mode-000 directory anyway: run the survey as nobody instead.
     let is_root = real_uid() == 0;
     let o = if is_root {
-        let bin = t.tmp.path().join("picklescope");
-        std::fs::copy(env!("CARGO_BIN_EXE_picklescope"), &bin).expect("copy binary");
-        set_mode(&bin, 0o755);
+        let (_exe_dir, bin) = common::public_binary();
         Command::new("setpriv")
             .args([
                 "--reuid=65534",

@@ -442,6 +442,18 @@ pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_picklescope"))
 }
 
+/// A copy of the picklescope binary another user (`nobody`, through setpriv) can run, in a
+/// directory of its own (the build's target directory may sit in a private one, such as a
+/// clone in `mktemp -d`); gone with the returned directory.
+pub fn public_binary() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    set_mode(dir.path(), 0o755);
+    let exe = dir.path().join("picklescope");
+    std::fs::copy(env!("CARGO_BIN_EXE_picklescope"), &exe).expect("copy binary");
+    set_mode(&exe, 0o755);
+    (dir, exe)
+}
+
 /// Runs `cmd` and returns its stdout; the test fails with its stderr unless it succeeds.
 pub fn run_ok(cmd: &mut Command) -> Vec<u8> {
     let o = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
