@@ -281,8 +281,9 @@ fn walk_at_once<const N: usize>(
 
 /// Four walks of [`walk_at_once`] while all four go on: each lane's position and the MEMOIZE
 /// count are locals (registers, where counts behind a pointer chained every step of every
-/// lane through one place in memory), the common instructions take table look-ups and adds,
-/// and a lane at anything else (a GET, an explicit store, STOP, a long argument) takes one
+/// lane through one place in memory), the common instructions take one table look-up and
+/// adds (runs of steps that cannot reach any lane's end compare no end), and a lane at
+/// anything else (a GET, an explicit store, STOP, a long argument) takes one
 /// full step (`slow`) before the four go on together. `None` where `slow` failed.
 #[inline(never)]
 fn four_lanes(
@@ -297,30 +298,40 @@ fn four_lanes(
     let [e0, e1, e2, e3] = spans.map(|s| s.1.wrapping_sub(base).min(data.len()));
     let mut memo = 0u64;
     let mut st = Stores::default();
-    // One step of a lane by the tables: an instruction for the full step does not move it.
+    // One step of a lane by the table (true at an instruction for the full step, which does
+    // not move it).
     macro_rules! lane {
         ($a:ident) => {{
-            let c = usize::from(data[$a]);
-            let n = usize::from(data.get($a + 1).copied().unwrap_or(0));
-            memo += u64::from(MEMOIZES[c]);
-            $a += usize::from(LANE_LEN[c]) + usize::from(LANE_N[c]) * n;
+            let t = LANE[usize::from(data[$a])];
+            let n = u32::from(data.get($a + 1).copied().unwrap_or(0));
+            memo += u64::from(t >> 16);
+            $a += ((t & 0xFF) + (n & (t >> 8))) as usize;
+            t & 0xFF == 0
         }};
     }
     loop {
-        while a0 < e0 && a1 < e1 && a2 < e2 && a3 < e3 {
-            let before = [a0, a1, a2, a3];
-            lane!(a0);
-            lane!(a1);
-            lane!(a2);
-            lane!(a3);
-            // A lane that did not move is at an instruction for the full step.
-            if a0 == before[0] || a1 == before[1] || a2 == before[2] || a3 == before[3] {
+        // Steps every lane can take before any could reach its end (an instruction the
+        // tables step over is at most 257 bytes): no end is compared inside.
+        let room = [(a0, e0), (a1, e1), (a2, e2), (a3, e3)]
+            .iter()
+            .map(|&(a, e)| e.saturating_sub(a))
+            .min()
+            .unwrap_or(0)
+            / LANE_MAX;
+        // A lane that did not move is at an instruction for the full step.
+        let mut stuck = false;
+        for _ in 0..room {
+            stuck = lane!(a0) | lane!(a1) | lane!(a2) | lane!(a3);
+            if stuck {
                 break;
             }
         }
+        while !stuck && a0 < e0 && a1 < e1 && a2 < e2 && a3 < e3 {
+            stuck = lane!(a0) | lane!(a1) | lane!(a2) | lane!(a3);
+        }
         let mut moved = false;
         for (a, e) in [(&mut a0, e0), (&mut a1, e1), (&mut a2, e2), (&mut a3, e3)] {
-            if *a < e && LANE_LEN[usize::from(data[*a])] == 0 {
+            if *a < e && LANE[usize::from(data[*a])] & 0xFF == 0 {
                 *a = slow(*a + base, &mut st)?.wrapping_sub(base);
                 moved = true;
             }
@@ -337,43 +348,28 @@ fn four_lanes(
     Some(())
 }
 
-/// [`four_lanes`]: per opcode byte, the length of an instruction of fixed length, 2 for one
-/// with a one-byte length prefix (plus the prefix, [`LANE_N`]), 0 for one that takes the
-/// full step (explicit stores included: counted there).
-static LANE_LEN: [u8; 256] = {
-    let mut t = [0u8; 256];
+/// The longest instruction [`LANE`] steps over: an opcode, a length byte and 255 bytes.
+const LANE_MAX: usize = 257;
+
+/// [`four_lanes`]'s step, one look-up per opcode byte. Bits 0-7: the length of an instruction
+/// of fixed length, 2 for one with a one-byte length prefix, 0 for one that takes the full
+/// step (explicit stores included: counted there); bits 8-15: a mask for the length byte
+/// (0xFF where there is one, else 0); bit 16: MEMOIZE.
+static LANE: [u32; 256] = {
+    let mut t = [0u32; 256];
     let mut b = 0;
     while b < 256 {
         let s = STEP[b];
         if s == STEP_LEN1 {
-            t[b] = 2;
+            t[b] = 2 | 0xFF << 8;
         } else if s != STEP_OTHER {
-            t[b] = s;
+            t[b] = s as u32;
         }
         b += 1;
     }
     t[BINPUT as usize] = 0;
     t[LONG_BINPUT as usize] = 0;
-    t
-};
-
-/// [`four_lanes`]: 1 for an opcode byte with a one-byte length prefix.
-static LANE_N: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        if STEP[b] == STEP_LEN1 {
-            t[b] = 1;
-        }
-        b += 1;
-    }
-    t
-};
-
-/// Per opcode byte: 1 for MEMOIZE.
-static MEMOIZES: [u8; 256] = {
-    let mut t = [0u8; 256];
-    t[MEMOIZE as usize] = 1;
+    t[MEMOIZE as usize] |= 1 << 16;
     t
 };
 
