@@ -263,8 +263,8 @@ fn walk_at_once<const N: usize>(
             // Inside a frame held whole: STOP or what does not decode ends the walk at once.
             _ => None,
         };
-    if let Ok(four) = <&mut [(usize, usize); 4]>::try_from(&mut spans[..]) {
-        four_lanes(data, base, four, stores, |at, st| next(at, keys, st))?;
+    if N >= 4 {
+        lanes(data, base, spans, stores, |at, st| next(at, keys, st))?;
     }
     while spans.iter().all(|&(at, end)| at < end) {
         for s in spans.iter_mut() {
@@ -279,68 +279,92 @@ fn walk_at_once<const N: usize>(
     spans.iter().all(|&(at, end)| at == end).then_some(())
 }
 
-/// Four walks of [`walk_at_once`] while all four go on: each lane's position and the MEMOIZE
-/// count are locals (registers, where counts behind a pointer chained every step of every
-/// lane through one place in memory), the common instructions take one table look-up and
-/// adds (runs of steps that cannot reach any lane's end compare no end), and a lane at
-/// anything else (a GET, an explicit store, STOP, a long argument) takes one
-/// full step (`slow`) before the four go on together. `None` where `slow` failed.
+/// `N` walks of [`walk_at_once`] while all of them go on: each lane's position and the
+/// MEMOIZE count are locals (registers, where counts behind a pointer chained every step of
+/// every lane through one place in memory), the common instructions take one table look-up
+/// and adds (runs of steps that cannot reach any lane's end compare no end), and a lane at
+/// anything else (a GET, an explicit store, STOP, a long argument) takes one full step
+/// (`slow`) before they go on together. `None` where `slow` failed.
 #[inline(never)]
-fn four_lanes(
+fn lanes<const N: usize>(
     data: &[u8],
     base: usize,
-    spans: &mut [(usize, usize); 4],
+    spans: &mut [(usize, usize); N],
     stores: &mut Stores,
     mut slow: impl FnMut(usize, &mut Stores) -> Option<usize>,
 ) -> Option<()> {
     // Positions relative to `data`.
-    let [mut a0, mut a1, mut a2, mut a3] = spans.map(|s| s.0.wrapping_sub(base));
-    let [e0, e1, e2, e3] = spans.map(|s| s.1.wrapping_sub(base).min(data.len()));
+    let mut a = spans.map(|s| s.0.wrapping_sub(base));
+    let e = spans.map(|s| s.1.wrapping_sub(base).min(data.len()));
     let mut memo = 0u64;
     let mut st = Stores::default();
-    // One step of a lane by the table (true at an instruction for the full step, which does
-    // not move it).
-    macro_rules! lane {
-        ($a:ident) => {{
-            let t = LANE[usize::from(data[$a])];
-            let n = u32::from(data.get($a + 1).copied().unwrap_or(0));
-            memo += u64::from(t >> 16);
-            $a += ((t & 0xFF) + (n & (t >> 8))) as usize;
-            t & 0xFF == 0
-        }};
-    }
-    loop {
-        // Steps every lane can take before any could reach its end (an instruction the
-        // tables step over is at most 257 bytes): no end is compared inside.
-        let room = [(a0, e0), (a1, e1), (a2, e2), (a3, e3)]
-            .iter()
-            .map(|&(a, e)| e.saturating_sub(a))
-            .min()
-            .unwrap_or(0)
-            / LANE_MAX;
-        // A lane that did not move is at an instruction for the full step.
+    // One step of every lane by the table: true when one is at an instruction for the full
+    // step (which does not move it).
+    let round = |a: &mut [usize; N], memo: &mut u64| {
         let mut stuck = false;
-        for _ in 0..room {
-            stuck = lane!(a0) | lane!(a1) | lane!(a2) | lane!(a3);
+        for p in a.iter_mut() {
+            let t = LANE[usize::from(data[*p])];
+            let n = u32::from(data.get(*p + 1).copied().unwrap_or(0));
+            *memo += u64::from(t >> 16);
+            *p += ((t & 0xFF) + (n & (t >> 8))) as usize;
+            stuck |= t & 0xFF == 0;
+        }
+        stuck
+    };
+    // The same inside a run of rounds no lane can reach its end in: the opcode and the byte
+    // after it are both in view, read with one bounds check.
+    let round_inside = |a: &mut [usize; N], memo: &mut u64| {
+        let mut stuck = false;
+        for p in a.iter_mut() {
+            let w = &data[*p..*p + 2];
+            let t = LANE[usize::from(w[0])];
+            *memo += u64::from(t >> 16);
+            *p += ((t & 0xFF) + (u32::from(w[1]) & (t >> 8))) as usize;
+            stuck |= t & 0xFF == 0;
+        }
+        stuck
+    };
+    let all_short = |a: &[usize; N]| a.iter().zip(&e).all(|(a, e)| a < e);
+    loop {
+        let mut stuck = false;
+        loop {
+            // Rounds no lane can reach its end in (an instruction the table steps over is at
+            // most 257 bytes): no end is compared inside.
+            let room = a
+                .iter()
+                .zip(&e)
+                .map(|(a, e)| e.saturating_sub(*a))
+                .min()
+                .unwrap_or(0)
+                / LANE_MAX;
+            if room == 0 {
+                break;
+            }
+            for _ in 0..room {
+                stuck = round_inside(&mut a, &mut memo);
+                if stuck {
+                    break;
+                }
+            }
             if stuck {
                 break;
             }
         }
-        while !stuck && a0 < e0 && a1 < e1 && a2 < e2 && a3 < e3 {
-            stuck = lane!(a0) | lane!(a1) | lane!(a2) | lane!(a3);
+        while !stuck && all_short(&a) {
+            stuck = round(&mut a, &mut memo);
         }
         let mut moved = false;
-        for (a, e) in [(&mut a0, e0), (&mut a1, e1), (&mut a2, e2), (&mut a3, e3)] {
-            if *a < e && LANE[usize::from(data[*a])] & 0xFF == 0 {
-                *a = slow(*a + base, &mut st)?.wrapping_sub(base);
+        for (p, e) in a.iter_mut().zip(e) {
+            if *p < e && LANE[usize::from(data[*p])] & 0xFF == 0 {
+                *p = slow(*p + base, &mut st)?.wrapping_sub(base);
                 moved = true;
             }
         }
-        if !(moved && a0 < e0 && a1 < e1 && a2 < e2 && a3 < e3) {
+        if !(moved && all_short(&a)) {
             break;
         }
     }
-    for (s, a) in spans.iter_mut().zip([a0, a1, a2, a3]) {
+    for (s, a) in spans.iter_mut().zip(a) {
         s.0 = a.wrapping_add(base);
     }
     stores.memoize += memo + st.memoize;
@@ -351,7 +375,7 @@ fn four_lanes(
 /// The longest instruction [`LANE`] steps over: an opcode, a length byte and 255 bytes.
 const LANE_MAX: usize = 257;
 
-/// [`four_lanes`]'s step, one look-up per opcode byte. Bits 0-7: the length of an instruction
+/// [`lanes`]' step, one look-up per opcode byte. Bits 0-7: the length of an instruction
 /// of fixed length, 2 for one with a one-byte length prefix, 0 for one that takes the full
 /// step (explicit stores included: counted there); bits 8-15: a mask for the length byte
 /// (0xFF where there is one, else 0); bit 16: MEMOIZE.
