@@ -1,10 +1,10 @@
 //! What the globals a pickle names would do if CPython loaded it: a verdict (dangerous, gadget,
-//! benign, safe, unknown) with its reason and source, from the data in `denylist.toml`.
+//! benign, safe, unknown) with its reason and source, from the data in `denylist.toml`
+//! (compiled into static tables by `build.rs`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashSet};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::model::Model;
 use crate::pickle::value::{NAME_MAX, text};
@@ -100,95 +100,54 @@ impl Named {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListFile {
-    reflection: Vec<String>,
-    entry: Vec<ListEntry>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Listed {
     Dangerous,
     Gadget,
     Safe,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One `[[entry]]` of the list.
+#[derive(Debug)]
 struct ListEntry {
-    modules: Vec<String>,
-    names: Vec<String>,
+    modules: &'static [&'static str],
+    names: &'static [&'static str],
     verdict: Listed,
-    reason: String,
-    source: Vec<String>,
+    reason: &'static str,
+    source: &'static [&'static str],
     /// For a gadget whose pickled form carries BUILD state of its own (functools.partial).
-    #[serde(default)]
     own_state: bool,
 }
 
-/// The parsed list with its lookup indexes.
-#[derive(Debug)]
-struct Table {
-    entries: Vec<ListEntry>,
-    exact: HashMap<(String, String), usize>,
-    whole: HashMap<String, usize>,
-    reflection: HashSet<String>,
+// ENTRIES (the file's order), EXACT (module, name, entry) and WHOLE (module, entry) sorted,
+// REFLECTION sorted: see build.rs.
+include!(concat!(env!("OUT_DIR"), "/denylist.rs"));
+
+/// The entry listing `name` in `module` exactly.
+fn exact(module: &str, name: &str) -> Option<&'static ListEntry> {
+    let i = EXACT
+        .binary_search_by(|&(m, n, _)| (m, n).cmp(&(module, name)))
+        .ok()?;
+    ENTRIES.get(usize::from(EXACT[i].2))
 }
 
-const LIST: &str = include_str!("denylist.toml");
-
-/// The built-in list, parsed once. A unit test keeps it parsing; were it ever unreadable,
-/// every global is judged dangerous (with the parse error as the reason) rather than safe.
-fn table() -> Result<&'static Table, &'static str> {
-    static T: OnceLock<Result<Table, String>> = OnceLock::new();
-    match T.get_or_init(|| build_table(LIST)) {
-        Ok(t) => Ok(t),
-        Err(e) => Err(e.as_str()),
-    }
-}
-
-fn build_table(src: &str) -> Result<Table, String> {
-    let f: ListFile = toml::from_str(src).map_err(|e| e.to_string())?;
-    let mut exact = HashMap::new();
-    let mut whole = HashMap::new();
-    for (i, e) in f.entry.iter().enumerate() {
-        for m in &e.modules {
-            for n in &e.names {
-                let dup = if n == "*" {
-                    whole.insert(m.clone(), i)
-                } else {
-                    exact.insert((m.clone(), n.clone()), i)
-                };
-                if dup.is_some() {
-                    return Err(format!("{m}.{n} is listed twice"));
-                }
-            }
-        }
-    }
-    Ok(Table {
-        entries: f.entry,
-        exact,
-        whole,
-        reflection: f.reflection.into_iter().collect(),
-    })
+/// The entry listing the whole of `module`.
+fn whole(module: &str) -> Option<&'static ListEntry> {
+    let i = WHOLE.binary_search_by(|&(m, _)| m.cmp(module)).ok()?;
+    ENTRIES.get(usize::from(WHOLE[i].1))
 }
 
 /// The list entry for `module.name`: the exact name; for dangerous and gadget entries also
 /// a dotted extension of a listed name (`Bdb.run` under `Bdb`); else the whole module or
 /// its nearest listed parent module.
 fn lookup(module: &str, name: &str) -> Option<&'static ListEntry> {
-    let t = table().ok()?;
-    let get = |m: &str, n: &str| t.exact.get(&(m.to_string(), n.to_string())).copied();
-    if let Some(i) = get(module, name) {
-        return t.entries.get(i);
+    if let Some(e) = exact(module, name) {
+        return Some(e);
     }
     let mut n = name;
     while let Some(dot) = n.rfind('.') {
         n = &n[..dot];
-        if let Some(i) = get(module, n)
-            && let Some(e) = t.entries.get(i)
+        if let Some(e) = exact(module, n)
             && e.verdict != Listed::Safe
         {
             return Some(e);
@@ -196,8 +155,8 @@ fn lookup(module: &str, name: &str) -> Option<&'static ListEntry> {
     }
     let mut m = module;
     loop {
-        if let Some(&i) = t.whole.get(m) {
-            return t.entries.get(i);
+        if let Some(e) = whole(m) {
+            return Some(e);
         }
         match m.rfind('.') {
             Some(dot) => m = &m[..dot],
@@ -206,24 +165,12 @@ fn lookup(module: &str, name: &str) -> Option<&'static ListEntry> {
     }
 }
 
-fn owned(v: &[String]) -> Vec<String> {
-    v.to_vec()
+fn owned(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
 }
 
 /// The verdict on `module.name` as a file names it.
 pub fn judge(module: &str, name: &str, named: Named, trust: &Trust) -> Judgement {
-    let t = match table() {
-        Ok(t) => t,
-        Err(e) => {
-            return Judgement {
-                verdict: Verdict::Dangerous,
-                reason: format!(
-                    "the built-in denylist is unreadable ({e}): nothing can be cleared"
-                ),
-                source: vec!["picklescope".into()],
-            };
-        }
-    };
     // Pickle resolves dotted names attribute by attribute, so `logging` + `os.system` is
     // os.system: every dotted path the name walks is judged too.
     if name.len() >= NAME_MAX as usize {
@@ -235,7 +182,7 @@ pub fn judge(module: &str, name: &str, named: Named, trust: &Trust) -> Judgement
     }
     let parts: Vec<&str> = name.split('.').collect();
     if parts.len() > 1 {
-        if let Some(r) = parts.iter().find(|p| t.reflection.contains(**p)) {
+        if let Some(r) = parts.iter().find(|p| REFLECTION.binary_search(p).is_ok()) {
             return Judgement {
                 verdict: Verdict::Dangerous,
                 reason: format!("walks `{r}` through a dotted name (reflection reaches any code)"),
@@ -251,7 +198,7 @@ pub fn judge(module: &str, name: &str, named: Named, trust: &Trust) -> Judgement
                     return Judgement {
                         verdict: Verdict::Dangerous,
                         reason: format!("reaches {m}.{n} through a dotted name: {}", e.reason),
-                        source: owned(&e.source),
+                        source: owned(e.source),
                     };
                 }
             }
@@ -261,13 +208,13 @@ pub fn judge(module: &str, name: &str, named: Named, trust: &Trust) -> Judgement
         Some(e) => match e.verdict {
             Listed::Dangerous => Judgement {
                 verdict: Verdict::Dangerous,
-                reason: e.reason.clone(),
-                source: owned(&e.source),
+                reason: e.reason.to_string(),
+                source: owned(e.source),
             },
             Listed::Safe => Judgement {
                 verdict: Verdict::Safe,
-                reason: e.reason.clone(),
-                source: owned(&e.source),
+                reason: e.reason.to_string(),
+                source: owned(e.source),
             },
             Listed::Gadget => {
                 let used = named.called || (named.built && !e.own_state);
@@ -279,7 +226,7 @@ pub fn judge(module: &str, name: &str, named: Named, trust: &Trust) -> Judgement
                 Judgement {
                     verdict,
                     reason: format!("{}; {how}", e.reason),
-                    source: owned(&e.source),
+                    source: owned(e.source),
                 }
             }
         },
@@ -418,18 +365,15 @@ pub fn alarming(m: &Model) -> Vec<(String, String, Verdict)> {
 /// module): for tests that build a pickle for each entry.
 pub fn listed() -> Vec<(String, String, &'static str)> {
     let mut v = Vec::new();
-    let Ok(t) = table() else {
-        return v;
-    };
-    for e in &t.entries {
+    for e in &ENTRIES {
         let verdict = match e.verdict {
             Listed::Dangerous => "dangerous",
             Listed::Gadget => "gadget",
             Listed::Safe => "safe",
         };
-        for m in &e.modules {
-            for n in &e.names {
-                v.push((m.clone(), n.clone(), verdict));
+        for m in e.modules {
+            for n in e.names {
+                v.push((m.to_string(), n.to_string(), verdict));
             }
         }
     }
@@ -446,12 +390,35 @@ mod tests {
     }
 
     #[test]
-    fn the_list_parses_without_duplicates() {
-        let t = build_table(LIST).expect("denylist.toml");
-        assert!(t.entries.len() > 50);
-        for e in &t.entries {
+    fn the_compiled_list_is_whole_and_sorted_for_search() {
+        assert!(ENTRIES.len() > 50);
+        for e in &ENTRIES {
             assert!(!e.reason.is_empty() && !e.source.is_empty());
+            assert!(!e.modules.is_empty() && !e.names.is_empty());
         }
+        // Binary search needs strictly ascending keys (ascending and no duplicates).
+        assert!(
+            EXACT
+                .windows(2)
+                .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1))
+        );
+        assert!(WHOLE.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(REFLECTION.windows(2).all(|w| w[0] < w[1]));
+        // Every (module, name) of every entry is found again, to its own entry.
+        let pairs: usize = ENTRIES
+            .iter()
+            .map(|e| e.modules.len() * e.names.len())
+            .sum();
+        assert_eq!(pairs, EXACT.len() + WHOLE.len());
+        for e in &ENTRIES {
+            for m in e.modules {
+                for n in e.names {
+                    let found = if *n == "*" { whole(m) } else { exact(m, n) };
+                    assert!(found.is_some_and(|f| std::ptr::eq(f, e)), "{m}.{n}");
+                }
+            }
+        }
+        assert!(exact("builtins", "eval").is_some() && exact("builtins", "evil").is_none());
     }
 
     #[test]
