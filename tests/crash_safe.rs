@@ -58,6 +58,22 @@ fn others(dir: &Path, keep: &[&str]) -> Vec<String> {
 fn slim_cmd(file: &Path, rules: &Path) -> Command {
     let mut c = bin();
     c.arg("slim").arg(file).arg("--rules").arg(rules);
+    // The signals these tests send take their default action in slim even when the tests
+    // themselves run with one ignored (`nohup` ignores SIGHUP, and children inherit that).
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the closure runs in the child between fork and exec and only calls
+        // signal(), which is async-signal-safe; it touches no memory of the parent.
+        #[allow(unsafe_code)]
+        unsafe {
+            c.pre_exec(|| {
+                for sig in [libc::SIGHUP, libc::SIGINT, libc::SIGTERM] {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+                Ok(())
+            });
+        }
+    }
     c
 }
 
