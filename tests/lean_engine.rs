@@ -235,6 +235,64 @@ fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
     assert!(n >= 49 && took >= 45, "{took} of {n}");
 }
 
+/// A split inside containers that span it: the second part's APPENDS/SETITEMS onto them are
+/// run by the first part's machine, onto a state dict, onto a list that an instance at its
+/// end pins later (it then needs every item it holds) and onto a list and a dict that forgot
+/// their items: at every frame, the graph is the one-core pass's.
+#[test]
+fn a_split_inside_containers_that_span_it_is_the_one_core_parse() {
+    use picklescope::pickle::lean::parse_lean_file_split;
+    let test = "a_split_inside_containers_that_span_it_is_the_one_core_parse";
+    if common::no_python(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spans.pickle");
+    // Added in batches of 1,000, across frames: a state dict of 3,000 attributes and a list
+    // of 3,500 strings ending in an instance (below the 4,096 items a container keeps), then
+    // a list of 30,000 ints and a dict of 20,000 pairs (both past it).
+    let script = "import pickle, sys\n\
+        class Holder:\n    pass\n\
+        h = Holder()\n\
+        h.__dict__.update({'attribute_number_%05d' % i: i for i in range(3000)})\n\
+        pinned = ['string_number_%016d' % i for i in range(3500)] + [Holder()]\n\
+        data = [h, pinned, list(range(30000)), {'key_%06d' % i: i for i in range(20000)}]\n\
+        pickle.dump(data, open(sys.argv[1], 'wb'), protocol=4)\n";
+    let o = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(same("spans", bytes.clone()), "spans went full");
+    let file = std::fs::File::open(&path).unwrap();
+    let len = bytes.len() as u64;
+    let (one, _) = parse_lean_file_split(&file, len, 1 << 20, Some(usize::MAX)).unwrap();
+    let want = format!("{one:?}");
+    let at = frames(&bytes);
+    assert!(at.len() >= 6, "{} frames", at.len());
+    let (mut joined, mut events) = (0, 0);
+    for &split in &at {
+        let (two, how) = parse_lean_file_split(&file, len, 1 << 20, Some(split))
+            .unwrap_or_else(|| panic!("split at {split} bails"));
+        assert!(
+            want == format!("{two:?}"),
+            "split at {split}: another graph ({how:?})"
+        );
+        joined += usize::from(how.joined);
+        events += how.events;
+    }
+    eprintln!(
+        "{} splits: {joined} joined, {events} instructions replayed",
+        at.len()
+    );
+    assert!(
+        joined >= at.len() / 2 && events > joined,
+        "{joined} joined, {events} events"
+    );
+}
+
 /// `n` random object graphs per protocol (tests/support/random_graphs.py, seeded), each
 /// pickled at protocols 0-5: `(graph, protocol, bytes)`.
 fn random_graphs(seed: u64, n: usize) -> Vec<(usize, u8, Vec<u8>)> {
