@@ -242,28 +242,22 @@ fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
 #[test]
 fn a_split_inside_containers_that_span_it_is_the_one_core_parse() {
     use picklescope::pickle::lean::parse_lean_file_split;
-    let test = "a_split_inside_containers_that_span_it_is_the_one_core_parse";
-    if common::no_python(test) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("spans.pickle");
     // Added in batches of 1,000, across frames: a state dict of 3,000 attributes and a list
     // of 3,500 strings ending in an instance (below the 4,096 items a container keeps), then
     // a list of 30,000 ints and a dict of 20,000 pairs (both past it).
-    let script = "import pickle, sys\n\
-        class Holder:\n    pass\n\
-        h = Holder()\n\
-        h.__dict__.update({'attribute_number_%05d' % i: i for i in range(3000)})\n\
-        pinned = ['string_number_%016d' % i for i in range(3500)] + [Holder()]\n\
-        data = [h, pinned, list(range(30000)), {'key_%06d' % i: i for i in range(20000)}]\n\
-        pickle.dump(data, open(sys.argv[1], 'wb'), protocol=4)\n";
-    let o = std::process::Command::new("python3")
-        .args(["-c", script])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let Some(dir) = common::py_dir(
+        "a_split_inside_containers_that_span_it_is_the_one_core_parse",
+        "import os, pickle\n\
+         class Holder:\n    pass\n\
+         h = Holder()\n\
+         h.__dict__.update({'attribute_number_%05d' % i: i for i in range(3000)})\n\
+         pinned = ['string_number_%016d' % i for i in range(3500)] + [Holder()]\n\
+         data = [h, pinned, list(range(30000)), {'key_%06d' % i: i for i in range(20000)}]\n\
+         pickle.dump(data, open(os.path.join(d, 'spans.pickle'), 'wb'), protocol=4)\n",
+    ) else {
+        return;
+    };
+    let path = dir.path().join("spans.pickle");
     let bytes = std::fs::read(&path).unwrap();
     assert!(same("spans", bytes.clone()), "spans went full");
     let file = std::fs::File::open(&path).unwrap();
