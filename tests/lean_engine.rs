@@ -55,6 +55,12 @@ fn summary(m: &Model) -> String {
 /// Compares the two engines on one file's bytes; true when the lean machine took it (it
 /// hands odd files to the full one).
 fn same(name: &str, bytes: Vec<u8>) -> bool {
+    same_and_splits(name, bytes).is_some()
+}
+
+/// [`same`], with the splits [`same_split`] joined and the instructions they replayed when
+/// the lean machine took the file.
+fn same_and_splits(name: &str, bytes: Vec<u8>) -> Option<(usize, usize)> {
     let full = match Doc::from_bytes(name, bytes.clone()) {
         Ok(d) => Model::new(d),
         Err(_) => {
@@ -62,7 +68,7 @@ fn same(name: &str, bytes: Vec<u8>) -> bool {
                 Doc::from_bytes_lean(name, bytes).is_err(),
                 "{name}: lean accepts what the full parse refuses"
             );
-            return false;
+            return None;
         }
     };
     let lean = Model::new(Doc::from_bytes_lean(name, bytes.clone()).expect("lean parse"));
@@ -85,14 +91,14 @@ fn same(name: &str, bytes: Vec<u8>) -> bool {
             assert!(!took, "{name}: windows of {window}: lean bails");
         }
     }
-    if took {
-        assert!(
-            lean.graph().nodes.len() <= full.graph().nodes.len(),
-            "{name}: the lean graph is larger"
-        );
-        same_split(name, &path);
+    if !took {
+        return None;
     }
-    took
+    assert!(
+        lean.graph().nodes.len() <= full.graph().nodes.len(),
+        "{name}: the lean graph is larger"
+    );
+    Some(same_split(name, &path))
 }
 
 /// Splits made and joined by [`same_split`] across a test, and the instructions replayed.
@@ -120,21 +126,23 @@ fn frames(bytes: &[u8]) -> Vec<usize> {
 }
 
 /// The main pass split over two cores at FRAME boundaries (up to a dozen of them, spread
-/// over the file) builds the very graph the pass on one core builds.
-fn same_split(name: &str, path: &Path) {
+/// over the file) builds the very graph the pass on one core builds; the splits joined and
+/// the instructions they replayed.
+fn same_split(name: &str, path: &Path) -> (usize, usize) {
     use picklescope::pickle::lean::parse_lean_file_split;
     use std::sync::atomic::Ordering::Relaxed;
     let bytes = std::fs::read(path).unwrap();
     let at = frames(&bytes);
+    let (mut joined, mut events) = (0, 0);
     if at.len() < 2 {
-        return;
+        return (joined, events);
     }
     let file = std::fs::File::open(path).unwrap();
     let len = bytes.len() as u64;
     let step = at.len().div_ceil(12);
     for window in [600, 1 << 20] {
         let Some((one, _)) = parse_lean_file_split(&file, len, window, Some(usize::MAX)) else {
-            return;
+            return (joined, events);
         };
         let want = format!("{one:?}");
         for &split in at.iter().step_by(step).chain(at.last()) {
@@ -145,12 +153,15 @@ fn same_split(name: &str, path: &Path) {
                 "{name}: windows of {window}, split at {split}: another graph ({how:?})"
             );
             if how.joined {
+                joined += 1;
+                events += how.events;
                 SPLITS.fetch_add(1, Relaxed);
                 EVENTS.fetch_add(how.events, Relaxed);
                 SECOND.fetch_add(how.second_to - how.second_from, Relaxed);
             }
         }
     }
+    (joined, events)
 }
 
 #[test]
@@ -241,7 +252,6 @@ fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
 /// their items: at every frame, the graph is the one-core pass's.
 #[test]
 fn a_split_inside_containers_that_span_it_is_the_one_core_parse() {
-    use picklescope::pickle::lean::parse_lean_file_split;
     // Added in batches of 1,000, across frames: a state dict of 3,000 attributes and a list
     // of 3,500 strings ending in an instance (below the 4,096 items a container keeps), then
     // a list of 30,000 ints and a dict of 20,000 pairs (both past it).
@@ -257,32 +267,14 @@ fn a_split_inside_containers_that_span_it_is_the_one_core_parse() {
     ) else {
         return;
     };
-    let path = dir.path().join("spans.pickle");
-    let bytes = std::fs::read(&path).unwrap();
-    assert!(same("spans", bytes.clone()), "spans went full");
-    let file = std::fs::File::open(&path).unwrap();
-    let len = bytes.len() as u64;
-    let (one, _) = parse_lean_file_split(&file, len, 1 << 20, Some(usize::MAX)).unwrap();
-    let want = format!("{one:?}");
-    let at = frames(&bytes);
-    assert!(at.len() >= 6, "{} frames", at.len());
-    let (mut joined, mut events) = (0, 0);
-    for &split in &at {
-        let (two, how) = parse_lean_file_split(&file, len, 1 << 20, Some(split))
-            .unwrap_or_else(|| panic!("split at {split} bails"));
-        assert!(
-            want == format!("{two:?}"),
-            "split at {split}: another graph ({how:?})"
-        );
-        joined += usize::from(how.joined);
-        events += how.events;
-    }
-    eprintln!(
-        "{} splits: {joined} joined, {events} instructions replayed",
-        at.len()
-    );
+    let bytes = std::fs::read(dir.path().join("spans.pickle")).unwrap();
+    let frames = frames(&bytes).len();
+    assert!(frames >= 6, "{frames} frames");
+    // `same` splits at every frame here (up to a dozen), in both window sizes.
+    let (joined, events) = same_and_splits("spans", bytes).expect("spans went full");
+    eprintln!("{frames} frames: {joined} splits joined, {events} instructions replayed");
     assert!(
-        joined >= at.len() / 2 && events > joined,
+        joined >= frames && events > joined,
         "{joined} joined, {events} events"
     );
 }
