@@ -298,31 +298,29 @@ fn lanes<const N: usize>(
     let e = spans.map(|s| s.1.wrapping_sub(base).min(data.len()));
     let mut memo = 0u64;
     let mut st = Stores::default();
-    // One step of every lane by the table: true when one is at an instruction for the full
-    // step (which does not move it).
-    let round = |a: &mut [usize; N], memo: &mut u64| {
+    // One step of every lane by the table, each lane's opcode and the byte after it read by
+    // `bytes`: true when one is at an instruction for the full step (which does not move it).
+    fn round<const N: usize>(
+        a: &mut [usize; N],
+        memo: &mut u64,
+        bytes: impl Fn(usize) -> (u8, u8),
+    ) -> bool {
         let mut stuck = false;
         for p in a.iter_mut() {
-            let t = LANE[usize::from(data[*p])];
-            let n = u32::from(data.get(*p + 1).copied().unwrap_or(0));
+            let (code, n) = bytes(*p);
+            let t = LANE[usize::from(code)];
             *memo += u64::from(t >> 16);
-            *p += ((t & 0xFF) + (n & (t >> 8))) as usize;
+            *p += ((t & 0xFF) + (u32::from(n) & (t >> 8))) as usize;
             stuck |= t & 0xFF == 0;
         }
         stuck
-    };
-    // The same inside a run of rounds no lane can reach its end in: the opcode and the byte
-    // after it are both in view, read with one bounds check.
-    let round_inside = |a: &mut [usize; N], memo: &mut u64| {
-        let mut stuck = false;
-        for p in a.iter_mut() {
-            let w = &data[*p..*p + 2];
-            let t = LANE[usize::from(w[0])];
-            *memo += u64::from(t >> 16);
-            *p += ((t & 0xFF) + (u32::from(w[1]) & (t >> 8))) as usize;
-            stuck |= t & 0xFF == 0;
-        }
-        stuck
+    }
+    // Near an end the byte after the opcode may lie past the data; inside a run of rounds no
+    // lane can reach its end in, both are in view, read with one bounds check.
+    let near_end = |p: usize| (data[p], data.get(p + 1).copied().unwrap_or(0));
+    let inside = |p: usize| {
+        let w = &data[p..p + 2];
+        (w[0], w[1])
     };
     let all_short = |a: &[usize; N]| a.iter().zip(&e).all(|(a, e)| a < e);
     loop {
@@ -341,7 +339,7 @@ fn lanes<const N: usize>(
                 break;
             }
             for _ in 0..room {
-                stuck = round_inside(&mut a, &mut memo);
+                stuck = round(&mut a, &mut memo, inside);
                 if stuck {
                     break;
                 }
@@ -351,7 +349,7 @@ fn lanes<const N: usize>(
             }
         }
         while !stuck && all_short(&a) {
-            stuck = round(&mut a, &mut memo);
+            stuck = round(&mut a, &mut memo, near_end);
         }
         let mut moved = false;
         for (p, e) in a.iter_mut().zip(e) {
