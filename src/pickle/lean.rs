@@ -838,6 +838,7 @@ impl<'a> Lean<'a> {
     }
 
     /// Pushes the container of pend `p` (filled), given a node now if it holds an instance.
+    #[inline]
     fn push_pend(&mut self, op: Op, start: usize, p: u32) -> R<()> {
         let mut it = Item::new(op, start);
         it.pend = p;
@@ -849,7 +850,7 @@ impl<'a> Lean<'a> {
         Ok(())
     }
 
-    /// An empty container (its pend fresh or freed: holding nothing, so not pinned).
+    /// An empty container.
     #[inline]
     fn push_empty(&mut self, op: Op, start: usize) -> R<()> {
         self.objects += 1;
@@ -857,13 +858,7 @@ impl<'a> Lean<'a> {
         let pend = self.pends.get_mut(p as usize).ok_or(Bail)?;
         pend.pairs = op == Op::EMPTY_DICT;
         pend.nested = false;
-        if pend.pinned {
-            return self.push_pend(op, start, p);
-        }
-        let mut it = Item::new(op, start);
-        it.pend = p;
-        self.stack.push(it);
-        Ok(())
+        self.push_pend(op, start, p)
     }
 
     /// Adds the stack's items from `base` up to the container below them (APPEND(S),
