@@ -205,9 +205,38 @@ enum AtOnce {
     Failed,
 }
 
-/// Walks the `N` frames that follow one another from the header at `pos` at once, when all
-/// end before `stop`: `N` independent chains of loads where a walk waits on one. Their keys
-/// and stores are added only when each walk ends exactly at its frame's end.
+/// The frames that follow one another from a header on, each handed out once it lies whole
+/// before `stop`.
+struct Frames<'d> {
+    data: &'d [u8],
+    base: usize,
+    /// The next frame's header.
+    h: usize,
+    stop: usize,
+}
+
+impl Frames<'_> {
+    /// The next frame's body, `(start, end)`, moving past it; `None` (and nothing moved) when
+    /// no frame header is there or the frame does not end before the stop.
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let rel = self.h.checked_sub(self.base)?;
+        if *self.data.get(rel)? != FRAME {
+            return None;
+        }
+        let end = frame_len(self.data, rel).and_then(|n| self.h.checked_add(9)?.checked_add(n))?;
+        if end > self.stop {
+            return None;
+        }
+        let body = (self.h + 9, end);
+        self.h = end;
+        Some(body)
+    }
+}
+
+/// Walks the frames that follow one another from the header at `pos` at once, as long as
+/// they end before `stop`: `N` independent chains of loads where a walk waits on one, a lane
+/// that ends its frame taking the next. Their keys and stores are added only when every walk
+/// ends exactly at its frame's end.
 fn frames_at_once<const N: usize>(
     data: &[u8],
     base: usize,
@@ -216,25 +245,22 @@ fn frames_at_once<const N: usize>(
     fetched: &mut KeySet,
     stores: &mut Stores,
 ) -> AtOnce {
+    let mut frames = Frames {
+        data,
+        base,
+        h: pos,
+        stop,
+    };
     let mut spans = [(0usize, 0usize); N];
-    let mut h = pos;
     for s in &mut spans {
-        let head = h.checked_sub(base).and_then(|r| Some((r, *data.get(r)?)));
-        let Some((rel, FRAME)) = head else {
+        let Some(body) = frames.next() else {
             return AtOnce::Short;
         };
-        let Some(end) = frame_len(data, rel).and_then(|n| h.checked_add(9)?.checked_add(n)) else {
-            return AtOnce::Short;
-        };
-        *s = (h + 9, end);
-        h = end;
-        if h > stop {
-            return AtOnce::Short;
-        }
+        *s = body;
     }
     let mut keys = Vec::new();
     let mut st = Stores::default();
-    if walk_at_once(data, base, &mut spans, &mut keys, &mut st).is_none() {
+    if walk_at_once(data, base, &mut spans, &mut frames, &mut keys, &mut st).is_none() {
         return AtOnce::Failed;
     }
     stores.memoize += st.memoize;
@@ -242,7 +268,7 @@ fn frames_at_once<const N: usize>(
     for k in keys {
         fetched.insert(k);
     }
-    AtOnce::Past(h)
+    AtOnce::Past(frames.h)
 }
 
 /// The walks of [`frames_at_once`], interleaved; `None` when one does not end at its end.
@@ -250,6 +276,7 @@ fn walk_at_once<const N: usize>(
     data: &[u8],
     base: usize,
     spans: &mut [(usize, usize); N],
+    frames: &mut Frames,
     keys: &mut Vec<u64>,
     stores: &mut Stores,
 ) -> Option<()> {
@@ -263,20 +290,52 @@ fn walk_at_once<const N: usize>(
             // Inside a frame held whole: STOP or what does not decode ends the walk at once.
             _ => None,
         };
-    if N >= 4 {
-        lanes(data, base, spans, stores, |at, st| next(at, keys, st))?;
-    }
-    while spans.iter().all(|&(at, end)| at < end) {
+    if N < 4 {
+        while spans.iter().all(|&(at, end)| at < end) {
+            for s in spans.iter_mut() {
+                s.0 = next(s.0, keys, stores)?;
+            }
+        }
         for s in spans.iter_mut() {
-            s.0 = next(s.0, keys, stores)?;
+            while s.0 < s.1 {
+                s.0 = next(s.0, keys, stores)?;
+            }
+        }
+        return spans.iter().all(|&(at, end)| at == end).then_some(());
+    }
+    let mut slow = |at, st: &mut Stores| next(at, keys, st);
+    lanes(data, base, spans, stores, &mut slow, || frames.next())?;
+    // No frame left for a lane that ends: the others go on in fewer lanes, the last alone.
+    let mut rest = [(0usize, 0usize); 3];
+    let mut n = 0;
+    for &(at, end) in spans.iter() {
+        if at > end {
+            return None;
+        }
+        if at < end {
+            *rest.get_mut(n)? = (at, end);
+            n += 1;
         }
     }
-    for s in spans.iter_mut() {
+    if n == 3 {
+        lanes(data, base, &mut rest, stores, &mut slow, || None)?;
+        rest.sort_by_key(|&(at, end)| at >= end);
+        n = rest.iter().filter(|&&(at, end)| at < end).count();
+    }
+    if n == 2 {
+        let mut two = [rest[0], rest[1]];
+        lanes(data, base, &mut two, stores, &mut slow, || None)?;
+        rest[..2].copy_from_slice(&two);
+    }
+    for s in &mut rest {
         while s.0 < s.1 {
-            s.0 = next(s.0, keys, stores)?;
+            s.0 = slow(s.0, stores)?;
+        }
+        if s.0 != s.1 {
+            return None;
         }
     }
-    spans.iter().all(|&(at, end)| at == end).then_some(())
+    Some(())
 }
 
 /// `N` walks of [`walk_at_once`] while all of them go on: each lane's position and the
@@ -284,18 +343,27 @@ fn walk_at_once<const N: usize>(
 /// every lane through one place in memory), the common instructions take one table look-up
 /// and adds (runs of steps that cannot reach any lane's end compare no end), and a lane at
 /// anything else (a GET, an explicit store, STOP, a long argument) takes one full step
-/// (`slow`) before they go on together. `None` where `slow` failed.
+/// (`slow`) before they go on together. A lane that ends its frame exactly takes the next
+/// one `more` gives; when it gives none, the lanes stop there for the caller to finish.
+/// `None` where `slow` failed or a lane stepped past its end.
 #[inline(never)]
 fn lanes<const N: usize>(
     data: &[u8],
     base: usize,
     spans: &mut [(usize, usize); N],
     stores: &mut Stores,
-    mut slow: impl FnMut(usize, &mut Stores) -> Option<usize>,
+    slow: &mut impl FnMut(usize, &mut Stores) -> Option<usize>,
+    mut more: impl FnMut() -> Option<(usize, usize)>,
 ) -> Option<()> {
     // Positions relative to `data`.
-    let mut a = spans.map(|s| s.0.wrapping_sub(base));
-    let e = spans.map(|s| s.1.wrapping_sub(base).min(data.len()));
+    let rel = |s: (usize, usize)| {
+        (
+            s.0.wrapping_sub(base),
+            s.1.wrapping_sub(base).min(data.len()),
+        )
+    };
+    let mut a = spans.map(|s| rel(s).0);
+    let mut e = spans.map(|s| rel(s).1);
     let mut memo = 0u64;
     let mut st = Stores::default();
     // One step of every lane by the table, each lane's opcode and the byte after it read by
@@ -322,8 +390,8 @@ fn lanes<const N: usize>(
         let w = &data[p..p + 2];
         (w[0], w[1])
     };
-    let all_short = |a: &[usize; N]| a.iter().zip(&e).all(|(a, e)| a < e);
-    loop {
+    let all_short = |a: &[usize; N], e: &[usize; N]| a.iter().zip(e).all(|(a, e)| a < e);
+    'walk: loop {
         let mut stuck = false;
         loop {
             // Rounds no lane can reach its end in (an instruction the table steps over is at
@@ -348,22 +416,26 @@ fn lanes<const N: usize>(
                 break;
             }
         }
-        while !stuck && all_short(&a) {
+        while !stuck && all_short(&a, &e) {
             stuck = round(&mut a, &mut memo, near_end);
         }
-        let mut moved = false;
-        for (p, e) in a.iter_mut().zip(e) {
-            if *p < e && LANE[usize::from(data[*p])] & 0xFF == 0 {
-                *p = slow(*p + base, &mut st)?.wrapping_sub(base);
-                moved = true;
+        for k in 0..N {
+            if a[k] < e[k] {
+                if LANE[usize::from(data[a[k]])] & 0xFF == 0 {
+                    a[k] = slow(a[k] + base, &mut st)?.wrapping_sub(base);
+                }
+            } else if a[k] > e[k] {
+                return None;
+            } else {
+                match more() {
+                    Some(next) => (a[k], e[k]) = rel(next),
+                    None => break 'walk,
+                }
             }
         }
-        if !(moved && all_short(&a)) {
-            break;
-        }
     }
-    for (s, a) in spans.iter_mut().zip(a) {
-        s.0 = a.wrapping_add(base);
+    for ((s, a), e) in spans.iter_mut().zip(a).zip(e) {
+        *s = (a.wrapping_add(base), e.wrapping_add(base));
     }
     stores.memoize += memo + st.memoize;
     stores.explicit += st.explicit;

@@ -218,39 +218,33 @@ fn container_kind(op: Op) -> Option<Kind> {
     })
 }
 
-/// What [`Lean::quick`] does with an opcode byte.
-#[derive(Clone, Copy)]
-enum Quick {
-    /// Leaves it to the machine.
-    No,
-    /// Pushes a scalar whose instruction has this length (nothing to check).
-    Push(u8, Op),
-    /// SHORT_BINUNICODE.
-    Text,
-    Mark,
-    /// An empty dict or list.
-    Empty(Op),
-    /// APPENDS (false) or SETITEMS (true).
-    Adds(bool),
-    Memoize,
-}
+/// The opcode bytes [`Lean::quick`] takes.
+const BININT1: u8 = Op::BININT1 as u8;
+const BININT2: u8 = Op::BININT2 as u8;
+const BININT: u8 = Op::BININT as u8;
+const BINFLOAT: u8 = Op::BINFLOAT as u8;
+const NONE_OP: u8 = Op::NONE as u8;
+const NEWTRUE: u8 = Op::NEWTRUE as u8;
+const NEWFALSE: u8 = Op::NEWFALSE as u8;
+const SHORT_BINUNICODE: u8 = Op::SHORT_BINUNICODE as u8;
+const MARK: u8 = Op::MARK as u8;
+const EMPTY_DICT: u8 = Op::EMPTY_DICT as u8;
+const EMPTY_LIST: u8 = Op::EMPTY_LIST as u8;
+const APPENDS: u8 = Op::APPENDS as u8;
+const SETITEMS: u8 = Op::SETITEMS as u8;
+const MEMOIZE: u8 = Op::MEMOIZE as u8;
 
-static QUICK: [Quick; 256] = {
-    let mut t = [Quick::No; 256];
-    t[Op::BININT1 as usize] = Quick::Push(2, Op::BININT1);
-    t[Op::BININT2 as usize] = Quick::Push(3, Op::BININT2);
-    t[Op::BININT as usize] = Quick::Push(5, Op::BININT);
-    t[Op::BINFLOAT as usize] = Quick::Push(9, Op::BINFLOAT);
-    t[Op::NONE as usize] = Quick::Push(1, Op::NONE);
-    t[Op::NEWTRUE as usize] = Quick::Push(1, Op::NEWTRUE);
-    t[Op::NEWFALSE as usize] = Quick::Push(1, Op::NEWFALSE);
-    t[Op::SHORT_BINUNICODE as usize] = Quick::Text;
-    t[Op::MARK as usize] = Quick::Mark;
-    t[Op::EMPTY_DICT as usize] = Quick::Empty(Op::EMPTY_DICT);
-    t[Op::EMPTY_LIST as usize] = Quick::Empty(Op::EMPTY_LIST);
-    t[Op::MEMOIZE as usize] = Quick::Memoize;
-    t[Op::APPENDS as usize] = Quick::Adds(false);
-    t[Op::SETITEMS as usize] = Quick::Adds(true);
+/// Per opcode byte: the length of a number, None or bool (an instruction of fixed length
+/// with nothing to check), else 0.
+static SCALAR_LEN: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[BININT1 as usize] = 2;
+    t[BININT2 as usize] = 3;
+    t[BININT as usize] = 5;
+    t[BINFLOAT as usize] = 9;
+    t[NONE_OP as usize] = 1;
+    t[NEWTRUE as usize] = 1;
+    t[NEWFALSE as usize] = 1;
     t
 };
 
@@ -1017,9 +1011,18 @@ impl<'a> Lean<'a> {
         let Some(&code) = data.get(rel) else {
             return Ok(None);
         };
-        let (len, op) = match QUICK[usize::from(code)] {
-            Quick::Push(len, op) => (usize::from(len), op),
-            Quick::Text => {
+        // Matched on the byte itself: each fixed length is a constant of its arm, so the
+        // next offset waits on no load but this one (a table's length would chain every
+        // step through two loads).
+        let (len, op) = match code {
+            BININT1 => (2, Op::BININT1),
+            BININT2 => (3, Op::BININT2),
+            BININT => (5, Op::BININT),
+            BINFLOAT => (9, Op::BINFLOAT),
+            NONE_OP => (1, Op::NONE),
+            NEWTRUE => (1, Op::NEWTRUE),
+            NEWFALSE => (1, Op::NEWFALSE),
+            SHORT_BINUNICODE => {
                 // Valid UTF-8 when ASCII (else the machine checks it).
                 let Some(&n) = data.get(rel + 1) else {
                     return Ok(None);
@@ -1030,17 +1033,22 @@ impl<'a> Lean<'a> {
                 }
                 (2 + n, Op::SHORT_BINUNICODE)
             }
-            Quick::Mark => {
+            MARK => {
                 self.g.op_count += 1;
                 self.marks.push((self.stack.len(), pos));
-                return Ok(Some(pos + 1));
+                return Ok(Some(self.dropped_batch(data, rel + 1, pos + 1)));
             }
-            Quick::Empty(op) => {
+            EMPTY_DICT | EMPTY_LIST => {
+                let op = if code == EMPTY_DICT {
+                    Op::EMPTY_DICT
+                } else {
+                    Op::EMPTY_LIST
+                };
                 self.g.op_count += 1;
                 self.push_empty(op, pos)?;
                 return Ok(Some(self.memoize_next(data, rel + 1, pos + 1)));
             }
-            Quick::Adds(pairs) => {
+            APPENDS | SETITEMS => {
                 // APPENDS or SETITEMS onto the container below the mark; in a second part
                 // only where it is the part's own ([`segment`]: else an event or a stop).
                 let Some(&(from, _)) = self.marks.last() else {
@@ -1051,13 +1059,13 @@ impl<'a> Lean<'a> {
                 }
                 self.g.op_count += 1;
                 self.marks.pop();
-                self.add_from(from, pos, 0, pairs)?;
+                self.add_from(from, pos, 0, code == SETITEMS)?;
                 return Ok(Some(pos + 1));
             }
-            Quick::Memoize => {
+            MEMOIZE => {
                 return Ok(self.memoize_quick(pos).then_some(pos + 1));
             }
-            Quick::No => return Ok(None),
+            _ => return Ok(None),
         };
         if rel + len > data.len() {
             return Ok(None);
@@ -1070,6 +1078,71 @@ impl<'a> Lean<'a> {
         } else {
             pos + len
         }))
+    }
+
+    /// After a MARK at `pos - 1`: a batch of numbers, None and bools that an APPENDS adds to a
+    /// list which already forgot its items (more than [`SPILL`], nothing pinned), taken at
+    /// once: stepped over and counted, as [`Lean::add_from`] would drop them. The offset the
+    /// machine goes on from: past the APPENDS, or `pos` when the batch is not one of these
+    /// or not whole in view.
+    #[inline(always)]
+    fn dropped_batch(&mut self, data: &[u8], rel: usize, pos: usize) -> usize {
+        let base = self.stack.len();
+        let Some(t) = base.checked_sub(1).and_then(|k| self.stack.get(k)) else {
+            return pos;
+        };
+        // The container below the mark, as add_from finds it: made here, no node, an
+        // undecided list that forgot its items.
+        if !t.def
+            || t.node != VIRTUAL
+            || self
+                .entries
+                .get(t.entry as usize)
+                .is_some_and(|e| e.node != NO_NODE)
+            || self
+                .pends
+                .get(t.pend as usize)
+                .is_none_or(|p| !p.lossy || p.pinned || p.pairs)
+        {
+            return pos;
+        }
+        let below = self
+            .marks
+            .len()
+            .checked_sub(2)
+            .and_then(|k| self.marks.get(k));
+        if base <= below.map_or(0, |m| m.0) {
+            return pos;
+        }
+        let mut r = rel;
+        let mut n = 0u64;
+        // The opcode before and its length: a run of one kind steps by a length held, not
+        // one looked up.
+        let (mut last, mut step) = (0u8, 0usize);
+        loop {
+            let Some(&code) = data.get(r) else {
+                return pos;
+            };
+            if code == last {
+                r += step;
+                n += 1;
+                continue;
+            }
+            let len = SCALAR_LEN[usize::from(code)];
+            if len == 0 {
+                break;
+            }
+            (last, step) = (code, usize::from(len));
+            r += step;
+            n += 1;
+        }
+        if data[r] != APPENDS {
+            return pos;
+        }
+        self.marks.pop();
+        self.g.op_count += n + 1;
+        self.objects += n;
+        pos + (r - rel) + 1
     }
 
     /// [`Lean::quick`]'s MEMOIZE: a store no GET reads, of an item above the mark, keys
