@@ -50,7 +50,7 @@ impl KeySet {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn contains(&self, k: u64) -> bool {
         if k >= self.limit {
             return self.far.contains(&k);
@@ -373,15 +373,15 @@ fn lanes<const N: usize>(
         memo: &mut u64,
         bytes: impl Fn(usize) -> (u8, u8),
     ) -> bool {
-        let mut stuck = false;
+        let mut seen = 0;
         for p in a.iter_mut() {
             let (code, n) = bytes(*p);
             let t = LANE[usize::from(code)];
-            *memo += u64::from(t >> 16);
+            *memo += u64::from(t & LANE_MEMOIZE);
             *p += ((t & 0xFF) + (u32::from(n) & (t >> 8))) as usize;
-            stuck |= t & 0xFF == 0;
+            seen |= t;
         }
-        stuck
+        seen & LANE_STUCK != 0
     }
     // Near an end the byte after the opcode may lie past the data; inside a run of rounds no
     // lane can reach its end in, both are in view, read with one bounds check.
@@ -437,7 +437,7 @@ fn lanes<const N: usize>(
     for ((s, a), e) in spans.iter_mut().zip(a).zip(e) {
         *s = (a.wrapping_add(base), e.wrapping_add(base));
     }
-    stores.memoize += memo + st.memoize;
+    stores.memoize += (memo >> LANE_MEMOIZE.trailing_zeros()) + st.memoize;
     stores.explicit += st.explicit;
     Some(())
 }
@@ -447,8 +447,8 @@ const LANE_MAX: usize = 257;
 
 /// [`lanes`]' step, one look-up per opcode byte. Bits 0-7: the length of an instruction
 /// of fixed length, 2 for one with a one-byte length prefix, 0 for one that takes the full
-/// step (explicit stores included: counted there); bits 8-15: a mask for the length byte
-/// (0xFF where there is one, else 0); bit 16: MEMOIZE.
+/// step (explicit stores included: counted there), which also has [`LANE_STUCK`]; bits
+/// 8-15: a mask for the length byte (0xFF where there is one, else 0); [`LANE_MEMOIZE`].
 static LANE: [u32; 256] = {
     let mut t = [0u32; 256];
     let mut b = 0;
@@ -463,9 +463,21 @@ static LANE: [u32; 256] = {
     }
     t[BINPUT as usize] = 0;
     t[LONG_BINPUT as usize] = 0;
-    t[MEMOIZE as usize] |= 1 << 16;
+    t[MEMOIZE as usize] |= LANE_MEMOIZE;
+    b = 0;
+    while b < 256 {
+        if t[b] & 0xFF == 0 {
+            t[b] = LANE_STUCK;
+        }
+        b += 1;
+    }
     t
 };
+
+/// [`LANE`]: a MEMOIZE (counted where it is, in units of this bit).
+const LANE_MEMOIZE: u32 = 1 << 16;
+/// [`LANE`]: an instruction for the full step (its length bits 0).
+const LANE_STUCK: u32 = 1 << 31;
 
 /// Where a walk puts the memo keys GETs read: the set itself, or a list to add once the
 /// walks of several frames at once all end where they should.

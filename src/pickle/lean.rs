@@ -677,7 +677,7 @@ impl<'a> Lean<'a> {
     }
 
     /// Records a memo store at `p`.
-    #[inline]
+    #[inline(always)]
     fn store_pos(&mut self, p: u64) {
         if !self.seg.as_mut().is_some_and(|s| s.head_store(p)) {
             self.put_pos.push(p);
