@@ -106,6 +106,8 @@ static SPLITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::
 static EVENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 /// Bytes the second parts of those splits parsed.
 static SECOND: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// Of those splits, the ones whose second part handed over halfway stopped there.
+static HANDED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// The offsets of the FRAME opcodes of a framed file, following the chain of frame headers.
 fn frames(bytes: &[u8]) -> Vec<usize> {
@@ -129,7 +131,7 @@ fn frames(bytes: &[u8]) -> Vec<usize> {
 /// over the file) builds the very graph the pass on one core builds; the splits joined and
 /// the instructions they replayed.
 fn same_split(name: &str, path: &Path) -> (usize, usize) {
-    use picklescope::pickle::lean::parse_lean_file_split;
+    use picklescope::pickle::lean::{Handover, parse_lean_file_split, parse_lean_file_with};
     use std::sync::atomic::Ordering::Relaxed;
     let bytes = std::fs::read(path).unwrap();
     let at = frames(&bytes);
@@ -152,6 +154,17 @@ fn same_split(name: &str, path: &Path) -> (usize, usize) {
                 want == format!("{two:?}"),
                 "{name}: windows of {window}, split at {split}: another graph ({how:?})"
             );
+            // The second part handed over halfway through what it ran alone.
+            if how.joined {
+                let at = Handover::At(split + (how.second_to - split) / 2);
+                let (three, half) = parse_lean_file_with(&file, len, window, Some(split), at)
+                    .unwrap_or_else(|| panic!("{name}: split at {split}, {at:?} bails"));
+                assert!(
+                    want == format!("{three:?}"),
+                    "{name}: windows of {window}, split at {split}, {at:?}: another graph ({half:?})"
+                );
+                HANDED.fetch_add(usize::from(half.second_to < how.second_to), Relaxed);
+            }
             if how.joined {
                 joined += 1;
                 events += how.events;
@@ -223,17 +236,18 @@ fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
         "objheavy went full"
     );
     // Its splits were taken over by the first part's machine, with instructions replayed.
-    let (splits, events, second) = (
+    let (splits, events, second, handed) = (
         SPLITS.load(Relaxed),
         EVENTS.load(Relaxed),
         SECOND.load(Relaxed),
+        HANDED.load(Relaxed),
     );
     eprintln!(
-        "objheavy: {splits} splits joined, {events} instructions replayed, {second} B parsed apart"
+        "objheavy: {splits} splits joined, {events} instructions replayed, {second} B parsed apart, {handed} handed over halfway"
     );
     assert!(
-        splits >= 12 && events >= splits && second >= 8 << 20,
-        "{splits} splits, {events} events, {second} B"
+        splits >= 12 && events >= splits && second >= 8 << 20 && handed * 2 >= splits,
+        "{splits} splits, {events} events, {second} B, {handed} handed over"
     );
     let mut files = Vec::new();
     files.extend(common::files_under(&ctx));
@@ -390,6 +404,54 @@ fn a_split_parse_equals_the_one_core_parse_at_every_frame_of_random_graphs() {
     assert!(
         graphs > 300 && joined * 2 > splits && events > 300 && apart > 10_000,
         "{graphs} graphs, {joined} of {splits} joined, {events} events, {apart} B"
+    );
+}
+
+#[test]
+fn a_split_whose_second_part_is_handed_over_anywhere_is_the_one_core_parse() {
+    use picklescope::pickle::lean::{Handover, parse_lean_file_split, parse_lean_file_with};
+    let test = "a_split_whose_second_part_is_handed_over_anywhere_is_the_one_core_parse";
+    if common::no_python(test) {
+        return;
+    }
+    let rows = random_graphs(20261206, 60);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut splits, mut handed, mut apart) = (0, 0, 0);
+    for (i, p, bytes) in rows.into_iter().filter(|r| r.1 >= 4) {
+        let framed = reframed(&bytes, 48);
+        let path = dir.path().join(format!("g{i}-{p}.pickle"));
+        std::fs::write(&path, &framed).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let len = framed.len() as u64;
+        let Some((one, _)) = parse_lean_file_split(&file, len, 600, Some(usize::MAX)) else {
+            continue;
+        };
+        let want = format!("{one:?}");
+        for split in frames(&framed) {
+            let Some((_, whole)) = parse_lean_file_split(&file, len, 600, Some(split)) else {
+                panic!("graph {i} protocol {p}: split at {split} bails");
+            };
+            for d in [0, 1, 90, 250, 700] {
+                let at = Handover::At(split + d);
+                let (two, how) = parse_lean_file_with(&file, len, 600, Some(split), at)
+                    .unwrap_or_else(|| panic!("graph {i} protocol {p}: {at:?} bails"));
+                assert!(
+                    want == format!("{two:?}"),
+                    "graph {i} protocol {p}: split at {split}, {at:?}: another graph ({how:?})"
+                );
+                splits += 1;
+                // Stopped before where the second part stops when left to run.
+                if how.joined && whole.joined && how.second_to < whole.second_to {
+                    handed += 1;
+                    apart += how.second_to - how.second_from;
+                }
+            }
+        }
+    }
+    eprintln!("{splits} splits: {handed} handed over early, {apart} B parsed apart before");
+    assert!(
+        splits > 1000 && handed * 8 > splits && apart > 100,
+        "{splits} splits, {handed} handed over early, {apart} B"
     );
 }
 

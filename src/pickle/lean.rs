@@ -128,21 +128,35 @@ pub fn parse_lean(data: &[u8]) -> Option<Graph> {
 ///
 /// A framed file (protocol 4 or 5) of 4 MiB or more is parsed on two cores: the walk
 /// that finds the fetched keys and the main pass are each split at the FRAME nearest the
-/// middle ([`segment`]).
+/// middle ([`segment`]). When the first part's thread is done before the second's, it stops
+/// the second where it is and goes on from there itself ([`Handover::WhenFirstDone`]).
 pub fn parse_lean_file(file: &File, len: u64, window: usize) -> Option<Graph> {
-    parse_lean_file_split(file, len, window, None).map(|(g, _)| g)
+    parse_lean_file_with(file, len, window, None, Handover::WhenFirstDone).map(|(g, _)| g)
 }
 
-pub use segment::SplitRun;
+pub use segment::{Handover, SplitRun};
 
 /// [`parse_lean_file`] with both passes split at `split` (a FRAME opcode's offset) instead
 /// of the frame nearest the middle (the same graph wherever the split is), and how the
-/// split went.
+/// split went. The second part runs to its end ([`Handover::Never`]): the same split goes
+/// the same way every time.
 pub fn parse_lean_file_split(
     file: &File,
     len: u64,
     window: usize,
     split: Option<usize>,
+) -> Option<(Graph, SplitRun)> {
+    parse_lean_file_with(file, len, window, split, Handover::Never)
+}
+
+/// [`parse_lean_file_split`] with the second part of the main pass ending as `handover`
+/// says (the same graph however it ends).
+pub fn parse_lean_file_with(
+    file: &File,
+    len: u64,
+    window: usize,
+    split: Option<usize>,
+    handover: Handover,
 ) -> Option<(Graph, SplitRun)> {
     if len == 0 || len > MAX_OFFSET {
         return None;
@@ -151,7 +165,7 @@ pub fn parse_lean_file_split(
     let (fetched, split) = fetched_keys_file(file, len, window, split)?;
     let m: Lean<'static> = Lean::new(&[], size, fetched, Some(file.try_clone().ok()?));
     let (m, how) = match split {
-        Some(split) => segment::run_split(m, file, len, window, split).ok()?,
+        Some(split) => segment::run_split(m, file, len, window, split, handover).ok()?,
         None => (
             segment::run_file(m, file, len, window).ok()?,
             SplitRun::default(),

@@ -12,6 +12,7 @@
 //! new object. So its state holds only undecided containers, and joining it renumbers them.
 
 use std::fs::File;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::super::fetched::{KeySet, Split};
 use super::super::graph::PosIndex;
@@ -352,14 +353,73 @@ pub(super) fn run_file(m: Lean<'static>, file: &File, len: u64, window: usize) -
     }
 }
 
+/// When the second part of a split main pass stops before its end (the first part's
+/// machine then goes on from there, as when the part stops before an instruction it cannot
+/// take alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handover {
+    /// It runs to its end.
+    Never,
+    /// Once the first part's thread is done: that thread goes on with what is left rather
+    /// than wait for a second core that is busy or slow.
+    WhenFirstDone,
+    /// At the first instruction boundary it reaches at or past this offset (for tests).
+    At(usize),
+}
+
+/// Runs the second part's machine `m` over the file in windows of `window` bytes to the end
+/// of the pickle, or until it stops before an instruction it cannot take alone, or until
+/// the handover stops it (`quit` set, or the offset of [`Handover::At`] reached; looked at
+/// every eighth of a window, at instruction boundaries).
+fn run_second(
+    mut m: Lean<'static>,
+    file: &File,
+    len: u64,
+    window: usize,
+    quit: &AtomicBool,
+    at: usize,
+) -> R<Lean<'static>> {
+    let mut w = Window::new(file, len, window).map_err(|_| Bail)?;
+    loop {
+        w.slide_to(m.pos as u64).map_err(|_| Bail)?;
+        super::super::progress::report(paced(m.pos, usize::MAX, m.len), m.len);
+        let base = usize::try_from(w.base()).map_err(|_| Bail)?;
+        let data = w.data();
+        let eighth = (window / 8).max(1);
+        let mut step = eighth;
+        loop {
+            if m.pos >= at || quit.load(Ordering::Acquire) {
+                m.stop_part(m.pos);
+                return Ok(m);
+            }
+            let cut = (m.pos - base).saturating_add(step).min(data.len());
+            let at_end = w.at_end() && cut == data.len();
+            let before = m.pos;
+            let mut v = m.view(&data[..cut], base, at_end);
+            let done = v.run()?;
+            m = v.view(&[], 0, false);
+            if done {
+                return Ok(m);
+            }
+            if cut == data.len() {
+                break;
+            }
+            // An instruction longer than the step: the next run sees the whole window.
+            step = if m.pos == before { data.len() } else { eighth };
+        }
+    }
+}
+
 /// The lean main pass of a framed file split at `split`: the first part on this thread, the
-/// second on another, joined; the serial pass wherever the split does not hold.
+/// second on another, joined; the serial pass wherever the split does not hold. The second
+/// part ends as `handover` says.
 pub(super) fn run_split(
     m: Lean<'static>,
     file: &File,
     len: u64,
     window: usize,
     split: Split,
+    handover: Handover,
 ) -> R<(Lean<'static>, SplitRun)> {
     let second = Lean::second_part(
         m.len,
@@ -368,11 +428,20 @@ pub(super) fn run_split(
         split,
     );
     let mut w = Window::new(file, len, window).map_err(|_| Bail)?;
+    let quit = AtomicBool::new(false);
+    let at = match handover {
+        Handover::At(at) => at,
+        _ => usize::MAX,
+    };
     let (first, second) = std::thread::scope(|s| {
+        let quit = &quit;
         let second = super::super::cores::spawn_elsewhere(s, move || {
-            run_file(second, file, len, window).ok()
+            run_second(second, file, len, window, quit, at).ok()
         });
         let first = run_windowed(m, &mut w, split.pos);
+        if handover == Handover::WhenFirstDone {
+            quit.store(true, Ordering::Release);
+        }
         (first, second.join().ok().flatten())
     });
     let (mut m, at) = first?;
