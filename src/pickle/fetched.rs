@@ -11,6 +11,7 @@ use super::window::{MARGIN, Window, len_from_header};
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A set of memo keys: bits up to a bound, a hash set beyond.
 #[derive(Debug, Default, Clone)]
@@ -79,6 +80,9 @@ enum Walk {
     /// Reached the given offset exactly (the start of the next part), having seen these
     /// stores.
     At(KeySet, Stores),
+    /// Stopped at a frame boundary, at this offset, when told to (the rest is walked by the
+    /// thread that told it).
+    Handed(KeySet, usize),
 }
 
 /// The memo stores a walk stepped over.
@@ -104,6 +108,8 @@ enum Part {
     At,
     /// Needs the bytes from this offset on.
     More(usize),
+    /// Told to stop, at this frame boundary.
+    Handed(usize),
 }
 
 const MEMOIZE: u8 = Op::MEMOIZE as u8;
@@ -128,12 +134,14 @@ fn instr(data: &[u8], pos: usize) -> Option<Instr<'_>> {
 /// from offset `pos` until STOP or until `until`; `None` on an opcode that does not decode
 /// or a walk that steps over `until`. Without `at_end`, the walk stops for more bytes where
 /// an instruction may not lie whole in `data`; large payloads are stepped over unread.
+#[allow(clippy::too_many_arguments)]
 fn walk_part(
     data: &[u8],
     base: usize,
     mut pos: usize,
     until: usize,
     at_end: bool,
+    quit: &AtomicBool,
     fetched: &mut KeySet,
     stores: &mut Stores,
 ) -> Option<Part> {
@@ -154,15 +162,20 @@ fn walk_part(
         let rel = pos - base;
         let code = *data.get(rel)?;
         if code == FRAME {
+            if quit.load(Ordering::Relaxed) {
+                return Some(Part::Handed(pos));
+            }
             if backoff == 0 {
-                let four = frames_at_once::<4>(data, base, pos, stop, fetched, stores);
+                let four = frames_at_once::<4>(data, base, pos, stop, quit, fetched, stores);
                 // Fewer than four frames left whole in view: the window moves on to start at
                 // this one rather than the walk going on one instruction at a time.
                 if matches!(four, AtOnce::Short) && pos > base && stop == safe && stop < until {
                     return Some(Part::More(pos));
                 }
                 let went = match four {
-                    AtOnce::Short => frames_at_once::<2>(data, base, pos, stop, fetched, stores),
+                    AtOnce::Short => {
+                        frames_at_once::<2>(data, base, pos, stop, quit, fetched, stores)
+                    }
                     went => went,
                 };
                 match went {
@@ -213,12 +226,17 @@ struct Frames<'d> {
     /// The next frame's header.
     h: usize,
     stop: usize,
+    /// None are handed out once set.
+    quit: &'d AtomicBool,
 }
 
 impl Frames<'_> {
     /// The next frame's body, `(start, end)`, moving past it; `None` (and nothing moved) when
     /// no frame header is there or the frame does not end before the stop.
     fn next(&mut self) -> Option<(usize, usize)> {
+        if self.quit.load(Ordering::Relaxed) {
+            return None;
+        }
         let rel = self.h.checked_sub(self.base)?;
         if *self.data.get(rel)? != FRAME {
             return None;
@@ -234,14 +252,15 @@ impl Frames<'_> {
 }
 
 /// Walks the frames that follow one another from the header at `pos` at once, as long as
-/// they end before `stop`: `N` independent chains of loads where a walk waits on one, a lane
-/// that ends its frame taking the next. Their keys and stores are added only when every walk
-/// ends exactly at its frame's end.
+/// they end before `stop` (and `quit` is not set): `N` independent chains of loads where a
+/// walk waits on one, a lane that ends its frame taking the next. Their keys and stores are
+/// added only when every walk ends exactly at its frame's end.
 fn frames_at_once<const N: usize>(
     data: &[u8],
     base: usize,
     pos: usize,
     stop: usize,
+    quit: &AtomicBool,
     fetched: &mut KeySet,
     stores: &mut Stores,
 ) -> AtOnce {
@@ -250,6 +269,7 @@ fn frames_at_once<const N: usize>(
         base,
         h: pos,
         stop,
+        quit,
     };
     let mut spans = [(0usize, 0usize); N];
     for s in &mut spans {
@@ -604,13 +624,14 @@ static STEP: [u8; 256] = {
 };
 
 /// The keys GETs read from `pos` until STOP or `until`, in bytes held in memory.
-fn walk(data: &[u8], pos: usize, until: usize, limit: u64) -> Option<Walk> {
+fn walk(data: &[u8], pos: usize, until: usize, limit: u64, quit: &AtomicBool) -> Option<Walk> {
     let mut keys = KeySet::new(limit);
     let mut stores = Stores::default();
     Some(
-        match walk_part(data, 0, pos, until, true, &mut keys, &mut stores)? {
+        match walk_part(data, 0, pos, until, true, quit, &mut keys, &mut stores)? {
             Part::Stop => Walk::Stop(keys),
             Part::At => Walk::At(keys, stores),
+            Part::Handed(p) => Walk::Handed(keys, p),
             Part::More(_) => return None,
         },
     )
@@ -622,6 +643,7 @@ fn walk_file(
     mut pos: usize,
     until: usize,
     limit: u64,
+    quit: &AtomicBool,
 ) -> Option<Walk> {
     let mut keys = KeySet::new(limit);
     let mut stores = Stores::default();
@@ -638,11 +660,13 @@ fn walk_file(
             pos,
             until,
             w.at_end(),
+            quit,
             &mut keys,
             &mut stores,
         )? {
             Part::Stop => return Some(Walk::Stop(keys)),
             Part::At => return Some(Walk::At(keys, stores)),
+            Part::Handed(p) => return Some(Walk::Handed(keys, p)),
             Part::More(p) => pos = p,
         }
     }
@@ -693,7 +717,10 @@ pub(crate) fn fetched_keys(data: &[u8]) -> Option<KeySet> {
         .then(|| middle_frame(data))
         .flatten();
     let limit = (data.len() as u64).saturating_mul(8);
-    split_walk(split, |from, until| walk(data, from, until, limit)).map(|(k, _)| k)
+    split_walk(split, |from, until, quit| {
+        walk(data, from, until, limit, quit)
+    })
+    .map(|(k, _)| k)
 }
 
 /// [`fetched_keys`] of a file of `len` bytes read in windows of `window` bytes, walked on
@@ -715,22 +742,38 @@ pub(crate) fn fetched_keys_file(
             .flatten(),
     };
     let limit = len.saturating_mul(8);
-    split_walk(split, |from, until| {
-        walk_file((file, len, window), from, until, limit)
+    split_walk(split, |from, until, quit| {
+        walk_file((file, len, window), from, until, limit, quit)
     })
 }
 
-/// Walks the stream on two threads when `split` is a frame boundary, else on one.
+/// Walks the stream on two threads when `split` is a frame boundary, else on one. When the
+/// first part's walk is done before the second's, the second stops at its next frame
+/// boundary and this thread walks the rest, rather than wait on a second core that is slow
+/// or busy.
 fn split_walk(
     split: Option<usize>,
-    walk: impl Fn(usize, usize) -> Option<Walk> + Sync,
+    walk: impl Fn(usize, usize, &AtomicBool) -> Option<Walk> + Sync,
 ) -> Option<(KeySet, Option<Split>)> {
+    let never = AtomicBool::new(false);
     if let Some(split) = split {
+        let quit = AtomicBool::new(false);
         let (first, second) = std::thread::scope(|s| {
-            let second = super::cores::spawn_elsewhere(s, || walk(split, usize::MAX));
-            let first = walk(0, split);
+            let second = super::cores::spawn_elsewhere(s, || walk(split, usize::MAX, &quit));
+            let first = walk(0, split, &never);
+            quit.store(true, Ordering::Relaxed);
             (first, second.join().ok().flatten())
         });
+        let second = match second {
+            Some(Walk::Handed(mut b, at)) => match walk(at, usize::MAX, &never) {
+                Some(Walk::Stop(c)) => {
+                    b.merge(c);
+                    Some(Walk::Stop(b))
+                }
+                _ => None,
+            },
+            other => other,
+        };
         match (first, second) {
             // The first part ended exactly where the second began: the split was an
             // instruction boundary, so the second part's walk is the stream's.
@@ -747,9 +790,9 @@ fn split_walk(
             _ => {}
         }
     }
-    match walk(0, usize::MAX)? {
+    match walk(0, usize::MAX, &never)? {
         Walk::Stop(k) => Some((k, None)),
-        Walk::At(..) => None,
+        Walk::At(..) | Walk::Handed(..) => None,
     }
 }
 
@@ -833,7 +876,8 @@ mod tests {
         data[h25 + 1..h25 + 9].copy_from_slice(&short);
         let limit = data.len() as u64 * 8;
         let (want, _) = reference(&data, data.len());
-        let Some(Walk::Stop(keys)) = walk(&data, 0, usize::MAX, limit) else {
+        let Some(Walk::Stop(keys)) = walk(&data, 0, usize::MAX, limit, &AtomicBool::new(false))
+        else {
             panic!("no STOP");
         };
         assert!(want.len() > 2000);
@@ -844,7 +888,8 @@ mod tests {
         let mut explicit = 0;
         for body in &bodies {
             let (_, want) = reference_stores(&data, at);
-            let Some(Walk::At(_, stores)) = walk(&data, 0, at, limit) else {
+            let Some(Walk::At(_, stores)) = walk(&data, 0, at, limit, &AtomicBool::new(false))
+            else {
                 panic!("at {at}");
             };
             assert_eq!(stores.memoize, want.memoize, "at {at}");
@@ -880,5 +925,56 @@ mod tests {
         assert!(middle_frame(&data).is_some_and(|m| m > 2 && m < data.len()));
         let k = fetched_keys(&data);
         assert!(k.is_some_and(|k| k.contains(7) && k.contains(9) && !k.contains(8)));
+    }
+
+    #[test]
+    fn a_second_walk_told_to_stop_hands_the_rest_to_the_first_thread() {
+        // 40 frames with a GET in every one: keys 0..40, each stored in an earlier frame.
+        let mut bodies = Vec::new();
+        for f in 0..40u8 {
+            let mut body = vec![Op::NONE as u8, Op::MEMOIZE as u8, Op::POP as u8];
+            if f > 0 {
+                body.extend([Op::BINGET as u8, f - 1, Op::POP as u8]);
+            }
+            bodies.push(body);
+        }
+        bodies.last_mut().unwrap().push(Op::STOP as u8);
+        let data = framed(&bodies);
+        let limit = data.len() as u64 * 8;
+        let (want, _) = reference(&data, data.len());
+        let heads: Vec<usize> = bodies
+            .iter()
+            .scan(2, |h, b| {
+                let at = *h;
+                *h += 9 + b.len();
+                Some(at)
+            })
+            .collect();
+        // Told to stop before it starts: it hands over at its first frame, with nothing.
+        let told = AtomicBool::new(true);
+        assert!(matches!(
+            walk(&data, heads[7], usize::MAX, limit, &told),
+            Some(Walk::Handed(k, at)) if at == heads[7] && !k.contains(5)
+        ));
+        for &split in &heads[1..] {
+            for stop_at in heads.iter().copied().filter(|&h| h >= split) {
+                // The second walk stopped at the frame `stop_at` (what a walk told to stop
+                // there gives): this thread walks the rest.
+                let once = AtomicBool::new(true);
+                let walk_to = |from: usize, until: usize, quit: &AtomicBool| {
+                    if from != split || !once.swap(false, Ordering::Relaxed) {
+                        return walk(&data, from, until, limit, quit);
+                    }
+                    match walk(&data, from, stop_at, limit, quit)? {
+                        Walk::At(keys, _) => Some(Walk::Handed(keys, stop_at)),
+                        other => Some(other),
+                    }
+                };
+                let (keys, s) = split_walk(Some(split), walk_to).unwrap();
+                assert!(want.iter().all(|&k| keys.contains(k)), "{split} {stop_at}");
+                assert!(!keys.contains(39), "{split} {stop_at}");
+                assert_eq!(s.map(|s| s.pos), Some(split));
+            }
+        }
     }
 }
