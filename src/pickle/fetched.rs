@@ -3,6 +3,7 @@
 
 use foldhash::HashSet;
 
+use super::helper::Helper;
 use super::machine::memo_key;
 use super::ops::{Op, SHAPE_LEN1};
 use super::progress;
@@ -11,6 +12,7 @@ use super::window::{MARGIN, Window, len_from_header};
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A set of memo keys: bits up to a bound, a hash set beyond.
@@ -717,54 +719,60 @@ pub(crate) fn fetched_keys(data: &[u8]) -> Option<KeySet> {
         .then(|| middle_frame(data))
         .flatten();
     let limit = (data.len() as u64).saturating_mul(8);
-    split_walk(split, |from, until, quit| {
-        walk(data, from, until, limit, quit)
-    })
+    let walk = move |from, until, quit: &AtomicBool| walk(data, from, until, limit, quit);
+    match split {
+        Some(_) => std::thread::scope(|s| split_walk(split, walk, Some(&Helper::start(s)))),
+        None => split_walk(None, walk, None),
+    }
     .map(|(k, _)| k)
 }
 
-/// [`fetched_keys`] of a file of `len` bytes read in windows of `window` bytes, walked on
-/// two threads split at `split` (a FRAME opcode's offset, or past the end for one thread;
-/// by default the one nearest the middle of a file of [`SPLIT_FROM`] bytes or more); with
-/// the split when the walk proved it an instruction boundary with only MEMOIZE stores before
-/// it.
-pub(crate) fn fetched_keys_file(
-    file: &File,
-    len: u64,
-    window: usize,
-    split: Option<usize>,
-) -> Option<(KeySet, Option<Split>)> {
-    let split = match split {
-        // A split past the end: on one core.
+/// Where a file of `len` bytes is split over two cores: at `split` (a FRAME opcode's offset;
+/// one past the end for one core), by default at the frame nearest the middle of a file of
+/// [`SPLIT_FROM`] bytes or more; `None` for one core.
+pub(crate) fn split_point(file: &File, len: u64, split: Option<usize>) -> Option<usize> {
+    match split {
         Some(p) => ((p as u64) < len).then_some(p),
         None => (len >= SPLIT_FROM as u64)
             .then(|| middle_frame_file(file, len))
             .flatten(),
-    };
-    let limit = len.saturating_mul(8);
-    split_walk(split, |from, until, quit| {
-        walk_file((file, len, window), from, until, limit, quit)
-    })
+    }
 }
 
-/// Walks the stream on two threads when `split` is a frame boundary, else on one. When the
-/// first part's walk is done before the second's, the second stops at its next frame
-/// boundary and this thread walks the rest, rather than wait on a second core that is slow
-/// or busy.
-fn split_walk(
+/// [`fetched_keys`] of a file of `len` bytes read in windows of `window` bytes, its second
+/// part from `split` on ([`split_point`]) walked by `helper`; with the split when the walk
+/// proved it an instruction boundary with only MEMOIZE stores before it.
+pub(crate) fn fetched_keys_file<'scope>(
+    file: &'scope File,
+    len: u64,
+    window: usize,
     split: Option<usize>,
-    walk: impl Fn(usize, usize, &AtomicBool) -> Option<Walk> + Sync,
+    helper: Option<&Helper<'scope>>,
+) -> Option<(KeySet, Option<Split>)> {
+    let limit = len.saturating_mul(8);
+    let walk = move |from, until, quit: &AtomicBool| {
+        walk_file((file, len, window), from, until, limit, quit)
+    };
+    split_walk(split, walk, helper)
+}
+
+/// Walks the stream on two threads when `split` is a frame boundary and there is a
+/// `helper`, else on one. When the first part's walk is done before the second's, the
+/// second stops at its next frame boundary and this thread walks the rest, rather than wait
+/// on a second core that is slow or busy.
+fn split_walk<'scope>(
+    split: Option<usize>,
+    walk: impl Fn(usize, usize, &AtomicBool) -> Option<Walk> + Send + Copy + 'scope,
+    helper: Option<&Helper<'scope>>,
 ) -> Option<(KeySet, Option<Split>)> {
     let never = AtomicBool::new(false);
-    if let Some(split) = split {
-        let quit = AtomicBool::new(false);
-        let (first, second) = std::thread::scope(|s| {
-            let second = super::cores::spawn_elsewhere(s, || walk(split, usize::MAX, &quit));
-            let first = walk(0, split, &never);
-            quit.store(true, Ordering::Relaxed);
-            (first, second.join().ok().flatten())
-        });
-        let second = match second {
+    if let (Some(split), Some(helper)) = (split, helper) {
+        let quit = Arc::new(AtomicBool::new(false));
+        let told = quit.clone();
+        let second = helper.run(move || walk(split, usize::MAX, &told));
+        let first = walk(0, split, &never);
+        quit.store(true, Ordering::Relaxed);
+        let second = match second.wait().flatten() {
             Some(Walk::Handed(mut b, at)) => match walk(at, usize::MAX, &never) {
                 Some(Walk::Stop(c)) => {
                     b.merge(c);
@@ -970,7 +978,10 @@ mod tests {
                         other => Some(other),
                     }
                 };
-                let (keys, s) = split_walk(Some(split), walk_to).unwrap();
+                let (keys, s) = std::thread::scope(|sc| {
+                    split_walk(Some(split), walk_to, Some(&Helper::start(sc)))
+                })
+                .unwrap();
                 assert!(want.iter().all(|&k| keys.contains(k)), "{split} {stop_at}");
                 assert!(!keys.contains(39), "{split} {stop_at}");
                 assert_eq!(s.map(|s| s.pos), Some(split));

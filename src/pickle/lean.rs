@@ -9,7 +9,8 @@ use foldhash::{HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-use super::fetched::{KeySet, fetched_keys, fetched_keys_file};
+use super::fetched::{KeySet, fetched_keys, fetched_keys_file, split_point};
+use super::helper::Helper;
 use super::window::{LARGE_PAYLOAD, decode, len_from_header, read_head, read_instr_at};
 
 use super::edges::{self, Pieces};
@@ -162,16 +163,23 @@ pub fn parse_lean_file_with(
         return None;
     }
     let size = usize::try_from(len).ok()?;
-    let (fetched, split) = fetched_keys_file(file, len, window, split)?;
-    let m: Lean<'static> = Lean::new(&[], size, fetched, Some(file.try_clone().ok()?));
-    let (m, how) = match split {
-        Some(split) => segment::run_split(m, file, len, window, split, handover).ok()?,
-        None => (
-            segment::run_file(m, file, len, window).ok()?,
-            SplitRun::default(),
-        ),
-    };
-    Some((m.finish(), how))
+    let split = split_point(file, len, split);
+    std::thread::scope(|s| {
+        // One helper thread for both passes of a file split over two cores.
+        let helper = split.map(|_| Helper::start(s));
+        let (fetched, split) = fetched_keys_file(file, len, window, split, helper.as_ref())?;
+        let m: Lean<'static> = Lean::new(&[], size, fetched, Some(file.try_clone().ok()?));
+        let (m, how) = match (split, &helper) {
+            (Some(split), Some(helper)) => {
+                segment::run_split(m, (file, len, window), split, handover, helper).ok()?
+            }
+            _ => (
+                segment::run_file(m, file, len, window).ok()?,
+                SplitRun::default(),
+            ),
+        };
+        Some((m.finish(), how))
+    })
 }
 
 struct Lean<'a> {

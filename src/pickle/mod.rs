@@ -7,6 +7,7 @@ pub mod error;
 mod fetched;
 pub mod frame;
 pub mod graph;
+mod helper;
 pub mod lean;
 pub mod machine;
 pub mod nodes;

@@ -12,10 +12,12 @@
 //! new object. So its state holds only undecided containers, and joining it renumbers them.
 
 use std::fs::File;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::super::fetched::{KeySet, Split};
 use super::super::graph::PosIndex;
+use super::super::helper::Helper;
 use super::super::ops::Op;
 use super::super::progress::paced;
 use super::super::scan::Instr;
@@ -410,16 +412,15 @@ fn run_second(
     }
 }
 
-/// The lean main pass of a framed file split at `split`: the first part on this thread, the
-/// second on another, joined; the serial pass wherever the split does not hold. The second
-/// part ends as `handover` says.
-pub(super) fn run_split(
+/// The lean main pass of a framed file (`file` of `len` bytes read in windows of `window`)
+/// split at `split`: the first part on this thread, the second on `helper`, joined; the
+/// serial pass wherever the split does not hold. The second part ends as `handover` says.
+pub(super) fn run_split<'scope>(
     m: Lean<'static>,
-    file: &File,
-    len: u64,
-    window: usize,
+    (file, len, window): (&'scope File, u64, usize),
     split: Split,
     handover: Handover,
+    helper: &Helper<'scope>,
 ) -> R<(Lean<'static>, SplitRun)> {
     let second = Lean::second_part(
         m.len,
@@ -428,22 +429,18 @@ pub(super) fn run_split(
         split,
     );
     let mut w = Window::new(file, len, window).map_err(|_| Bail)?;
-    let quit = AtomicBool::new(false);
+    let quit = Arc::new(AtomicBool::new(false));
+    let told = quit.clone();
     let at = match handover {
         Handover::At(at) => at,
         _ => usize::MAX,
     };
-    let (first, second) = std::thread::scope(|s| {
-        let quit = &quit;
-        let second = super::super::cores::spawn_elsewhere(s, move || {
-            run_second(second, file, len, window, quit, at).ok()
-        });
-        let first = run_windowed(m, &mut w, split.pos);
-        if handover == Handover::WhenFirstDone {
-            quit.store(true, Ordering::Release);
-        }
-        (first, second.join().ok().flatten())
-    });
+    let second = helper.run(move || run_second(second, file, len, window, &told, at).ok());
+    let first = run_windowed(m, &mut w, split.pos);
+    if handover == Handover::WhenFirstDone {
+        quit.store(true, Ordering::Release);
+    }
+    let second = second.wait().flatten();
     let (mut m, at) = first?;
     let mut how = SplitRun::default();
     match (at, second) {

@@ -1,0 +1,192 @@
+//! One helper thread for both passes of a split parse: jobs handed to it in turn and results
+//! handed back, each waited for by spinning a little before sleeping.
+//!
+//! On a virtual machine a core that sleeps wakes slowly (a blocked thread's wake-up, a new
+//! thread's first run: from a tenth of a millisecond to several). The parse's two threads
+//! wait on each other for well under a millisecond between its passes, so the waiting one
+//! spins for up to [`SPIN`] first; the helper is started once for both passes.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{Scope, Thread};
+use std::time::{Duration, Instant};
+
+/// How long a wait spins before it sleeps (then it looks again every millisecond).
+const SPIN: Duration = Duration::from_micros(200);
+
+/// Values put by one thread and taken in turn by another.
+struct Slot<T> {
+    values: Mutex<VecDeque<T>>,
+    /// `values` is not empty.
+    ready: AtomicBool,
+    /// The thread asleep waiting for the value, to wake.
+    waiter: Mutex<Option<Thread>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<T> Slot<T> {
+    fn new() -> Slot<T> {
+        Slot {
+            values: Mutex::new(VecDeque::new()),
+            ready: AtomicBool::new(false),
+            waiter: Mutex::new(None),
+        }
+    }
+
+    fn put(&self, v: T) {
+        lock(&self.values).push_back(v);
+        self.ready.store(true, Ordering::Release);
+        if let Some(t) = lock(&self.waiter).take() {
+            t.unpark();
+        }
+    }
+
+    /// The first value not taken yet, from the queue under the lock.
+    fn pop(&self) -> Option<T> {
+        let mut values = lock(&self.values);
+        let v = values.pop_front();
+        self.ready.store(!values.is_empty(), Ordering::Release);
+        v
+    }
+
+    /// Waits for the next value; `None` once `alive` (the putting side) is false with none
+    /// left.
+    fn take(&self, alive: &AtomicBool) -> Option<T> {
+        let start = Instant::now();
+        let mut spins = 0u32;
+        loop {
+            if self.ready.load(Ordering::Acquire)
+                && let Some(v) = self.pop()
+            {
+                return Some(v);
+            }
+            if !alive.load(Ordering::Acquire) {
+                // A value put just before the other side ended.
+                return self.pop();
+            }
+            spins = spins.wrapping_add(1);
+            if !spins.is_multiple_of(128) || start.elapsed() < SPIN {
+                std::hint::spin_loop();
+                continue;
+            }
+            *lock(&self.waiter) = Some(std::thread::current());
+            if !self.ready.load(Ordering::Acquire) {
+                std::thread::park_timeout(Duration::from_millis(1));
+            }
+        }
+    }
+}
+
+type Job<'scope> = Box<dyn FnOnce() + Send + 'scope>;
+
+/// The helper thread: started in a scope, it runs the jobs it is given in turn until it is
+/// dropped.
+pub(crate) struct Helper<'scope> {
+    jobs: Arc<Slot<Option<Job<'scope>>>>,
+    /// False once the helper thread has ended (a job that panicked included).
+    alive: Arc<AtomicBool>,
+}
+
+/// A job's result, once the helper has run it.
+pub(crate) struct Pending<T> {
+    slot: Arc<Slot<T>>,
+    alive: Arc<AtomicBool>,
+}
+
+/// Sets `alive` false when the helper thread ends, however it ends.
+struct Ended(Arc<AtomicBool>);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+impl<'scope> Helper<'scope> {
+    /// Starts the helper thread in `s`, off the caller's core
+    /// ([`super::cores::spawn_elsewhere`]).
+    pub(crate) fn start(s: &'scope Scope<'scope, '_>) -> Helper<'scope> {
+        let jobs: Arc<Slot<Option<Job<'scope>>>> = Arc::new(Slot::new());
+        let alive = Arc::new(AtomicBool::new(true));
+        let (j, a) = (jobs.clone(), alive.clone());
+        super::cores::spawn_elsewhere(s, move || {
+            let _ended = Ended(a);
+            // The owner's side: dropping the helper puts `None`, so it is always alive here.
+            let owner = AtomicBool::new(true);
+            while let Some(Some(job)) = j.take(&owner) {
+                job();
+            }
+        });
+        Helper { jobs, alive }
+    }
+
+    /// Runs `f` on the helper thread once the jobs given before are done.
+    pub(crate) fn run<T: Send + 'scope>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'scope,
+    ) -> Pending<T> {
+        let slot = Arc::new(Slot::new());
+        let out = slot.clone();
+        self.jobs.put(Some(Box::new(move || out.put(f()))));
+        Pending {
+            slot,
+            alive: self.alive.clone(),
+        }
+    }
+}
+
+impl Drop for Helper<'_> {
+    fn drop(&mut self) {
+        self.jobs.put(None);
+    }
+}
+
+impl<T> Pending<T> {
+    /// The job's result; `None` when the helper thread ended without one (it panicked).
+    pub(crate) fn wait(self) -> Option<T> {
+        self.slot.take(&self.alive)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_run_in_turn_and_their_results_come_back() {
+        let text = String::from("borrowed");
+        std::thread::scope(|s| {
+            let h = Helper::start(s);
+            let a = h.run(|| text.len());
+            let b = h.run(|| {
+                std::thread::sleep(Duration::from_millis(5));
+                7
+            });
+            assert_eq!(a.wait(), Some(8));
+            // Waited for past the spin, asleep.
+            assert_eq!(b.wait(), Some(7));
+            let c = h.run(|| std::thread::current().id());
+            assert_ne!(c.wait(), Some(std::thread::current().id()));
+        });
+    }
+
+    #[test]
+    fn a_job_that_panics_gives_none_and_no_hang() {
+        let r = std::panic::catch_unwind(|| {
+            std::thread::scope(|s| {
+                let h = Helper::start(s);
+                let p = h.run(|| -> u32 { panic!("on purpose") });
+                assert_eq!(p.wait(), None);
+                let q = h.run(|| 1u32);
+                assert_eq!(q.wait(), None);
+            })
+        });
+        // The scope passes the helper's panic on.
+        assert!(r.is_err());
+    }
+}
