@@ -4,16 +4,21 @@
 //! On a virtual machine a core that sleeps wakes slowly (a blocked thread's wake-up, a new
 //! thread's first run: from a tenth of a millisecond to several). The parse's two threads
 //! wait on each other for well under a millisecond between its passes, so the waiting one
-//! spins for up to [`SPIN`] first; the helper is started once for both passes.
+//! spins for up to [`SPIN`] first, unless other parses run at the same time (the files of a
+//! context, on every core: a spin would take a core from them); the helper is started once
+//! for both passes.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{Scope, Thread};
 use std::time::{Duration, Instant};
 
 /// How long a wait spins before it sleeps (then it looks again every millisecond).
 const SPIN: Duration = Duration::from_micros(200);
+
+/// Helpers running in this process (one per split parse).
+static HELPERS: AtomicUsize = AtomicUsize::new(0);
 
 /// Values put by one thread and taken in turn by another.
 struct Slot<T> {
@@ -57,6 +62,11 @@ impl<T> Slot<T> {
     /// left.
     fn take(&self, alive: &AtomicBool) -> Option<T> {
         let start = Instant::now();
+        let spin = if HELPERS.load(Ordering::Relaxed) <= 1 {
+            SPIN
+        } else {
+            Duration::ZERO
+        };
         let mut spins = 0u32;
         loop {
             if self.ready.load(Ordering::Acquire)
@@ -69,7 +79,7 @@ impl<T> Slot<T> {
                 return self.pop();
             }
             spins = spins.wrapping_add(1);
-            if !spins.is_multiple_of(128) || start.elapsed() < SPIN {
+            if !spins.is_multiple_of(128) || start.elapsed() < spin {
                 std::hint::spin_loop();
                 continue;
             }
@@ -110,6 +120,7 @@ impl<'scope> Helper<'scope> {
     /// Starts the helper thread in `s`, off the caller's core
     /// ([`super::cores::spawn_elsewhere`]).
     pub(crate) fn start(s: &'scope Scope<'scope, '_>) -> Helper<'scope> {
+        HELPERS.fetch_add(1, Ordering::Relaxed);
         let jobs: Arc<Slot<Option<Job<'scope>>>> = Arc::new(Slot::new());
         let alive = Arc::new(AtomicBool::new(true));
         let (j, a) = (jobs.clone(), alive.clone());
@@ -142,6 +153,7 @@ impl<'scope> Helper<'scope> {
 impl Drop for Helper<'_> {
     fn drop(&mut self) {
         self.jobs.put(None);
+        HELPERS.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
