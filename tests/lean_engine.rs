@@ -362,6 +362,24 @@ fn reframed(bytes: &[u8], every: usize) -> Vec<u8> {
     out
 }
 
+/// The random graphs of protocol 4 or 5 from `seed`, each reframed every 48 bytes or so and
+/// written under `dir`: index, protocol, bytes and the file opened.
+fn framed_random_graphs(
+    seed: u64,
+    n: usize,
+    dir: &Path,
+) -> Vec<(usize, u8, Vec<u8>, std::fs::File)> {
+    let mut out = Vec::new();
+    for (i, p, bytes) in random_graphs(seed, n).into_iter().filter(|r| r.1 >= 4) {
+        let framed = reframed(&bytes, 48);
+        let path = dir.join(format!("g{i}-{p}.pickle"));
+        std::fs::write(&path, &framed).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        out.push((i, p, framed, file));
+    }
+    out
+}
+
 #[test]
 fn a_split_parse_equals_the_one_core_parse_at_every_frame_of_random_graphs() {
     use picklescope::pickle::lean::parse_lean_file_split;
@@ -369,14 +387,9 @@ fn a_split_parse_equals_the_one_core_parse_at_every_frame_of_random_graphs() {
     if common::no_python(test) {
         return;
     }
-    let rows = random_graphs(20261205, 200);
     let dir = tempfile::tempdir().unwrap();
     let (mut graphs, mut splits, mut joined, mut events, mut apart) = (0, 0, 0, 0, 0);
-    for (i, p, bytes) in rows.into_iter().filter(|r| r.1 >= 4) {
-        let framed = reframed(&bytes, 48);
-        let path = dir.path().join(format!("g{i}-{p}.pickle"));
-        std::fs::write(&path, &framed).unwrap();
-        let file = std::fs::File::open(&path).unwrap();
+    for (i, p, framed, file) in framed_random_graphs(20261205, 200, dir.path()) {
         let len = framed.len() as u64;
         let Some((one, _)) = parse_lean_file_split(&file, len, 600, Some(usize::MAX)) else {
             continue;
@@ -414,14 +427,9 @@ fn a_split_whose_second_part_is_handed_over_anywhere_is_the_one_core_parse() {
     if common::no_python(test) {
         return;
     }
-    let rows = random_graphs(20261206, 60);
     let dir = tempfile::tempdir().unwrap();
     let (mut splits, mut handed, mut apart) = (0, 0, 0);
-    for (i, p, bytes) in rows.into_iter().filter(|r| r.1 >= 4) {
-        let framed = reframed(&bytes, 48);
-        let path = dir.path().join(format!("g{i}-{p}.pickle"));
-        std::fs::write(&path, &framed).unwrap();
-        let file = std::fs::File::open(&path).unwrap();
+    for (i, p, framed, file) in framed_random_graphs(20261206, 60, dir.path()) {
         let len = framed.len() as u64;
         let Some((one, _)) = parse_lean_file_split(&file, len, 600, Some(usize::MAX)) else {
             continue;

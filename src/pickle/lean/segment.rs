@@ -313,6 +313,20 @@ impl Lean<'_> {
     }
 }
 
+/// Runs `m` over `data[..cut]`, a window's bytes from file offset `base` on (`file_end`: the
+/// window reaches the end of the file): the machine, and true at the end of the pickle.
+fn run_cut(
+    m: Lean<'static>,
+    data: &[u8],
+    base: usize,
+    cut: usize,
+    file_end: bool,
+) -> R<(Lean<'static>, bool)> {
+    let mut v = m.view(&data[..cut], base, file_end && cut == data.len());
+    let done = v.run()?;
+    Ok((v.view(&[], 0, false), done))
+}
+
 /// Runs `m` over the file in windows until the end of the pickle (true), or until its
 /// position reaches `until` (false; `None` from a position past it or an instruction across
 /// it). `Err` when the machine bails.
@@ -331,11 +345,9 @@ fn run_windowed(
         let base = usize::try_from(w.base()).map_err(|_| Bail)?;
         let data = w.data();
         let cut = until.saturating_sub(base).min(data.len());
-        let at_end = w.at_end() && cut == data.len();
         let before = m.pos;
-        let mut v = m.view(&data[..cut], base, at_end);
-        let done = v.run()?;
-        m = v.view(&[], 0, false);
+        let done;
+        (m, done) = run_cut(m, data, base, cut, w.at_end())?;
         if done {
             return Ok((m, Some(true)));
         }
@@ -395,11 +407,9 @@ fn run_second(
                 return Ok(m);
             }
             let cut = (m.pos - base).saturating_add(step).min(data.len());
-            let at_end = w.at_end() && cut == data.len();
             let before = m.pos;
-            let mut v = m.view(&data[..cut], base, at_end);
-            let done = v.run()?;
-            m = v.view(&[], 0, false);
+            let done;
+            (m, done) = run_cut(m, data, base, cut, w.at_end())?;
             if done {
                 return Ok(m);
             }
