@@ -1,5 +1,6 @@
 //! The lean parse's first walk: the memo keys some GET reads, found over both cores by
-//! splitting the opcode stream at a FRAME boundary.
+//! splitting the opcode stream at a FRAME boundary (the first thread walks what the second
+//! has not yet when it is done first).
 
 use foldhash::HashSet;
 

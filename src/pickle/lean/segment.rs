@@ -9,7 +9,8 @@
 //! serial pass would have. The part stops (the first part's machine goes on from there
 //! alone) before anything that would make a node, a memo entry, or read a memo entry
 //! (instances, globals, GETs, fetched stores), or that pops below its start and pushes a
-//! new object. So its state holds only undecided containers, and joining it renumbers them.
+//! new object; and where it is when the first part's thread is done first ([`Handover`]).
+//! So its state holds only undecided containers, and joining it renumbers them.
 
 use std::fs::File;
 use std::sync::Arc;
