@@ -484,3 +484,52 @@ fn lean_equals_full_on_the_real_world_corpus() {
     eprintln!("{took} of {n} corpus files parsed lean");
     assert!(n > 50, "{n}");
 }
+
+/// A batch of numbers whose APPENDS would reach the list below two marks (a broken pickle:
+/// CPython's unpickler stops there) is not stepped over by the lean machine's batch loop: the
+/// lean parse gives the file to the full machine, which words the error, whether the list
+/// forgot its items (more than 4,096) or not.
+#[test]
+fn a_batch_onto_a_list_below_two_marks_goes_to_the_full_machine() {
+    use picklescope::pickle::Op;
+    use picklescope::pickle::lean::parse_lean;
+    for before in [10, 5000] {
+        // [outer, MARK, inner: `before` numbers, MARK, MARK, 1, 2, APPENDS, POP_MARK], the
+        // inner list put into the outer one (so it is decided, and the root is whole).
+        let mut data = vec![Op::PROTO as u8, 4, Op::EMPTY_LIST as u8, Op::MARK as u8];
+        data.extend([Op::EMPTY_LIST as u8, Op::MARK as u8]);
+        for _ in 0..before {
+            data.extend([Op::BININT1 as u8, 7]);
+        }
+        data.extend([Op::APPENDS as u8, Op::MARK as u8, Op::MARK as u8]);
+        data.extend([
+            Op::BININT1 as u8,
+            1,
+            Op::BININT1 as u8,
+            2,
+            Op::APPENDS as u8,
+        ]);
+        data.extend([Op::POP_MARK as u8, Op::APPENDS as u8, Op::STOP as u8]);
+        let py = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import pickle, sys; pickle.loads(sys.stdin.buffer.read())",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        if let Ok(mut py) = py {
+            use std::io::Write;
+            py.stdin.take().unwrap().write_all(&data).unwrap();
+            assert!(!py.wait().unwrap().success(), "{before}: CPython takes it");
+        }
+        assert!(
+            picklescope::pickle::parse(&data).is_err(),
+            "{before}: the full machine takes it"
+        );
+        assert!(
+            parse_lean(&data).is_none(),
+            "{before}: the lean parse takes it"
+        );
+    }
+}

@@ -444,7 +444,7 @@ fn lanes<const N: usize>(
         }
         for k in 0..N {
             if a[k] < e[k] {
-                if LANE[usize::from(data[a[k]])] & 0xFF == 0 {
+                if LANE[usize::from(data[a[k]])] & LANE_STUCK != 0 {
                     a[k] = slow(a[k] + base, &mut st)?.wrapping_sub(base);
                 }
             } else if a[k] > e[k] {

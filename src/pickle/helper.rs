@@ -98,7 +98,8 @@ type Job<'scope> = Box<dyn FnOnce() + Send + 'scope>;
 /// dropped.
 pub(crate) struct Helper<'scope> {
     jobs: Arc<Slot<Option<Job<'scope>>>>,
-    /// False once the helper thread has ended (a job that panicked included).
+    /// False once the helper thread has ended: a wait then gives up rather than hang (a job's
+    /// panic is caught and does not end it).
     alive: Arc<AtomicBool>,
 }
 

@@ -1114,26 +1114,15 @@ impl<'a> Lean<'a> {
             return pos;
         };
         // The container below the mark, as add_from finds it: made here, no node, an
-        // undecided list that forgot its items.
+        // undecided list that forgot its items, above the mark below (`adds_own`).
         if !t.def
-            || t.node != VIRTUAL
-            || self
-                .entries
-                .get(t.entry as usize)
-                .is_some_and(|e| e.node != NO_NODE)
+            || self.resolve(t).is_some()
             || self
                 .pends
                 .get(t.pend as usize)
                 .is_none_or(|p| !p.lossy || p.pinned || p.pairs)
+            || !self.adds_own()
         {
-            return pos;
-        }
-        let below = self
-            .marks
-            .len()
-            .checked_sub(2)
-            .and_then(|k| self.marks.get(k));
-        if base <= below.map_or(0, |m| m.0) {
             return pos;
         }
         let mut r = rel;
@@ -1189,7 +1178,7 @@ impl<'a> Lean<'a> {
     /// takes it, saving a round of the dispatch; the offset the machine goes on from.
     #[inline(always)]
     fn memoize_next(&mut self, data: &[u8], rel: usize, pos: usize) -> usize {
-        if data.get(rel) == Some(&(Op::MEMOIZE as u8)) && self.memoize_quick(pos) {
+        if data.get(rel) == Some(&MEMOIZE) && self.memoize_quick(pos) {
             pos + 1
         } else {
             pos

@@ -442,11 +442,11 @@ pub(super) fn run_split<'scope>(
     let mut w = Window::new(file, len, window).map_err(|_| Bail)?;
     let quit = Arc::new(AtomicBool::new(false));
     let told = quit.clone();
-    let at = match handover {
+    let stop_at = match handover {
         Handover::At(at) => at,
         _ => usize::MAX,
     };
-    let second = helper.run(move || run_second(second, file, len, window, &told, at).ok());
+    let second = helper.run(move || run_second(second, file, len, window, &told, stop_at).ok());
     let first = run_windowed(m, &mut w, split.pos);
     if handover == Handover::WhenFirstDone {
         quit.store(true, Ordering::Release);
