@@ -1,15 +1,19 @@
 //! Retained sizes: the bytes that would really disappear if some spans were cut, keeping every
 //! definition that surviving code still reaches through the memo (shared objects counted once).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use crate::pickle::{Graph, MemoSite, NodeId, Span};
 
 /// Memo references grouped by the node they yield.
 #[derive(Debug, Default)]
 pub struct MemoRefs {
+    /// Each memoized node's index in `lists`.
+    by_node: HashMap<NodeId, u32>,
     /// GET offsets of each memoized node, ascending.
-    by_node: HashMap<NodeId, Vec<u64>>,
+    lists: Vec<Vec<u64>>,
     /// One bit per node: handed out by at least one GET.
     shared: Vec<u64>,
     /// The memo stores of shared nodes, in stream order (most stores are never fetched).
@@ -18,16 +22,32 @@ pub struct MemoRefs {
 
 impl MemoRefs {
     pub fn build(g: &Graph) -> MemoRefs {
-        let mut by_node: HashMap<NodeId, Vec<u64>> = HashMap::new();
+        let mut by_node: HashMap<NodeId, u32> = HashMap::default();
+        let mut lists: Vec<Vec<u64>> = Vec::new();
         let mut shared = vec![0u64; g.nodes.len().div_ceil(64)];
+        // The list of the last nodes seen by a few bits of their id: a file fetching a few
+        // objects again and again (a dict key, a class) looks each up once.
+        let mut recent = [(NodeId::MAX, 0u32); RECENT];
         for s in &g.gets {
-            by_node.entry(s.node).or_default().push(s.pos);
+            let slot = &mut recent[s.node as usize % RECENT];
+            if slot.0 != s.node {
+                let next = lists.len() as u32;
+                let k = *by_node.entry(s.node).or_insert(next);
+                if k == next {
+                    lists.push(Vec::new());
+                }
+                *slot = (s.node, k);
+            }
+            if let Some(list) = lists.get_mut(slot.1 as usize) {
+                list.push(s.pos);
+            }
             if let Some(w) = shared.get_mut(s.node as usize / 64) {
                 *w |= 1 << (s.node % 64);
             }
         }
         let mut refs = MemoRefs {
             by_node,
+            lists,
             shared,
             shared_puts: Vec::new(),
         };
@@ -49,7 +69,7 @@ impl MemoRefs {
 
     /// How many times the memo hands out `id` (0 when never shared).
     pub fn ref_count(&self, id: NodeId) -> usize {
-        self.by_node.get(&id).map(Vec::len).unwrap_or(0)
+        self.refs(id).len()
     }
 
     /// Offsets of the GETs that yield `id`.
@@ -57,9 +77,15 @@ impl MemoRefs {
         if !self.is_shared(id) {
             return &[];
         }
-        self.by_node.get(&id).map(Vec::as_slice).unwrap_or(&[])
+        self.by_node
+            .get(&id)
+            .and_then(|&k| self.lists.get(k as usize))
+            .map_or(&[], Vec::as_slice)
     }
 }
+
+/// Slots of [`MemoRefs::build`]'s look-up of recent nodes.
+const RECENT: usize = 16;
 
 /// Sorts and merges spans into disjoint ones (nested spans fold into their outer span).
 pub fn merge_spans(mut spans: Vec<Span>) -> Vec<Span> {
@@ -77,9 +103,25 @@ pub fn merge_spans(mut spans: Vec<Span>) -> Vec<Span> {
     out
 }
 
-fn inside(spans: &[Span], pos: u64) -> bool {
-    let i = spans.partition_point(|s| s.start <= pos);
-    i > 0 && spans[i - 1].contains(pos)
+/// True when one of `refs` (ascending) lies outside every span of `spans` (disjoint,
+/// sorted): one pass over both, looking a span up only when a reference leaves the last one
+/// (the references of one object often fall in a few spans, or in spans one after another).
+fn any_outside(spans: &[Span], refs: &[u64]) -> bool {
+    let mut i = 0;
+    for &r in refs {
+        match spans.get(i) {
+            Some(s) if s.contains(r) => continue,
+            Some(s) if r < s.start => return true,
+            _ => {}
+        }
+        // Past span `i`: the next span holding `r`, if any.
+        i += spans[i.min(spans.len())..].partition_point(|s| s.end <= r);
+        match spans.get(i) {
+            Some(s) if s.contains(r) => {}
+            _ => return true,
+        }
+    }
+    false
 }
 
 fn within(spans: &[Span], s: Span) -> bool {
@@ -145,7 +187,7 @@ pub fn kept_within(
                 continue;
             };
             spend(budget, refs.refs(p.node).len())?;
-            if refs.refs(p.node).iter().any(|&r| !inside(cut, r)) {
+            if any_outside(cut, refs.refs(p.node)) {
                 work.push(d);
             }
         }
@@ -191,4 +233,86 @@ fn keep(kept: &mut BTreeMap<u64, u64>, d: Span) -> bool {
     }
     kept.insert(d.start, d.end);
     true
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::pickle::Op;
+
+    /// A small deterministic generator (no seed to keep).
+    fn lcg(x: &mut u64) -> u64 {
+        *x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *x >> 33
+    }
+
+    #[test]
+    fn any_outside_is_the_reference_check_span_by_span() {
+        let mut x = 7;
+        for case in 0..2000 {
+            let mut spans = Vec::new();
+            let mut at = lcg(&mut x) % 5;
+            for _ in 0..lcg(&mut x) % 8 {
+                let len = 1 + lcg(&mut x) % 6;
+                spans.push(Span {
+                    start: at,
+                    end: at + len,
+                });
+                at += len + lcg(&mut x) % 4;
+            }
+            let mut refs: Vec<u64> = (0..lcg(&mut x) % 10)
+                .map(|_| lcg(&mut x) % (at + 3))
+                .collect();
+            refs.sort_unstable();
+            let reference = refs.iter().any(|&r| !spans.iter().any(|s| s.contains(r)));
+            assert_eq!(
+                any_outside(&spans, &refs),
+                reference,
+                "case {case}: {spans:?} {refs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn memo_refs_list_every_get_of_each_node_in_order() {
+        // A list of 40 memoized strings, then GETs of them in a pattern that puts several
+        // nodes in the same slot of the recent look-up, appended to a second list.
+        let mut data = vec![Op::PROTO as u8, 4, Op::EMPTY_LIST as u8, Op::MEMOIZE as u8];
+        data.push(Op::MARK as u8);
+        for k in 0..40u8 {
+            data.extend([Op::SHORT_BINUNICODE as u8, 2, b'k', b'0' + k]);
+            data.push(Op::MEMOIZE as u8);
+        }
+        data.push(Op::APPENDS as u8);
+        data.extend([Op::EMPTY_LIST as u8, Op::MARK as u8]);
+        let mut x = 3;
+        for _ in 0..500 {
+            let k = 1 + (lcg(&mut x) % 40) as u8;
+            data.extend([Op::BINGET as u8, k]);
+        }
+        data.extend([Op::APPENDS as u8, Op::TUPLE2 as u8, Op::STOP as u8]);
+        let (g, _) = crate::pickle::parse(&data).unwrap();
+        assert_eq!(g.gets.len(), 500);
+        let refs = MemoRefs::build(&g);
+        let mut nodes: Vec<NodeId> = g.gets.iter().map(|s| s.node).collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        assert!(nodes.len() > RECENT, "slots are shared");
+        for n in nodes {
+            let want: Vec<u64> = g
+                .gets
+                .iter()
+                .filter(|s| s.node == n)
+                .map(|s| s.pos)
+                .collect();
+            assert_eq!(refs.refs(n), want.as_slice());
+            assert_eq!(refs.ref_count(n), want.len());
+            assert!(refs.is_shared(n));
+        }
+        let never = g.puts.first().unwrap().node;
+        assert!(!refs.is_shared(never) && refs.refs(never).is_empty());
+    }
 }
