@@ -255,6 +255,7 @@ const EMPTY_LIST: u8 = Op::EMPTY_LIST as u8;
 const APPENDS: u8 = Op::APPENDS as u8;
 const SETITEMS: u8 = Op::SETITEMS as u8;
 const MEMOIZE: u8 = Op::MEMOIZE as u8;
+const BINGET: u8 = Op::BINGET as u8;
 
 /// Per opcode byte: the length of a number, None or bool (an instruction of fixed length
 /// with nothing to check), else 0.
@@ -436,6 +437,12 @@ impl<'a> Lean<'a> {
     }
 
     fn is_pin(&self, n: NodeId) -> bool {
+        // A node still packed as a scalar (a memo entry fetched again, often) is no global or
+        // call, and not in `pins`: those are containers, or nodes given edges, which are
+        // stored whole ([`super::nodes::Nodes::slot_for_edges`]).
+        if self.g.nodes.is_scalar(n as usize) {
+            return false;
+        }
         match self.g.nodes.get(n as usize).map(|n| n.kind) {
             Some(Kind::Global { .. } | Kind::Call { .. } | Kind::PersId { .. }) => true,
             Some(Kind::Ext(_) | Kind::Buffer { .. }) => true,
@@ -1087,6 +1094,15 @@ impl<'a> Lean<'a> {
             MEMOIZE => {
                 return Ok(self.memoize_quick(pos).then_some(pos + 1));
             }
+            // A second part stops before a GET ([`segment`]).
+            BINGET if self.seg.is_none() => {
+                let Some(&key) = data.get(rel + 1) else {
+                    return Ok(None);
+                };
+                self.g.op_count += 1;
+                self.fetch(u64::from(key), pos)?;
+                return Ok(Some(pos + 2));
+            }
             _ => return Ok(None),
         };
         if rel + len > data.len() {
@@ -1100,6 +1116,49 @@ impl<'a> Lean<'a> {
         } else {
             pos + len
         }))
+    }
+
+    /// A GET at `p` of the memo entry stored under `key`: its object's node (made now if it
+    /// has none), pushed as a copy.
+    fn fetch(&mut self, key: u64, p: usize) -> R<()> {
+        let e = self.entry_of(key).ok_or(Bail)?;
+        let ent = *self.entries.get(e as usize).ok_or(Bail)?;
+        let it = Item {
+            tail: 0,
+            node: VIRTUAL,
+            entry: e,
+            pend: ent.pend,
+            op: ent.op,
+            def: true,
+            start: ent.start,
+            end: ent.start + u64::from(ent.len),
+        };
+        let n = match self.resolve(&it) {
+            Some(n) => n,
+            None => self.leaf(it)?,
+        };
+        if let Some(en) = self.entries.get_mut(e as usize)
+            && !en.fetched
+        {
+            en.fetched = true;
+            let pos = en.put;
+            self.g.puts.push(MemoSite { pos, node: n });
+        }
+        self.g.gets.push(MemoSite {
+            pos: p as u64,
+            node: n,
+        });
+        self.stack.push(Item {
+            tail: 0,
+            node: n,
+            entry: e,
+            pend: NONE,
+            op: ent.op,
+            def: false,
+            start: p as u64,
+            end: p as u64,
+        });
+        Ok(())
     }
 
     /// After a MARK at `pos - 1`: a batch of numbers, None and bools that an APPENDS adds to a
@@ -1371,44 +1430,7 @@ impl<'a> Lean<'a> {
                     }
                 }
                 Op::GET | Op::BINGET | Op::LONG_BINGET => {
-                    let key = memo_key(&i).map_err(|_| Bail)?;
-                    let e = self.entry_of(key).ok_or(Bail)?;
-                    let ent = *self.entries.get(e as usize).ok_or(Bail)?;
-                    let it = Item {
-                        tail: 0,
-                        node: VIRTUAL,
-                        entry: e,
-                        pend: ent.pend,
-                        op: ent.op,
-                        def: true,
-                        start: ent.start,
-                        end: ent.start + u64::from(ent.len),
-                    };
-                    let n = match self.resolve(&it) {
-                        Some(n) => n,
-                        None => self.leaf(it)?,
-                    };
-                    if let Some(en) = self.entries.get_mut(e as usize)
-                        && !en.fetched
-                    {
-                        en.fetched = true;
-                        let pos = en.put;
-                        self.g.puts.push(MemoSite { pos, node: n });
-                    }
-                    self.g.gets.push(MemoSite {
-                        pos: p as u64,
-                        node: n,
-                    });
-                    self.stack.push(Item {
-                        tail: 0,
-                        node: n,
-                        entry: e,
-                        pend: NONE,
-                        op: ent.op,
-                        def: false,
-                        start: p as u64,
-                        end: p as u64,
-                    });
+                    self.fetch(memo_key(&i).map_err(|_| Bail)?, p)?;
                 }
                 Op::PUT | Op::BINPUT | Op::LONG_BINPUT | Op::MEMOIZE => {
                     let key = if i.op == Op::MEMOIZE {

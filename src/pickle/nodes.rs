@@ -272,6 +272,13 @@ impl Nodes {
             .get(id)
             .is_some_and(|p| p.tag() == tag::FULL || is_container_tag(p.tag()))
     }
+    /// True when the node at `id` is a scalar: None, a bool, number, string or bytes (a node
+    /// given edges is stored whole, and is none). Reads the tag only.
+    pub fn is_scalar(&self, id: usize) -> bool {
+        self.packed
+            .get(id)
+            .is_some_and(|p| p.tag() <= tag::BYTEARRAY)
+    }
     /// True when the node at `id` is a tuple, list, dict, set or frozenset.
     pub fn is_container(&self, id: usize) -> bool {
         self.packed
