@@ -9,6 +9,8 @@
         OUTDIR/pipeline-20261124T101500/saved_state/result-stage<N>.pickle (48 stages)
     gen_fixtures.py objheavy OUT.pickle [--mb 10]
         a hifa_flagdata-like result: ~10 MB, ~3 million opcodes of dicts/floats
+    gen_fixtures.py instances OUT.pickle [--mb 10]
+        a hif_makeimages-like result: instances whose dicts share their keys (memo GETs)
     gen_fixtures.py numpyheavy OUT.pickle [--mb 1024]
         a result-stage4-like pickle holding ~MB megabytes of arrays
 
@@ -756,6 +758,18 @@ def cmd_objheavy(args):
         pickle.dump(rl, f, protocol=args.protocol)
 
 
+def cmd_instances(args):
+    """A hif_makeimages-like result: thousands of instances whose dicts share their key
+    strings (each written once, then fetched again from the memo), as most pipeline results
+    and contexts hold them."""
+    g = Gen(seed=args.seed, scale=1.0, n_ms=2, flavour=args.flavour)
+    # makeimages_result counts 1,500 bytes a result (a stage's images and QA beside it);
+    # pickled together, with their keys fetched from the memo, one takes about 380.
+    rl = results_list(g, makeimages_result(g, args.mb * 1e6 * 1500 / 380), 'hif_makeimages', 30)
+    with open(args.out, 'wb') as f:
+        pickle.dump(rl, f, protocol=args.protocol)
+
+
 def cmd_numpyheavy(args):
     g = Gen(seed=args.seed, scale=1.0, n_ms=2, flavour=args.flavour)
     items = []
@@ -1238,7 +1252,8 @@ def main(argv=None):
     p.add_argument('--seed', type=int, default=1)
     p.add_argument('--quiet', action='store_true')
     p.set_defaults(func=cmd_context)
-    for name, mb, fn in (('objheavy', 10, cmd_objheavy), ('numpyheavy', 1024, cmd_numpyheavy)):
+    for name, mb, fn in (('objheavy', 10, cmd_objheavy), ('instances', 10, cmd_instances),
+                         ('numpyheavy', 1024, cmd_numpyheavy)):
         p = sub.add_parser(name)
         p.add_argument('out')
         p.add_argument('--mb', type=float, default=mb)

@@ -114,8 +114,12 @@ fn any_outside(spans: &[Span], refs: &[u64]) -> bool {
             Some(s) if r < s.start => return true,
             _ => {}
         }
-        // Past span `i`: the next span holding `r`, if any.
-        i += spans[i.min(spans.len())..].partition_point(|s| s.end <= r);
+        // Past span `i`: the next span holding `r`, if any (most often the next one: the
+        // references of an object fetched once per instance, one instance per span).
+        i += match spans.get(i + 1) {
+            Some(s) if s.end > r => 1,
+            _ => spans[i.min(spans.len())..].partition_point(|s| s.end <= r),
+        };
         match spans.get(i) {
             Some(s) if s.contains(r) => {}
             _ => return true,
@@ -174,14 +178,16 @@ pub fn kept_within(
     // Definitions referenced from outside the cut.
     let mut kept: BTreeMap<u64, u64> = BTreeMap::new();
     let mut work: Vec<Span> = Vec::new();
+    // The spans ascend: each count and search goes on from where the last one ended.
+    let mut puts = g.puts_within_each();
+    let sp = &refs.shared_puts;
+    let mut from = 0;
     for s in cut {
         // The budget counts every store in the span; only the shared ones need a look.
-        spend(budget, g.puts_within(*s))?;
-        let sp = &refs.shared_puts;
-        let (a, b) = (
-            sp.partition_point(|p| p.pos < s.start),
-            sp.partition_point(|p| p.pos < s.end),
-        );
+        spend(budget, puts.count(*s))?;
+        let a = from + sp[from..].partition_point(|p| p.pos < s.start);
+        let b = a + sp[a..].partition_point(|p| p.pos < s.end);
+        from = b;
         for p in &sp[a..b] {
             let Some(d) = defined_inside(p.node) else {
                 continue;

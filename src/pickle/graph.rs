@@ -305,30 +305,119 @@ impl PosIndex {
 
     /// How many offsets are below `x`.
     pub fn count_below(&self, x: u64) -> usize {
-        let b = self.samples.partition_point(|s| s.0 < x);
-        if b == 0 {
-            return 0;
+        self.counter().count_below(x)
+    }
+
+    /// A [`PosCounter`] over this index.
+    pub fn counter(&self) -> PosCounter<'_> {
+        PosCounter {
+            idx: self,
+            at: None,
+            last: 0,
         }
-        let (mut pos, mut wide) = self.samples[b - 1];
-        let mut count = (b - 1) * Self::BLOCK + 1;
-        // Gaps of block b-1 follow the gaps of the blocks before it (BLOCK-1 each).
-        let first = (b - 1) * (Self::BLOCK - 1);
+    }
+
+    /// Steps over block `at.b`'s gaps from its `at.k`-th offset while the next offset is
+    /// below `x`.
+    fn scan(&self, mut at: BlockAt, x: u64) -> BlockAt {
+        let first = at.b * (Self::BLOCK - 1);
         let end = (first + Self::BLOCK - 1).min(self.gaps.len());
-        for &g in self.gaps.get(first..end).unwrap_or(&[]) {
-            let gap = if g == u8::MAX {
-                let w = self.wide.get(wide as usize).copied().unwrap_or(0);
-                wide += 1;
-                w
+        for &g in self.gaps.get(first + at.k - 1..end).unwrap_or(&[]) {
+            let wide = g == u8::MAX;
+            let gap = if wide {
+                self.wide.get(at.wide as usize).copied().unwrap_or(0)
             } else {
                 u64::from(g)
             };
-            pos += gap;
-            if pos >= x {
+            if at.pos + gap >= x {
                 break;
             }
-            count += 1;
+            at.pos += gap;
+            at.k += 1;
+            at.wide += u32::from(wide);
         }
-        count
+        at
+    }
+}
+
+/// Where a count stopped: in block `b`, its `k`-th offset (from 1) `pos`, the next wide gap.
+#[derive(Debug, Clone, Copy)]
+struct BlockAt {
+    b: usize,
+    k: usize,
+    pos: u64,
+    wide: u32,
+}
+
+/// [`PosIndex::count_below`] of bounds that mostly ascend (the ends of sorted spans): a
+/// bound in the block where the last count stopped goes on from there rather than from the
+/// block's start; any other bound is looked up afresh.
+#[derive(Debug)]
+pub struct PosCounter<'a> {
+    idx: &'a PosIndex,
+    at: Option<BlockAt>,
+    last: u64,
+}
+
+impl PosCounter<'_> {
+    pub fn count_below(&mut self, x: u64) -> usize {
+        let idx = self.idx;
+        let resume = self
+            .at
+            .filter(|a| x >= self.last && idx.samples.get(a.b + 1).is_none_or(|s| s.0 >= x));
+        let from = match resume {
+            Some(a) => a,
+            None => {
+                let b = idx.samples.partition_point(|s| s.0 < x);
+                let Some(&(pos, wide)) = b.checked_sub(1).and_then(|b| idx.samples.get(b)) else {
+                    self.at = None;
+                    return 0;
+                };
+                BlockAt {
+                    b: b - 1,
+                    k: 1,
+                    pos,
+                    wide,
+                }
+            }
+        };
+        let at = idx.scan(from, x);
+        self.at = Some(at);
+        self.last = x;
+        at.b * PosIndex::BLOCK + at.k
+    }
+}
+
+/// [`Graph::puts_within`] of spans in ascending order, each count going on from the last.
+#[derive(Debug)]
+pub struct PutsWithin<'a> {
+    lean: Option<PosCounter<'a>>,
+    puts: &'a [MemoSite],
+    /// Full graphs: the stores before this index lie before the last span.
+    from: usize,
+}
+
+impl PutsWithin<'_> {
+    /// The memo stores within `s`.
+    pub fn count(&mut self, s: Span) -> usize {
+        if let Some(c) = &mut self.lean {
+            let below = c.count_below(s.start);
+            return c.count_below(s.end) - below;
+        }
+        let p = self.puts;
+        // A span before the last one: from the start again.
+        if self
+            .from
+            .checked_sub(1)
+            .and_then(|i| p.get(i))
+            .is_some_and(|x| x.pos >= s.start)
+        {
+            self.from = 0;
+        }
+        let a = self.from + p[self.from..].partition_point(|x| x.pos < s.start);
+        let b = a + p[a..].partition_point(|x| x.pos < s.end);
+        self.from = a;
+        b - a
     }
 }
 
@@ -371,6 +460,14 @@ impl Graph {
         self.lean
             .as_ref()
             .map_or(self.puts.len() as u64, |l| l.put_pos.len())
+    }
+    /// [`Graph::puts_within`] of many spans, cheaper when they come in ascending order.
+    pub fn puts_within_each(&self) -> PutsWithin<'_> {
+        PutsWithin {
+            lean: self.lean.as_ref().map(|l| l.put_pos.counter()),
+            puts: &self.puts,
+            from: 0,
+        }
     }
     /// Memo stores at offsets within `s`.
     pub fn puts_within(&self, s: Span) -> usize {
@@ -431,6 +528,76 @@ mod tests {
         let probes = pos.iter().flat_map(|&p| [p.saturating_sub(1), p, p + 1]);
         for q in probes.chain([0, u64::MAX]) {
             assert_eq!(idx.count_below(q), pos.partition_point(|&p| p < q), "{q}");
+        }
+    }
+
+    #[test]
+    fn a_counter_counts_like_the_index_whatever_order_its_bounds_come_in() {
+        // Gaps of every width (wide ones too), duplicates, and long runs inside one block.
+        let mut pos = Vec::new();
+        let mut x = 5u64;
+        for k in 0..900u64 {
+            x += match k % 11 {
+                0 => 0,
+                1 => 300,
+                2 => 255,
+                3 => 1 << 33,
+                _ => k % 5,
+            };
+            pos.push(x);
+        }
+        let idx = idx_of(&pos);
+        let want = |q: u64| pos.partition_point(|&p| p < q);
+        let mut bounds: Vec<u64> = pos
+            .iter()
+            .flat_map(|&p| [p.saturating_sub(1), p, p + 1])
+            .collect();
+        bounds.extend([0, 1, u64::MAX]);
+        bounds.sort_unstable();
+        // Ascending (as span ends come), then with steps back and jumps ahead.
+        let mut c = idx.counter();
+        for &q in &bounds {
+            assert_eq!(c.count_below(q), want(q), "ascending {q}");
+        }
+        let mut c = idx.counter();
+        let mut k = 1u64;
+        for _ in 0..3000 {
+            k = k
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let q = bounds[(k >> 33) as usize % bounds.len()];
+            assert_eq!(c.count_below(q), want(q), "shuffled {q}");
+        }
+    }
+
+    #[test]
+    fn puts_within_each_counts_the_stores_of_each_span() {
+        use super::{Graph, LeanCounts, MemoSite, Span};
+        let pos: Vec<u64> = (0..500u64).map(|k| k * 7 + (k % 3) * 2).collect();
+        let full = Graph {
+            puts: pos.iter().map(|&pos| MemoSite { pos, node: 0 }).collect(),
+            ..Graph::default()
+        };
+        let lean = Graph {
+            lean: Some(Box::new(LeanCounts {
+                put_pos: idx_of(&pos),
+                ..LeanCounts::default()
+            })),
+            ..Graph::default()
+        };
+        let mut spans: Vec<Span> = (0..200u64)
+            .map(|k| Span {
+                start: k * 17,
+                end: k * 17 + 1 + k % 16,
+            })
+            .collect();
+        // One span out of order: counted from the start again.
+        spans.push(Span { start: 3, end: 40 });
+        for g in [&full, &lean] {
+            let mut each = g.puts_within_each();
+            for s in &spans {
+                assert_eq!(each.count(*s), g.puts_within(*s), "{s:?}");
+            }
         }
     }
 }
