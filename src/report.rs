@@ -256,8 +256,14 @@ pub fn top_attrs(m: &Model, n: usize) -> Vec<TopAttr> {
     let mut cand: Vec<usize> = (0..groups.attrs.len())
         .filter(|&i| !groups.groups[groups.attrs[i].group].pass_through)
         .collect();
-    cand.sort_by_key(|&i| std::cmp::Reverse(groups.attrs[i].row.span.len()));
-    cand.truncate(n);
+    // The n largest, in order (ties in attribute order): a partial selection first, the
+    // file may hold hundreds of thousands.
+    let key = |&i: &usize| (std::cmp::Reverse(groups.attrs[i].row.span.len()), i);
+    if n < cand.len() {
+        cand.select_nth_unstable_by_key(n, key);
+        cand.truncate(n);
+    }
+    cand.sort_unstable_by_key(key);
     let rows: Vec<_> = cand.iter().map(|&i| groups.attrs[i].row).collect();
     let paths = m.attr_paths(&rows);
     cand.into_iter()

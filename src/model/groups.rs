@@ -1,8 +1,6 @@
 //! class.attr groups: every attribute of every instance, grouped by class and name, with
 //! inline and retained bytes and the pass-through folding used by reports.
 
-use std::collections::HashMap;
-
 use crate::pickle::{Graph, Kind, NodeId, Span};
 
 use super::rows::{Label, Row, attr_name, rows_into};
@@ -145,16 +143,18 @@ impl Groups {
 
 /// Marks groups whose bytes lie ≥ 90% inside the values of one other group nested in them.
 fn mark_pass_through(groups: &mut [Group], attrs: &[AttrInst]) {
-    let mut order: Vec<usize> = (0..attrs.len()).collect();
-    order.sort_by_key(|&i| {
-        (
-            attrs[i].row.span.start,
-            std::cmp::Reverse(attrs[i].row.span.end),
-        )
-    });
-    let mut nested: HashMap<(usize, usize), u64> = HashMap::new();
+    // Outer spans first; the keys sorted in place (ties in attribute order, as a stable sort
+    // of the indices would leave them).
+    let mut order: Vec<(u64, std::cmp::Reverse<u64>, usize)> = attrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.row.span.start, std::cmp::Reverse(a.row.span.end), i))
+        .collect();
+    order.sort_unstable();
+    let mut nested: foldhash::HashMap<(usize, usize), u64> = foldhash::HashMap::default();
     let mut stack: Vec<usize> = Vec::new();
-    for &i in &order {
+    let mut seen: Vec<usize> = Vec::new();
+    for &(_, _, i) in &order {
         let s = attrs[i].row.span;
         while let Some(&top) = stack.last() {
             if attrs[top].row.span.end <= s.start {
@@ -165,7 +165,7 @@ fn mark_pass_through(groups: &mut [Group], attrs: &[AttrInst]) {
         }
         let h = attrs[i].group;
         let mut seen_h = false;
-        let mut seen: Vec<usize> = Vec::new();
+        seen.clear();
         for &anc in stack.iter().rev().take(64) {
             let a = attrs[anc].group;
             if a == h {
