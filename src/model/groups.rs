@@ -58,8 +58,7 @@ impl Groups {
         let data = m.data();
         // class -> attribute -> group; looked up with borrowed names (most attribute names
         // are borrowed straight from the file), allocated only for a new group.
-        let mut index: foldhash::HashMap<String, foldhash::HashMap<String, usize>> =
-            foldhash::HashMap::default();
+        let mut index: foldhash::HashMap<String, ClassGroups> = foldhash::HashMap::default();
         let mut groups: Vec<Group> = Vec::new();
         let mut attrs = Vec::new();
         let mut spans: Vec<Vec<Span>> = Vec::new();
@@ -73,29 +72,39 @@ impl Groups {
                 continue;
             };
             rows_into(g, data, id, &mut buf);
+            let by_attr = match index.get_mut(class.as_str()) {
+                Some(m) => m,
+                None => index.entry(class.clone()).or_default(),
+            };
             for &row in &buf {
                 let Label::Attr(k) = row.label else {
                     continue;
                 };
-                let attr = attr_name(g, data, k);
-                let by_attr = match index.get_mut(class.as_str()) {
-                    Some(m) => m,
-                    None => index.entry(class.clone()).or_default(),
-                };
-                let gi = match by_attr.get(attr.as_ref()) {
+                // A name string fetched again from the memo is the same node each time.
+                let gi = match by_attr.by_node.get(&k) {
                     Some(&gi) => gi,
                     None => {
-                        groups.push(Group {
-                            class: class.clone(),
-                            attr: attr.clone().into_owned(),
-                            instances: 0,
-                            bytes: 0,
-                            retained: 0,
-                            pass_through: false,
-                        });
-                        spans.push(Vec::new());
-                        by_attr.insert(attr.into_owned(), groups.len() - 1);
-                        groups.len() - 1
+                        let attr = attr_name(g, data, k);
+                        let gi = match by_attr.by_name.get(attr.as_ref()) {
+                            Some(&gi) => gi,
+                            None => {
+                                groups.push(Group {
+                                    class: class.clone(),
+                                    attr: attr.clone().into_owned(),
+                                    instances: 0,
+                                    bytes: 0,
+                                    retained: 0,
+                                    pass_through: false,
+                                });
+                                spans.push(Vec::new());
+                                by_attr.by_name.insert(attr.into_owned(), groups.len() - 1);
+                                groups.len() - 1
+                            }
+                        };
+                        if m.refs.is_shared(k) {
+                            by_attr.by_node.insert(k, gi);
+                        }
+                        gi
                     }
                 };
                 groups[gi].instances += 1;
@@ -139,6 +148,14 @@ impl Groups {
         });
         v
     }
+}
+
+/// One class's groups, by attribute name and by the node of a name string that GETs fetch
+/// again.
+#[derive(Default)]
+struct ClassGroups {
+    by_name: foldhash::HashMap<String, usize>,
+    by_node: foldhash::HashMap<NodeId, usize>,
 }
 
 /// Marks groups whose bytes lie ≥ 90% inside the values of one other group nested in them.
