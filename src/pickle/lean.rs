@@ -1029,8 +1029,8 @@ impl<'a> Lean<'a> {
 
     /// The most common instructions of object-heavy streams, taken before the machine
     /// decodes them in full: a number, None, a bool or an ASCII string (an item pushed,
-    /// nothing else to check), MARK, an empty dict or list, APPENDS and SETITEMS, and a
-    /// MEMOIZE no GET reads. The offset past it, or `None` for the machine's own path
+    /// nothing else to check), MARK, an empty dict or list, APPENDS and SETITEMS, a MEMOIZE
+    /// no GET reads, and BINGET. The offset past it, or `None` for the machine's own path
     /// (anything else, or an instruction not whole in view).
     #[inline(always)]
     fn quick(&mut self, data: &[u8], base: usize, pos: usize) -> R<Option<usize>> {
