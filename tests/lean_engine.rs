@@ -207,6 +207,7 @@ fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
     let dir = tempfile::tempdir().unwrap();
     let gen_ = common::root().join("tools").join("gen_fixtures.py");
     let oh = dir.path().join("objheavy.pickle");
+    let inst = dir.path().join("instances.pickle");
     let ctx = dir.path().join("ctx");
     for args in [
         vec![
@@ -214,6 +215,12 @@ fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
             oh.display().to_string(),
             "--mb".into(),
             "2".into(),
+        ],
+        vec![
+            "instances".into(),
+            inst.display().to_string(),
+            "--mb".into(),
+            "1".into(),
         ],
         vec![
             "context".into(),
@@ -248,6 +255,12 @@ fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
     assert!(
         splits >= 12 && events >= splits && second >= 8 << 20 && handed * 2 >= splits,
         "{splits} splits, {events} events, {second} B, {handed} handed over"
+    );
+    // Instances whose dicts fetch their keys from the memo (BINGET taken by the quick path,
+    // fetched scalars put into containers).
+    assert!(
+        same("instances", std::fs::read(&inst).unwrap()),
+        "instances went full"
     );
     let mut files = Vec::new();
     files.extend(common::files_under(&ctx));
