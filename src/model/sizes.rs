@@ -192,8 +192,9 @@ pub fn kept_within(
             let Some(d) = defined_inside(p.node) else {
                 continue;
             };
-            spend(budget, refs.refs(p.node).len())?;
-            if any_outside(cut, refs.refs(p.node)) {
+            let fetched_at = refs.refs(p.node);
+            spend(budget, fetched_at.len())?;
+            if any_outside(cut, fetched_at) {
                 work.push(d);
             }
         }

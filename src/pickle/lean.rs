@@ -1133,10 +1133,8 @@ impl<'a> Lean<'a> {
             start: ent.start,
             end: ent.start + u64::from(ent.len),
         };
-        let n = match self.resolve(&it) {
-            Some(n) => n,
-            None => self.leaf(it)?,
-        };
+        // Its node, or one made now (`leaf` resolves the entry first).
+        let n = self.leaf(it)?;
         if let Some(en) = self.entries.get_mut(e as usize)
             && !en.fetched
         {
