@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::cell::Cell;
 use std::path::Path;
 
 use picklescope::context::stage_info;
@@ -27,6 +28,12 @@ fn summary(m: &Model) -> String {
             .get(g.root())
             .map(|n| format!("{:?}", n.kind).chars().take(5).collect())),
         groups.approximate
+    );
+    out += &format!(
+        "objects {} stores {} instructions {}\n",
+        g.object_count(),
+        g.memo_store_count(),
+        g.op_count
     );
     for i in groups.by_size() {
         let x = &groups.groups[i];
@@ -101,13 +108,21 @@ fn same_and_splits(name: &str, bytes: Vec<u8>) -> Option<(usize, usize)> {
     Some(same_split(name, &path))
 }
 
-/// Splits made and joined by [`same_split`] across a test, and the instructions replayed.
-static SPLITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-static EVENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-/// Bytes the second parts of those splits parsed.
-static SECOND: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-/// Of those splits, the ones whose second part handed over halfway stopped there.
-static HANDED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+thread_local! {
+    /// Splits made and joined by [`same_split`] across a test (each test runs on its own
+    /// thread), and the instructions replayed.
+    static SPLITS: Cell<usize> = const { Cell::new(0) };
+    static EVENTS: Cell<usize> = const { Cell::new(0) };
+    /// Bytes the second parts of those splits parsed.
+    static SECOND: Cell<usize> = const { Cell::new(0) };
+    /// Of those splits, the ones whose second part handed over halfway stopped there.
+    static HANDED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Adds `n` to a counter of this thread's test.
+fn add(counter: &'static std::thread::LocalKey<Cell<usize>>, n: usize) {
+    counter.with(|c| c.set(c.get() + n));
+}
 
 /// The offsets of the FRAME opcodes of a framed file, following the chain of frame headers.
 fn frames(bytes: &[u8]) -> Vec<usize> {
@@ -132,7 +147,6 @@ fn frames(bytes: &[u8]) -> Vec<usize> {
 /// the instructions they replayed.
 fn same_split(name: &str, path: &Path) -> (usize, usize) {
     use picklescope::pickle::lean::{Handover, parse_lean_file_split, parse_lean_file_with};
-    use std::sync::atomic::Ordering::Relaxed;
     let bytes = std::fs::read(path).unwrap();
     let at = frames(&bytes);
     let (mut joined, mut events) = (0, 0);
@@ -163,14 +177,14 @@ fn same_split(name: &str, path: &Path) -> (usize, usize) {
                     want == format!("{three:?}"),
                     "{name}: windows of {window}, split at {split}, {at:?}: another graph ({half:?})"
                 );
-                HANDED.fetch_add(usize::from(half.second_to < how.second_to), Relaxed);
+                add(&HANDED, usize::from(half.second_to < how.second_to));
             }
             if how.joined {
                 joined += 1;
                 events += how.events;
-                SPLITS.fetch_add(1, Relaxed);
-                EVENTS.fetch_add(how.events, Relaxed);
-                SECOND.fetch_add(how.second_to - how.second_from, Relaxed);
+                add(&SPLITS, 1);
+                add(&EVENTS, how.events);
+                add(&SECOND, how.second_to - how.second_from);
             }
         }
     }
@@ -199,7 +213,6 @@ fn lean_equals_full_on_the_committed_fixtures_and_the_demo() {
 
 #[test]
 fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
-    use std::sync::atomic::Ordering::Relaxed;
     let test = "lean_equals_full_on_generated_object_heavy_and_context_pickles";
     if common::no_python(test) {
         return;
@@ -243,12 +256,7 @@ fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
         "objheavy went full"
     );
     // Its splits were taken over by the first part's machine, with instructions replayed.
-    let (splits, events, second, handed) = (
-        SPLITS.load(Relaxed),
-        EVENTS.load(Relaxed),
-        SECOND.load(Relaxed),
-        HANDED.load(Relaxed),
-    );
+    let (splits, events, second, handed) = (SPLITS.get(), EVENTS.get(), SECOND.get(), HANDED.get());
     eprintln!(
         "objheavy: {splits} splits joined, {events} instructions replayed, {second} B parsed apart, {handed} handed over halfway"
     );
@@ -304,6 +312,66 @@ fn a_split_inside_containers_that_span_it_is_the_one_core_parse() {
         joined >= frames && events > joined,
         "{joined} joined, {events} events"
     );
+}
+
+/// The pickles of [`batches_of_scalars_and_filled_containers_are_the_full_parse`] (`s` makes
+/// a new string object each time, so that CPython memoizes each one rather than fetching it;
+/// strings of one character are shared by CPython whatever makes them).
+const BATCHES_PY: &str = r#"
+import os, pickle
+class C:
+    pass
+def s(x):
+    return ''.join(list(x))
+shared = s('shared')
+shared2 = s('shared2')
+inner = {s('aa'): 1, s('bb'): 2.5}
+c = C()
+c.summary = {s('%d:%d' % (i, j)): {s('flagged'): i * 0.5, s('total'): j}
+             for i in range(20) for j in range(300)}
+c.rows = [[i, i * 2.5, None, True, s('ab')] for i in range(3000)]
+cases = {
+    'nested': {s('k%d' % i): {s('aa'): i, s('bb'): 2.5, s('cc'): s('x' * (2 + i % 9))}
+               for i in range(12000)},
+    'listed': [{s('aa'): i, s('bb'): [1, 2, s('zz')]} for i in range(8000)],
+    'empty': [[{}, [], {s('kk'): []}] for i in range(2000)],
+    # Stored in a batch, fetched two batches later: inside a filled dict, then as an item.
+    'shared_string': [{s('kk'): shared if i in (0, 2500) else s('uu'), s('vv'): i}
+                      for i in range(3000)],
+    'shared_item': {s('k%d' % i): shared2 if i in (0, 2500) else i for i in range(3000)},
+    'shared_inner': [[s('pp'), inner], {s('xx'): inner}] * 400,
+    'instance_among': [{s('aa'): 1, s('bb'): C() if i % 97 == 0 else 2} for i in range(4000)],
+    'non_ascii': [{s('n\u00e9v'): i, s('bb'): s('\u00fc\u00fc')} for i in range(3000)],
+    'state': c,
+    'past_the_kept': {i: {s('vv'): i, s('ww'): -i} for i in range(9000)},
+}
+for name, obj in cases.items():
+    for proto in (2, 4, 5):
+        with open(os.path.join(d, '%s-%d.pickle' % (name, proto)), 'wb') as f:
+            # In a list: a root of more than 4,096 containers goes to the full machine.
+            pickle.dump([obj], f, protocol=proto)
+"#;
+
+/// Batches the lean machine takes whole (scalars, and dicts and lists filled in place with
+/// scalars, each maybe memoized) and the ones it gives back halfway to its own path: a string
+/// or an inner dict fetched again, an instance or a non-ASCII string among the items, a
+/// frame inside the batch, a state dict (a container with a node), a dict past the items a
+/// container keeps. At protocols 2, 4 and 5, whole, in windows and split at every frame,
+/// each equals the full machine's graph.
+#[test]
+fn batches_of_scalars_and_filled_containers_are_the_full_parse() {
+    let test = "batches_of_scalars_and_filled_containers_are_the_full_parse";
+    let Some(dir) = common::py_dir(test, BATCHES_PY) else {
+        return;
+    };
+    let mut files = common::files_under(dir.path());
+    files.sort();
+    assert_eq!(files.len(), 30, "{files:?}");
+    for f in &files {
+        let name = f.display().to_string();
+        let lean = same(&name, std::fs::read(f).unwrap());
+        assert!(lean, "{name} went full");
+    }
 }
 
 /// `n` random object graphs per protocol (tests/support/random_graphs.py, seeded), each

@@ -221,6 +221,8 @@ struct Lean<'a> {
     /// Container nodes made for a decided container whose items were not kept.
     hollow: HashSet<NodeId>,
     scratch: Vec<Item>,
+    /// The memo stores of a batch being taken ([`Lean::kept_batch`]).
+    batch_stores: Vec<usize>,
     /// A worklist [`Lean::free_pend`] reuses.
     work: Vec<u32>,
     /// Set in the machine of a main pass's second part ([`segment`]).
@@ -250,6 +252,7 @@ const NEWTRUE: u8 = Op::NEWTRUE as u8;
 const NEWFALSE: u8 = Op::NEWFALSE as u8;
 const SHORT_BINUNICODE: u8 = Op::SHORT_BINUNICODE as u8;
 const MARK: u8 = Op::MARK as u8;
+const FRAME_OP: u8 = Op::FRAME as u8;
 const EMPTY_DICT: u8 = Op::EMPTY_DICT as u8;
 const EMPTY_LIST: u8 = Op::EMPTY_LIST as u8;
 const APPENDS: u8 = Op::APPENDS as u8;
@@ -270,6 +273,33 @@ static SCALAR_LEN: [u8; 256] = {
     t[NEWFALSE as usize] = 1;
     t
 };
+
+/// The length of the ASCII string (SHORT_BINUNICODE) at `data[r]`; `None` when it is not
+/// ASCII (the machine then checks its UTF-8) or not whole in view.
+#[inline(always)]
+fn ascii_len(data: &[u8], r: usize) -> Option<usize> {
+    let n = usize::from(*data.get(r + 1)?);
+    let text = data.get(r + 2..r + 2 + n)?;
+    // No byte with its high bit set, eight at a time.
+    let mut words = text.chunks_exact(8);
+    let mut acc = 0u64;
+    for w in &mut words {
+        acc |= <[u8; 8]>::try_from(w).map_or(u64::MAX, u64::from_le_bytes);
+    }
+    for &b in words.remainder() {
+        acc |= u64::from(b);
+    }
+    (acc & 0x8080_8080_8080_8080 == 0).then_some(2 + n)
+}
+
+/// True when the FRAME at `data[r]` is whole in view and its length fits in the file's
+/// `rest` bytes after it, as the machine checks it.
+#[inline]
+fn frame_fits(data: &[u8], r: usize, rest: usize) -> bool {
+    data.get(r + 1..r + 9)
+        .and_then(|h| <[u8; 8]>::try_from(h).ok())
+        .is_some_and(|h| u64::from_le_bytes(h) <= rest as u64)
+}
 
 /// The kind of a raw byte string from its instruction's header alone (its payload unread),
 /// as [`scalar_kind`] gives it.
@@ -319,6 +349,7 @@ impl Lean<'static> {
             pins: HashSet::default(),
             hollow: HashSet::default(),
             scratch: Vec::new(),
+            batch_stores: Vec::new(),
             work: Vec::new(),
             seg: None,
             objects: 0,
@@ -356,6 +387,7 @@ impl<'a> Lean<'a> {
             pins: self.pins,
             hollow: self.hollow,
             scratch: self.scratch,
+            batch_stores: self.batch_stores,
             work: self.work,
             seg: self.seg,
             objects: self.objects,
@@ -941,17 +973,30 @@ impl<'a> Lean<'a> {
                 top.node = n;
                 top.pend = NONE;
             }
-        } else if pend.items.len() > SPILL * step {
-            let items = std::mem::take(&mut self.pends[p].items);
-            for it in &items {
-                if it.pend != NONE && self.resolve(it).is_none() {
-                    self.free_pend(it.pend);
-                    self.forget(it);
-                }
-            }
-            self.pends[p].lossy = true;
+        } else {
+            self.spill(p, step);
         }
         Ok(())
+    }
+
+    /// Forgets the items of the undecided container of pend `p` (nothing pinned) once it
+    /// holds more than [`SPILL`] (pairs for a dict, `step` 2): it is then `lossy`.
+    fn spill(&mut self, p: usize, step: usize) {
+        if self
+            .pends
+            .get(p)
+            .is_none_or(|pend| pend.items.len() <= SPILL * step)
+        {
+            return;
+        }
+        let items = std::mem::take(&mut self.pends[p].items);
+        for it in &items {
+            if it.pend != NONE && self.resolve(it).is_none() {
+                self.free_pend(it.pend);
+                self.forget(it);
+            }
+        }
+        self.pends[p].lossy = true;
     }
 
     fn entry_of(&self, key: u64) -> Option<u32> {
@@ -1065,7 +1110,7 @@ impl<'a> Lean<'a> {
             MARK => {
                 self.g.op_count += 1;
                 self.marks.push((self.stack.len(), pos));
-                return Ok(Some(self.dropped_batch(data, rel + 1, pos + 1)));
+                return Ok(Some(self.batch(data, rel + 1, pos + 1)?));
             }
             EMPTY_DICT | EMPTY_LIST => {
                 let op = if code == EMPTY_DICT {
@@ -1159,29 +1204,52 @@ impl<'a> Lean<'a> {
         Ok(())
     }
 
-    /// After a MARK at `pos - 1`: a batch of numbers, None and bools that an APPENDS adds to a
-    /// list which already forgot its items (more than [`SPILL`], nothing pinned), taken at
-    /// once: stepped over and counted, as [`Lean::add_from`] would drop them. The offset the
-    /// machine goes on from: past the APPENDS, or `pos` when the batch is not one of these
-    /// or not whole in view.
+    /// After a MARK at `pos - 1` (`data[rel]` on), a batch of scalars added at once to the
+    /// container below the mark when that one is undecided with nothing pinned in it
+    /// ([`Lean::dropped_batch`], [`Lean::kept_batch`]). The offset the machine goes on
+    /// from: past the batch's APPENDS or SETITEMS, or `pos` for the machine's own path.
     #[inline(always)]
-    fn dropped_batch(&mut self, data: &[u8], rel: usize, pos: usize) -> usize {
+    fn batch(&mut self, data: &[u8], rel: usize, pos: usize) -> R<usize> {
         let base = self.stack.len();
         let Some(t) = base.checked_sub(1).and_then(|k| self.stack.get(k)) else {
-            return pos;
+            return Ok(pos);
         };
-        // The container below the mark, as add_from finds it: made here, no node, an
-        // undecided list that forgot its items, above the mark below (`adds_own`).
-        if !t.def
-            || self.resolve(t).is_some()
-            || self
-                .pends
-                .get(t.pend as usize)
-                .is_none_or(|p| !p.lossy || p.pinned || p.pairs)
-            || !self.adds_own()
-        {
-            return pos;
+        // The container below the mark, as add_from finds it: made here (not a copy), above
+        // the mark below (`adds_own`), with nothing pinned in it.
+        if !t.def || !self.adds_own() {
+            return Ok(pos);
         }
+        let pairs = match t.op {
+            Op::EMPTY_DICT | Op::DICT => true,
+            Op::EMPTY_LIST | Op::LIST => false,
+            _ => return Ok(pos),
+        };
+        if let Some(n) = self.resolve(t) {
+            if self.hollow.contains(&n) || self.pins.contains(&n) {
+                return Ok(pos);
+            }
+            return self.kept_batch(data, rel, pos, pairs);
+        }
+        let Some(pend) = self.pends.get(t.pend as usize) else {
+            return Ok(pos);
+        };
+        if pend.pinned || pend.pairs != pairs {
+            return Ok(pos);
+        }
+        if pend.lossy && !pairs {
+            let next = self.dropped_batch(data, rel, pos);
+            if next != pos {
+                return Ok(next);
+            }
+        }
+        self.kept_batch(data, rel, pos, pairs)
+    }
+
+    /// [`Lean::batch`] into a list which already forgot its items (more than [`SPILL`]):
+    /// numbers, None and bools stepped over and counted, as [`Lean::add_from`] would drop
+    /// them.
+    #[inline(always)]
+    fn dropped_batch(&mut self, data: &[u8], rel: usize, pos: usize) -> usize {
         let mut r = rel;
         let mut n = 0u64;
         // The opcode before and its length: a run of one kind steps by a length held, not
@@ -1211,6 +1279,153 @@ impl<'a> Lean<'a> {
         self.g.op_count += n + 1;
         self.objects += n;
         pos + (r - rel) + 1
+    }
+
+    /// [`Lean::batch`] into a container that keeps its items (`pairs` for a dict): numbers,
+    /// None, bools, ASCII strings, and empty dicts and lists filled in place with those, each
+    /// maybe memoized under a key no GET reads, up to the APPENDS or SETITEMS that adds
+    /// them. An inner container is decided when added, its items forgotten
+    /// ([`Lean::settle_from`]): it is pushed as a bare item and its items are stepped over
+    /// ([`Lean::skip_filled`]). The items go on the stack as they come, the stores are kept
+    /// aside, and at the end [`Lean::add_from`] adds the items; anything else undoes it for
+    /// the machine's own path.
+    #[inline(never)]
+    fn kept_batch(&mut self, data: &[u8], rel: usize, pos: usize, pairs: bool) -> R<usize> {
+        if self.explicit {
+            return Ok(pos);
+        }
+        let close = if pairs { SETITEMS } else { APPENDS };
+        let base = self.stack.len();
+        // File offset = relative offset + `shift`.
+        let shift = pos - rel;
+        let mut stores = std::mem::take(&mut self.batch_stores);
+        stores.clear();
+        let (mut r, mut ops, mut objects) = (rel, 0u64, 0u64);
+        // The last item is an inner container (true: a dict) a MARK may fill.
+        let mut last_inner = None;
+        let end = loop {
+            let Some(&code) = data.get(r) else {
+                break None;
+            };
+            ops += 1;
+            let len = usize::from(SCALAR_LEN[usize::from(code)]);
+            if len != 0 {
+                let op = Op::from_byte(code).unwrap_or(Op::NONE);
+                self.stack.push(Item::new(op, shift + r));
+                objects += 1;
+                last_inner = None;
+                r += len;
+                continue;
+            }
+            match code {
+                SHORT_BINUNICODE => {
+                    let Some(len) = ascii_len(data, r) else {
+                        break None;
+                    };
+                    self.stack.push(Item::new(Op::SHORT_BINUNICODE, shift + r));
+                    objects += 1;
+                    last_inner = None;
+                    r += len;
+                }
+                MEMOIZE => {
+                    let key = self.memo_count + stores.len() as u64;
+                    if self.stack.len() == base || self.fetched.contains(key) {
+                        break None;
+                    }
+                    stores.push(shift + r);
+                    r += 1;
+                }
+                EMPTY_DICT | EMPTY_LIST => {
+                    let dict = code == EMPTY_DICT;
+                    let op = if dict { Op::EMPTY_DICT } else { Op::EMPTY_LIST };
+                    self.stack.push(Item::new(op, shift + r));
+                    objects += 1;
+                    last_inner = Some(dict);
+                    r += 1;
+                }
+                MARK => {
+                    let Some(dict) = last_inner else {
+                        break None;
+                    };
+                    let Some((next, n, items)) =
+                        self.skip_filled(data, r + 1, dict, shift, &mut stores)
+                    else {
+                        break None;
+                    };
+                    (r, ops, objects) = (next, ops + n, objects + items);
+                }
+                FRAME_OP if frame_fits(data, r, self.len.saturating_sub(shift + r + 9)) => r += 9,
+                c if c == close => break Some(r),
+                _ => break None,
+            }
+        };
+        let top = self.stack.len() - base;
+        let Some(end) = end.filter(|_| top > 0 && (!pairs || top.is_multiple_of(2))) else {
+            // Undone: the machine takes the batch from its first instruction.
+            self.stack.truncate(base);
+            self.batch_stores = stores;
+            return Ok(pos);
+        };
+        let from = self.marks.pop().map_or(0, |m| m.0);
+        // The closing instruction is counted with the rest.
+        self.g.op_count += ops;
+        self.objects += objects;
+        self.memoize |= !stores.is_empty();
+        for &at in &stores {
+            self.store_pos(at as u64);
+            self.store_key(self.memo_count);
+        }
+        self.batch_stores = stores;
+        self.add_from(from, shift + end, 0, pairs)?;
+        Ok(shift + end + 1)
+    }
+
+    /// [`Lean::kept_batch`]'s inner container (a dict when `dict`) filled from `data[r]` on,
+    /// after its MARK: numbers, None, bools and ASCII strings, maybe memoized under a key no
+    /// GET reads (their offsets added to `stores`), up to its SETITEMS or APPENDS. Where it
+    /// goes on (past that), the instructions and the objects stepped over.
+    #[inline(always)]
+    fn skip_filled(
+        &self,
+        data: &[u8],
+        mut r: usize,
+        dict: bool,
+        shift: usize,
+        stores: &mut Vec<usize>,
+    ) -> Option<(usize, u64, u64)> {
+        let close = if dict { SETITEMS } else { APPENDS };
+        // The closing instruction (the MARK is counted by the caller).
+        let (mut ops, mut items) = (1u64, 0u64);
+        loop {
+            let code = *data.get(r)?;
+            let len = usize::from(SCALAR_LEN[usize::from(code)]);
+            if len != 0 {
+                r += len;
+                items += 1;
+                ops += 1;
+                continue;
+            }
+            match code {
+                SHORT_BINUNICODE => {
+                    r += ascii_len(data, r)?;
+                    items += 1;
+                }
+                MEMOIZE => {
+                    let key = self.memo_count + stores.len() as u64;
+                    if items == 0 || self.fetched.contains(key) {
+                        return None;
+                    }
+                    stores.push(shift + r);
+                    r += 1;
+                }
+                FRAME_OP if frame_fits(data, r, self.len.saturating_sub(shift + r + 9)) => r += 9,
+                c if c == close => {
+                    return (!dict || items.is_multiple_of(2)).then_some((r + 1, ops, items));
+                }
+                _ => return None,
+            }
+            ops += 1;
+        }
     }
 
     /// [`Lean::quick`]'s MEMOIZE: a store no GET reads, of an item above the mark, keys
