@@ -59,6 +59,32 @@ fn summary(m: &Model) -> String {
     out
 }
 
+/// Every node the lean graph gives edges has the edges' spans the full graph gives the node
+/// of the same span (what the explorer sizes a container's children by).
+fn same_edges(name: &str, full: &Model, lean: &Model) {
+    let (f, l) = (full.graph(), lean.graph());
+    let mut by_span = std::collections::HashMap::new();
+    for id in 0..f.nodes.len() as u32 {
+        if !f.children(id).is_empty() {
+            let s = f.node(id).span;
+            by_span.insert((s.start, s.end), id);
+        }
+    }
+    for id in 0..l.nodes.len() as u32 {
+        let kids = l.children(id);
+        if kids.is_empty() {
+            continue;
+        }
+        let s = l.node(id).span;
+        let full_id = by_span
+            .get(&(s.start, s.end))
+            .unwrap_or_else(|| panic!("{name}: no full node with children at {s:?}"));
+        let want: Vec<_> = f.children(*full_id).iter().map(|e| e.span).collect();
+        let got: Vec<_> = kids.iter().map(|e| e.span).collect();
+        assert!(want == got, "{name}: the children of the node at {s:?}");
+    }
+}
+
 /// Compares the two engines on one file's bytes; true when the lean machine took it (it
 /// hands odd files to the full one).
 fn same(name: &str, bytes: Vec<u8>) -> bool {
@@ -82,6 +108,7 @@ fn same_and_splits(name: &str, bytes: Vec<u8>) -> Option<(usize, usize)> {
     let took = lean.graph().lean.is_some();
     let want = summary(&full);
     assert_eq!(want, summary(&lean), "{name}");
+    same_edges(name, &full, &lean);
     // The same file read in windows (small ones: sliding, reading back, large payloads
     // stepped over), its bytes afterwards only those the graph's nodes read.
     let dir = tempfile::tempdir().unwrap();
@@ -344,6 +371,10 @@ cases = {
     'non_ascii': [{s('n\u00e9v'): i, s('bb'): s('\u00fc\u00fc')} for i in range(3000)],
     'state': c,
     'past_the_kept': {i: {s('vv'): i, s('ww'): -i} for i in range(9000)},
+    # Batches kept undecided, then an instance in a later batch needs every item made.
+    'pinned_late': [{s('aa'): i, s('bb'): 2.5} for i in range(2500)] + [s('tail'), C()],
+    'pinned_late_dict': dict([(s('k%d' % i), {s('vv'): i}) for i in range(2500)]
+                             + [(s('last'), C())]),
 }
 for name, obj in cases.items():
     for proto in (2, 4, 5):
@@ -356,7 +387,7 @@ for name, obj in cases.items():
 /// scalars, each maybe memoized) and the ones it gives back halfway to its own path: a string
 /// or an inner dict fetched again, an instance or a non-ASCII string among the items, a
 /// frame inside the batch, a state dict (a container with a node), a dict past the items a
-/// container keeps. At protocols 2, 4 and 5, whole, in windows and split at every frame,
+/// container keeps, containers whose kept items an instance in a later batch needs. At protocols 2, 4 and 5, whole, in windows and split at every frame,
 /// each equals the full machine's graph.
 #[test]
 fn batches_of_scalars_and_filled_containers_are_the_full_parse() {
@@ -366,7 +397,7 @@ fn batches_of_scalars_and_filled_containers_are_the_full_parse() {
     };
     let mut files = common::files_under(dir.path());
     files.sort();
-    assert_eq!(files.len(), 30, "{files:?}");
+    assert_eq!(files.len(), 36, "{files:?}");
     for f in &files {
         let name = f.display().to_string();
         let lean = same(&name, std::fs::read(f).unwrap());

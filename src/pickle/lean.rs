@@ -301,6 +301,16 @@ fn frame_fits(data: &[u8], r: usize, rest: usize) -> bool {
         .is_some_and(|h| u64::from_le_bytes(h) <= rest as u64)
 }
 
+/// Where [`Lean::kept_batch`] makes a batch's items: on the stack (for
+/// [`Lean::add_from`] to add to a container with a node), straight into an undecided
+/// container's items (pend), or nowhere (a container that forgot its items).
+#[derive(Debug, Clone, Copy)]
+enum Sink {
+    Stack,
+    Pend(usize),
+    Nowhere,
+}
+
 /// The kind of a raw byte string from its instruction's header alone (its payload unread),
 /// as [`scalar_kind`] gives it.
 fn raw_bytes_kind(head: &[u8], pos: usize) -> Option<(Kind, usize)> {
@@ -1228,21 +1238,25 @@ impl<'a> Lean<'a> {
             if self.hollow.contains(&n) || self.pins.contains(&n) {
                 return Ok(pos);
             }
-            return self.kept_batch(data, rel, pos, pairs);
+            return self.kept_batch(data, rel, pos, pairs, Sink::Stack);
         }
-        let Some(pend) = self.pends.get(t.pend as usize) else {
+        let p = t.pend as usize;
+        let Some(pend) = self.pends.get(p) else {
             return Ok(pos);
         };
         if pend.pinned || pend.pairs != pairs {
             return Ok(pos);
         }
-        if pend.lossy && !pairs {
+        if !pend.lossy {
+            return self.kept_batch(data, rel, pos, pairs, Sink::Pend(p));
+        }
+        if !pairs {
             let next = self.dropped_batch(data, rel, pos);
             if next != pos {
                 return Ok(next);
             }
         }
-        self.kept_batch(data, rel, pos, pairs)
+        self.kept_batch(data, rel, pos, pairs, Sink::Nowhere)
     }
 
     /// [`Lean::batch`] into a list which already forgot its items (more than [`SPILL`]):
@@ -1285,17 +1299,29 @@ impl<'a> Lean<'a> {
     /// None, bools, ASCII strings, and empty dicts and lists filled in place with those, each
     /// maybe memoized under a key no GET reads, up to the APPENDS or SETITEMS that adds
     /// them. An inner container is decided when added, its items forgotten
-    /// ([`Lean::settle_from`]): it is pushed as a bare item and its items are stepped over
-    /// ([`Lean::skip_filled`]). The items go on the stack as they come, the stores are kept
-    /// aside, and at the end [`Lean::add_from`] adds the items; anything else undoes it for
-    /// the machine's own path.
+    /// ([`Lean::settle_from`]): it is made a bare item and its items are stepped over
+    /// ([`Lean::skip_filled`]). The items are made as they come, where `sink` says, the
+    /// stores kept aside, and at the end the items are added as [`Lean::add_from`] adds
+    /// them; anything else undoes it for the machine's own path.
     #[inline(never)]
-    fn kept_batch(&mut self, data: &[u8], rel: usize, pos: usize, pairs: bool) -> R<usize> {
+    fn kept_batch(
+        &mut self,
+        data: &[u8],
+        rel: usize,
+        pos: usize,
+        pairs: bool,
+        sink: Sink,
+    ) -> R<usize> {
         if self.explicit {
             return Ok(pos);
         }
         let close = if pairs { SETITEMS } else { APPENDS };
-        let base = self.stack.len();
+        let mut out = match sink {
+            Sink::Stack => std::mem::take(&mut self.stack),
+            Sink::Pend(p) => std::mem::take(&mut self.pends[p].items),
+            Sink::Nowhere => std::mem::take(&mut self.scratch),
+        };
+        let base = out.len();
         // File offset = relative offset + `shift`.
         let shift = pos - rel;
         let mut stores = std::mem::take(&mut self.batch_stores);
@@ -1311,7 +1337,7 @@ impl<'a> Lean<'a> {
             let len = usize::from(SCALAR_LEN[usize::from(code)]);
             if len != 0 {
                 let op = Op::from_byte(code).unwrap_or(Op::NONE);
-                self.stack.push(Item::new(op, shift + r));
+                out.push(Item::new(op, shift + r));
                 objects += 1;
                 last_inner = None;
                 r += len;
@@ -1322,14 +1348,14 @@ impl<'a> Lean<'a> {
                     let Some(len) = ascii_len(data, r) else {
                         break None;
                     };
-                    self.stack.push(Item::new(Op::SHORT_BINUNICODE, shift + r));
+                    out.push(Item::new(Op::SHORT_BINUNICODE, shift + r));
                     objects += 1;
                     last_inner = None;
                     r += len;
                 }
                 MEMOIZE => {
                     let key = self.memo_count + stores.len() as u64;
-                    if self.stack.len() == base || self.fetched.contains(key) {
+                    if out.len() == base || self.fetched.contains(key) {
                         break None;
                     }
                     stores.push(shift + r);
@@ -1338,7 +1364,7 @@ impl<'a> Lean<'a> {
                 EMPTY_DICT | EMPTY_LIST => {
                     let dict = code == EMPTY_DICT;
                     let op = if dict { Op::EMPTY_DICT } else { Op::EMPTY_LIST };
-                    self.stack.push(Item::new(op, shift + r));
+                    out.push(Item::new(op, shift + r));
                     objects += 1;
                     last_inner = Some(dict);
                     r += 1;
@@ -1359,10 +1385,18 @@ impl<'a> Lean<'a> {
                 _ => break None,
             }
         };
-        let top = self.stack.len() - base;
-        let Some(end) = end.filter(|_| top > 0 && (!pairs || top.is_multiple_of(2))) else {
+        let top = out.len() - base;
+        let end = end.filter(|_| top > 0 && (!pairs || top.is_multiple_of(2)));
+        if end.is_none() {
             // Undone: the machine takes the batch from its first instruction.
-            self.stack.truncate(base);
+            out.truncate(base);
+        }
+        match sink {
+            Sink::Stack => self.stack = out,
+            Sink::Pend(p) => self.pends[p].items = out,
+            Sink::Nowhere => self.scratch = out,
+        }
+        let Some(end) = end.map(|e| shift + e) else {
             self.batch_stores = stores;
             return Ok(pos);
         };
@@ -1376,8 +1410,24 @@ impl<'a> Lean<'a> {
             self.store_key(self.memo_count);
         }
         self.batch_stores = stores;
-        self.add_from(from, shift + end, 0, pairs)?;
-        Ok(shift + end + 1)
+        match sink {
+            Sink::Stack => self.add_from(from, end, 0, pairs)?,
+            // As add_from adds bare items to an undecided container: each ends where the
+            // next starts, the last at the APPENDS or SETITEMS; past the items a container
+            // keeps, they are forgotten.
+            Sink::Pend(p) => {
+                let items = &mut self.pends[p].items[base..];
+                for k in 1..items.len() {
+                    items[k - 1].end = items[k].start;
+                }
+                if let Some(last) = items.last_mut() {
+                    last.end = end as u64;
+                }
+                self.spill(p, if pairs { 2 } else { 1 });
+            }
+            Sink::Nowhere => self.scratch.truncate(base),
+        }
+        Ok(end + 1)
     }
 
     /// [`Lean::kept_batch`]'s inner container (a dict when `dict`) filled from `data[r]` on,
