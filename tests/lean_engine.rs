@@ -379,15 +379,19 @@ cases = {
 for name, obj in cases.items():
     for proto in (2, 4, 5):
         with open(os.path.join(d, '%s-%d.pickle' % (name, proto)), 'wb') as f:
-            # In a list: a root of more than 4,096 containers goes to the full machine.
             pickle.dump([obj], f, protocol=proto)
+# At the root: a list or dict of more than 4,096 containers forgets its items.
+for name in ('nested', 'listed', 'past_the_kept'):
+    with open(os.path.join(d, 'root_%s-4.pickle' % name), 'wb') as f:
+        pickle.dump(cases[name], f, protocol=4)
 "#;
 
 /// Batches the lean machine takes whole (scalars, and dicts and lists filled in place with
 /// scalars, each maybe memoized) and the ones it gives back halfway to its own path: a string
 /// or an inner dict fetched again, an instance or a non-ASCII string among the items, a
 /// frame inside the batch, a state dict (a container with a node), a dict past the items a
-/// container keeps, containers whose kept items an instance in a later batch needs. At protocols 2, 4 and 5, whole, in windows and split at every frame,
+/// container keeps, containers whose kept items an instance in a later batch needs, roots
+/// that forgot their items. At protocols 2, 4 and 5, whole, in windows and split at every frame,
 /// each equals the full machine's graph.
 #[test]
 fn batches_of_scalars_and_filled_containers_are_the_full_parse() {
@@ -397,7 +401,7 @@ fn batches_of_scalars_and_filled_containers_are_the_full_parse() {
     };
     let mut files = common::files_under(dir.path());
     files.sort();
-    assert_eq!(files.len(), 36, "{files:?}");
+    assert_eq!(files.len(), 39, "{files:?}");
     for f in &files {
         let name = f.display().to_string();
         let lean = same(&name, std::fs::read(f).unwrap());

@@ -640,6 +640,25 @@ impl<'a> Lean<'a> {
         self.leaf(it)
     }
 
+    /// The root's node: [`Lean::need_real`], except for a container that forgot its items
+    /// (more than [`SPILL`], nothing pinned: a list of a million records, say), which gets a
+    /// node without edges, as a decided container does (its items are read from the file
+    /// when the explorer opens it).
+    fn root_node(&mut self, it: Item) -> R<NodeId> {
+        let forgot = self.resolve(&it).is_none()
+            && it.pend != NONE
+            && self
+                .pends
+                .get(it.pend as usize)
+                .is_some_and(|p| p.lossy && !p.pinned);
+        if !forgot {
+            return self.need_real(it);
+        }
+        self.free_pend(it.pend);
+        self.forget(&it);
+        self.leaf(Item { pend: NONE, ..it })
+    }
+
     /// Gives an undecided container (and the undecided containers in it) a node and edges.
     fn deep(&mut self, root: Item) -> R<NodeId> {
         enum Frame {
@@ -1580,7 +1599,7 @@ impl<'a> Lean<'a> {
                 }
                 Op::STOP => {
                     let root = self.pop(p)?;
-                    let root = self.need_real(root)?;
+                    let root = self.root_node(root)?;
                     let mut rest: Vec<Item> = self.stack.drain(..).collect();
                     for it in &mut rest {
                         self.close(it, p);
