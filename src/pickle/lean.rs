@@ -1246,7 +1246,7 @@ impl<'a> Lean<'a> {
     }
 
     /// After a MARK at `pos - 1` (`data[rel]` on), a batch of scalars added at once to the
-    /// container below the mark when that one is undecided with nothing pinned in it
+    /// dict or list below the mark when nothing is pinned in it, undecided or given a node
     /// ([`Lean::dropped_batch`], [`Lean::kept_batch`]). The offset the machine goes on
     /// from: past the batch's APPENDS or SETITEMS, or `pos` for the machine's own path.
     #[inline(always)]
