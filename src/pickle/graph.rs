@@ -509,20 +509,26 @@ mod tests {
         idx
     }
 
+    /// `n` ascending offsets from `start`, the `k`-th `gap(k)` past the one before.
+    fn positions(n: u64, start: u64, mut gap: impl FnMut(u64) -> u64) -> Vec<u64> {
+        let mut x = start;
+        (0..n)
+            .map(|k| {
+                x += gap(k);
+                x
+            })
+            .collect()
+    }
+
     #[test]
     fn a_position_index_counts_like_the_positions() {
-        let mut pos = Vec::new();
-        let mut x = 3u64;
-        for k in 0..1000u64 {
-            x += match k % 7 {
-                0 => 0,
-                1 => 70_000,
-                2 => 1 << 40,
-                3 => 65_535,
-                _ => k % 13,
-            };
-            pos.push(x);
-        }
+        let pos = positions(1000, 3, |k| match k % 7 {
+            0 => 0,
+            1 => 70_000,
+            2 => 1 << 40,
+            3 => 65_535,
+            _ => k % 13,
+        });
         let mut idx = PosIndex::default();
         for &p in &pos {
             idx.push(p);
@@ -548,18 +554,13 @@ mod tests {
     #[test]
     fn a_counter_counts_like_the_index_whatever_order_its_bounds_come_in() {
         // Gaps of every width (wide ones too), duplicates, and long runs inside one block.
-        let mut pos = Vec::new();
-        let mut x = 5u64;
-        for k in 0..900u64 {
-            x += match k % 11 {
-                0 => 0,
-                1 => 300,
-                2 => 255,
-                3 => 1 << 33,
-                _ => k % 5,
-            };
-            pos.push(x);
-        }
+        let pos = positions(900, 5, |k| match k % 11 {
+            0 => 0,
+            1 => 300,
+            2 => 255,
+            3 => 1 << 33,
+            _ => k % 5,
+        });
         let idx = idx_of(&pos);
         let want = |q: u64| pos.partition_point(|&p| p < q);
         let mut bounds: Vec<u64> = pos
@@ -588,19 +589,17 @@ mod tests {
     fn long_runs_of_narrow_gaps_count_like_the_positions() {
         // Runs of narrow gaps (0 to 254: eight of 254 make the largest sum a step takes)
         // longer than eight, a wide gap now and then; every offset probed, and one off.
-        let mut pos = Vec::new();
-        let (mut x, mut k) = (0u64, 7u64);
-        for i in 0..5000u64 {
+        let mut k = 7u64;
+        let pos = positions(5000, 0, |i| {
             k = k
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            x += match i % 97 {
+            match i % 97 {
                 96 => 1000,
                 n if n % 3 == 0 => 254,
                 _ => (k >> 56) % 255,
-            };
-            pos.push(x);
-        }
+            }
+        });
         let idx = idx_of(&pos);
         let want = |q: u64| pos.partition_point(|&p| p < q);
         let mut c = idx.counter();

@@ -304,15 +304,6 @@ fn ascii_len(data: &[u8], r: usize) -> Option<usize> {
     (acc & 0x8080_8080_8080_8080 == 0).then_some(2 + n)
 }
 
-/// True when the FRAME at `data[r]` is whole in view and its length fits in the file's
-/// `rest` bytes after it, as the machine checks it.
-#[inline]
-fn frame_fits(data: &[u8], r: usize, rest: usize) -> bool {
-    data.get(r + 1..r + 9)
-        .and_then(|h| <[u8; 8]>::try_from(h).ok())
-        .is_some_and(|h| u64::from_le_bytes(h) <= rest as u64)
-}
-
 /// Where [`Lean::kept_batch`] makes a batch's items: on the stack (for
 /// [`Lean::add_from`] to add to a container with a node), straight into an undecided
 /// container's items (pend), or nowhere (a container that forgot its items).
@@ -654,9 +645,9 @@ impl<'a> Lean<'a> {
         if !forgot {
             return self.need_real(it);
         }
-        self.free_pend(it.pend);
-        self.forget(&it);
-        self.leaf(Item { pend: NONE, ..it })
+        // Decided as an item put into a container is, then a node without edges.
+        let it = self.consume_plain(it)?;
+        self.leaf(it)
     }
 
     /// Gives an undecided container (and the undecided containers in it) a node and edges.
@@ -1385,8 +1376,7 @@ impl<'a> Lean<'a> {
                     r += len;
                 }
                 MEMOIZE => {
-                    let key = self.memo_count + stores.len() as u64;
-                    if out.len() == base || self.fetched.contains(key) {
+                    if out.len() == base || self.fetched_store(stores.len()) {
                         break None;
                     }
                     stores.push(shift + r);
@@ -1411,7 +1401,7 @@ impl<'a> Lean<'a> {
                     };
                     (r, ops, objects) = (next, ops + n, objects + items);
                 }
-                FRAME_OP if frame_fits(data, r, self.len.saturating_sub(shift + r + 9)) => r += 9,
+                FRAME_OP if self.frame_fits(data, r, shift) => r += 9,
                 c if c == close => break Some(r),
                 _ => break None,
             }
@@ -1492,14 +1482,13 @@ impl<'a> Lean<'a> {
                     items += 1;
                 }
                 MEMOIZE => {
-                    let key = self.memo_count + stores.len() as u64;
-                    if items == 0 || self.fetched.contains(key) {
+                    if items == 0 || self.fetched_store(stores.len()) {
                         return None;
                     }
                     stores.push(shift + r);
                     r += 1;
                 }
-                FRAME_OP if frame_fits(data, r, self.len.saturating_sub(shift + r + 9)) => r += 9,
+                FRAME_OP if self.frame_fits(data, r, shift) => r += 9,
                 c if c == close => {
                     return (!dict || items.is_multiple_of(2)).then_some((r + 1, ops, items));
                 }
@@ -1509,14 +1498,28 @@ impl<'a> Lean<'a> {
         }
     }
 
+    /// True when the MEMOIZE after `pending` stores not counted yet stores under a key some
+    /// GET reads (the machine's own path then makes its entry).
+    #[inline(always)]
+    fn fetched_store(&self, pending: usize) -> bool {
+        self.fetched.contains(self.memo_count + pending as u64)
+    }
+
+    /// True when the FRAME at `data[r]` (file offset `r + shift`) is whole in view and its
+    /// length fits in the file after it, as the machine checks it.
+    #[inline]
+    fn frame_fits(&self, data: &[u8], r: usize, shift: usize) -> bool {
+        let rest = self.len.saturating_sub(shift + r + 9) as u64;
+        data.get(r + 1..r + 9)
+            .and_then(|h| <[u8; 8]>::try_from(h).ok())
+            .is_some_and(|h| u64::from_le_bytes(h) <= rest)
+    }
+
     /// [`Lean::quick`]'s MEMOIZE: a store no GET reads, of an item above the mark, keys
     /// counted; false (nothing done) for the machine to take it.
     #[inline(always)]
     fn memoize_quick(&mut self, pos: usize) -> bool {
-        if self.explicit
-            || self.stack.len() <= self.fence()
-            || self.fetched.contains(self.memo_count)
-        {
+        if self.explicit || self.stack.len() <= self.fence() || self.fetched_store(0) {
             return false;
         }
         self.g.op_count += 1;
