@@ -78,14 +78,14 @@ impl KeySet {
 
 /// How a walk over part of the stream ended.
 enum Walk {
-    /// Reached the STOP opcode.
-    Stop(KeySet),
+    /// Reached the STOP opcode, having seen these stores.
+    Stop(KeySet, Stores),
     /// Reached the given offset exactly (the start of the next part), having seen these
     /// stores.
     At(KeySet, Stores),
     /// Stopped at a frame boundary, at this offset, when told to (the rest is walked by the
-    /// thread that told it).
-    Handed(KeySet, usize),
+    /// thread that told it), having seen these stores.
+    Handed(KeySet, Stores, usize),
 }
 
 /// The memo stores a walk stepped over.
@@ -96,6 +96,12 @@ struct Stores {
     explicit: u64,
 }
 
+impl Stores {
+    fn all(&self) -> u64 {
+        self.memoize + self.explicit
+    }
+}
+
 /// Where the lean parse may split its main pass over two cores: a FRAME boundary that the
 /// walk proved is one, and how many memo entries the stream stored before it (all with
 /// MEMOIZE, so the keys after it go on from that count).
@@ -103,6 +109,8 @@ struct Stores {
 pub(crate) struct Split {
     pub(crate) pos: usize,
     pub(crate) memo_count: u64,
+    /// Memo stores in the whole stream (for the main pass to size its index once).
+    pub(crate) stores: u64,
 }
 
 /// How a walk over the bytes held ended.
@@ -632,9 +640,9 @@ fn walk(data: &[u8], pos: usize, until: usize, limit: u64, quit: &AtomicBool) ->
     let mut stores = Stores::default();
     Some(
         match walk_part(data, 0, pos, until, true, quit, &mut keys, &mut stores)? {
-            Part::Stop => Walk::Stop(keys),
+            Part::Stop => Walk::Stop(keys, stores),
             Part::At => Walk::At(keys, stores),
-            Part::Handed(p) => Walk::Handed(keys, p),
+            Part::Handed(p) => Walk::Handed(keys, stores, p),
             Part::More(_) => return None,
         },
     )
@@ -667,9 +675,9 @@ fn walk_file(
             &mut keys,
             &mut stores,
         )? {
-            Part::Stop => return Some(Walk::Stop(keys)),
+            Part::Stop => return Some(Walk::Stop(keys, stores)),
             Part::At => return Some(Walk::At(keys, stores)),
-            Part::Handed(p) => return Some(Walk::Handed(keys, p)),
+            Part::Handed(p) => return Some(Walk::Handed(keys, stores, p)),
             Part::More(p) => pos = p,
         }
     }
@@ -774,10 +782,16 @@ fn split_walk<'scope>(
         let first = walk(0, split, &never);
         quit.store(true, Ordering::Relaxed);
         let second = match second.wait().flatten() {
-            Some(Walk::Handed(mut b, at)) => match walk(at, usize::MAX, &never) {
-                Some(Walk::Stop(c)) => {
+            Some(Walk::Handed(mut b, s, at)) => match walk(at, usize::MAX, &never) {
+                Some(Walk::Stop(c, t)) => {
                     b.merge(c);
-                    Some(Walk::Stop(b))
+                    Some(Walk::Stop(
+                        b,
+                        Stores {
+                            memoize: s.memoize + t.memoize,
+                            explicit: s.explicit + t.explicit,
+                        },
+                    ))
                 }
                 _ => None,
             },
@@ -786,21 +800,22 @@ fn split_walk<'scope>(
         match (first, second) {
             // The first part ended exactly where the second began: the split was an
             // instruction boundary, so the second part's walk is the stream's.
-            (Some(Walk::At(mut a, stores)), Some(Walk::Stop(b))) => {
+            (Some(Walk::At(mut a, stores)), Some(Walk::Stop(b, rest))) => {
                 a.merge(b);
                 let split = (stores.explicit == 0).then_some(Split {
                     pos: split,
                     memo_count: stores.memoize,
+                    stores: stores.all() + rest.all(),
                 });
                 return Some((a, split));
             }
             // The first part met STOP before the split: what follows is not this pickle's.
-            (Some(Walk::Stop(a)), _) => return Some((a, None)),
+            (Some(Walk::Stop(a, _)), _) => return Some((a, None)),
             _ => {}
         }
     }
     match walk(0, usize::MAX, &never)? {
-        Walk::Stop(k) => Some((k, None)),
+        Walk::Stop(k, _) => Some((k, None)),
         Walk::At(..) | Walk::Handed(..) => None,
     }
 }
@@ -885,7 +900,7 @@ mod tests {
         data[h25 + 1..h25 + 9].copy_from_slice(&short);
         let limit = data.len() as u64 * 8;
         let (want, _) = reference(&data, data.len());
-        let Some(Walk::Stop(keys)) = walk(&data, 0, usize::MAX, limit, &AtomicBool::new(false))
+        let Some(Walk::Stop(keys, _)) = walk(&data, 0, usize::MAX, limit, &AtomicBool::new(false))
         else {
             panic!("no STOP");
         };
@@ -963,7 +978,7 @@ mod tests {
         let told = AtomicBool::new(true);
         assert!(matches!(
             walk(&data, heads[7], usize::MAX, limit, &told),
-            Some(Walk::Handed(k, at)) if at == heads[7] && !k.contains(5)
+            Some(Walk::Handed(k, _, at)) if at == heads[7] && !k.contains(5)
         ));
         for &split in &heads[1..] {
             for stop_at in heads.iter().copied().filter(|&h| h >= split) {
@@ -975,7 +990,7 @@ mod tests {
                         return walk(&data, from, until, limit, quit);
                     }
                     match walk(&data, from, stop_at, limit, quit)? {
-                        Walk::At(keys, _) => Some(Walk::Handed(keys, stop_at)),
+                        Walk::At(keys, st) => Some(Walk::Handed(keys, st, stop_at)),
                         other => Some(other),
                     }
                 };
@@ -985,7 +1000,8 @@ mod tests {
                 .unwrap();
                 assert!(want.iter().all(|&k| keys.contains(k)), "{split} {stop_at}");
                 assert!(!keys.contains(39), "{split} {stop_at}");
-                assert_eq!(s.map(|s| s.pos), Some(split));
+                // Every store counted once, whichever thread walked it.
+                assert_eq!(s.map(|s| (s.pos, s.stores)), Some((split, 40)));
             }
         }
     }

@@ -275,6 +275,14 @@ impl PosIndex {
         self.len
     }
 
+    /// Makes room for `n` more offsets (a byte each, the common case), so that a long run
+    /// of pushes or an [`PosIndex::append_blocks`] does not move what is held.
+    pub fn reserve(&mut self, n: u64) {
+        let n = usize::try_from(n).unwrap_or(0);
+        self.gaps.reserve(n);
+        self.samples.reserve(n / Self::BLOCK + 1);
+    }
+
     /// Appends every offset of `other` (none below this index's last) when this index ends
     /// on a block boundary, moving whole blocks; false (nothing appended) otherwise.
     pub fn append_blocks(&mut self, other: PosIndex) -> bool {
@@ -549,6 +557,22 @@ mod tests {
         for q in probes.chain([0, u64::MAX]) {
             assert_eq!(idx.count_below(q), pos.partition_point(|&p| p < q), "{q}");
         }
+    }
+
+    #[test]
+    fn room_made_for_every_store_takes_two_parts_without_moving_them() {
+        let pos = positions(5000, 10, |k| 1 + k % 9);
+        let cut = 40 * PosIndex::BLOCK;
+        let (mut a, mut b) = (PosIndex::default(), PosIndex::default());
+        a.reserve(pos.len() as u64);
+        b.reserve((pos.len() - cut) as u64);
+        let room = a.heap_bytes();
+        pos[..cut].iter().for_each(|&p| a.push(p));
+        pos[cut..].iter().for_each(|&p| b.push(p));
+        assert!(a.append_blocks(b));
+        // The first part's room held both; what it holds is the one index's.
+        assert_eq!(a.heap_bytes(), room);
+        assert_eq!(a, idx_of(&pos));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! One helper thread for both passes of a split parse: jobs handed to it in turn and results
-//! handed back, each waited for by spinning a little before sleeping.
+//! handed back, each waited for by spinning a little before sleeping; and the [`Relay`] by
+//! which a job working through the stream says how far it got and is told to stop.
 //!
 //! On a virtual machine a core that sleeps wakes slowly (a blocked thread's wake-up, a new
 //! thread's first run: from a tenth of a millisecond to several). The parse's two threads
@@ -137,6 +138,13 @@ impl<'scope> Helper<'scope> {
         Helper { jobs, alive }
     }
 
+    /// True when this is the only helper in the process: a thread waiting on it may spin.
+    /// With other parses running (the files of a context, on every core) a spin would take
+    /// a core from them.
+    pub(crate) fn alone(&self) -> bool {
+        HELPERS.load(Ordering::Relaxed) <= 1
+    }
+
     /// Runs `f` on the helper thread once the jobs given before are done.
     /// A job that panics gives `None` and the helper goes on (the caller then does the
     /// work itself, as when the job fails).
@@ -168,6 +176,53 @@ impl<T> Pending<T> {
     pub(crate) fn wait(self) -> Option<T> {
         self.slot.take(&self.alive).flatten()
     }
+
+    /// True once the result is there to take (or will never come).
+    fn done(&self) -> bool {
+        self.slot.ready.load(Ordering::Acquire) || !self.alive.load(Ordering::Acquire)
+    }
+}
+
+/// What a job working through a stream and the thread that handed it over share: how far
+/// the job has got (published as it goes) and the word to stop where it is.
+#[derive(Debug, Default)]
+pub(crate) struct Relay {
+    at: AtomicUsize,
+    quit: AtomicBool,
+}
+
+impl Relay {
+    /// The job has got to `pos`.
+    pub(crate) fn reached(&self, pos: usize) {
+        self.at.store(pos, Ordering::Relaxed);
+    }
+
+    /// The job is to stop where it is.
+    pub(crate) fn stopped(&self) -> bool {
+        self.quit.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn stop(&self) {
+        self.quit.store(true, Ordering::Release);
+    }
+
+    /// Called by the owner once its own part is done: waits while the job behind `pending`
+    /// keeps moving (its offset advanced within `patience`) and returns once it is done or
+    /// has stalled (its core taken by another process, or slow). The owner then stops it
+    /// and goes on from where it is: taking over costs a join and the rest of the job's
+    /// part on the owner's core, so a job that is moving is left to end.
+    pub(crate) fn wait_while_moving<T>(&self, pending: &Pending<T>, patience: Duration) {
+        let mut last = (self.at.load(Ordering::Relaxed), Instant::now());
+        while !pending.done() {
+            let at = self.at.load(Ordering::Relaxed);
+            if at != last.0 {
+                last = (at, Instant::now());
+            } else if last.1.elapsed() >= patience {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -190,6 +245,50 @@ mod tests {
             assert_eq!(b.wait(), Some(7));
             let c = h.run(|| std::thread::current().id());
             assert_ne!(c.wait(), Some(std::thread::current().id()));
+        });
+    }
+
+    #[test]
+    fn a_job_that_keeps_moving_is_waited_for_and_one_that_stalls_is_stopped() {
+        std::thread::scope(|s| {
+            let h = Helper::start(s);
+            // Moving: it publishes a new offset every 20 us for 30 ms, far within the
+            // patience; it ends on its own, never told to stop.
+            let relay = Arc::new(Relay::default());
+            let r = relay.clone();
+            let moving = h.run(move || {
+                let start = Instant::now();
+                let mut pos = 0;
+                while start.elapsed() < Duration::from_millis(30) {
+                    if r.stopped() {
+                        return Err(pos);
+                    }
+                    pos += 1;
+                    r.reached(pos);
+                    std::thread::sleep(Duration::from_micros(20));
+                }
+                Ok(pos)
+            });
+            relay.wait_while_moving(&moving, Duration::from_secs(5));
+            relay.stop();
+            assert!(matches!(moving.wait(), Some(Ok(n)) if n > 0));
+            // Stalled: it publishes once, then waits to be told (10 s at most); the wait
+            // returns after the patience and the job stops where it is.
+            let relay = Arc::new(Relay::default());
+            let r = relay.clone();
+            let stalled = h.run(move || {
+                r.reached(7);
+                let start = Instant::now();
+                while !r.stopped() && start.elapsed() < Duration::from_secs(10) {
+                    std::thread::sleep(Duration::from_micros(50));
+                }
+                r.stopped()
+            });
+            let start = Instant::now();
+            relay.wait_while_moving(&stalled, Duration::from_millis(2));
+            relay.stop();
+            assert_eq!(stalled.wait(), Some(true));
+            assert!(start.elapsed() < Duration::from_secs(10));
         });
     }
 

@@ -41,7 +41,10 @@ impl Window {
             len,
             size: size.max(2 * MARGIN),
             run: 0,
-            buf: Vec::new(),
+            buf: Vec::with_capacity(
+                size.max(2 * MARGIN)
+                    .min(usize::try_from(len).unwrap_or(usize::MAX)),
+            ),
             base: 0,
             filled: 0,
         })

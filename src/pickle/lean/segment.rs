@@ -14,11 +14,11 @@
 
 use std::fs::File;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use super::super::fetched::{KeySet, Split};
 use super::super::graph::PosIndex;
-use super::super::helper::Helper;
+use super::super::helper::{Helper, Relay};
 use super::super::ops::Op;
 use super::super::progress::paced;
 use super::super::scan::Instr;
@@ -91,6 +91,8 @@ impl Lean<'static> {
         let mut m = Lean::new(&[], len, fetched, Some(file));
         m.pos = split.pos;
         m.memo_count = split.memo_count;
+        m.put_pos
+            .reserve(split.stores.saturating_sub(split.memo_count));
         m.memoize = true;
         let block = PosIndex::BLOCK as u64;
         m.seg = Some(Box::new(Seg {
@@ -375,8 +377,11 @@ pub(super) fn run_file(m: Lean<'static>, file: &File, len: u64, window: usize) -
 pub enum Handover {
     /// It runs to its end.
     Never,
-    /// Once the first part's thread is done: that thread goes on with what is left rather
-    /// than wait for a second core that is busy or slow.
+    /// Once the first part's thread is done and the second part stalls (it made no progress
+    /// for a few of its steps, timed at the first part's rate): that thread goes on with
+    /// what is left rather than wait for a second core that is busy or slow. Alone in the
+    /// process it waits while the second part moves (a takeover costs a join and the rest
+    /// on one core); beside other parses, it takes over at once rather than spin.
     WhenFirstDone,
     /// At the first instruction boundary it reaches at or past this offset (for tests).
     At(usize),
@@ -391,7 +396,7 @@ fn run_second(
     file: &File,
     len: u64,
     window: usize,
-    quit: &AtomicBool,
+    relay: &Relay,
     at: usize,
 ) -> R<Lean<'static>> {
     let mut w = Window::new(file, len, window).map_err(|_| Bail)?;
@@ -403,10 +408,11 @@ fn run_second(
         let eighth = (window / 8).max(1);
         let mut step = eighth;
         loop {
-            if m.pos >= at || quit.load(Ordering::Acquire) {
+            if m.pos >= at || relay.stopped() {
                 m.stop_part(m.pos);
                 return Ok(m);
             }
+            relay.reached(m.pos);
             let cut = (m.pos - base).saturating_add(step).min(data.len());
             let before = m.pos;
             let done;
@@ -427,12 +433,14 @@ fn run_second(
 /// split at `split`: the first part on this thread, the second on `helper`, joined; the
 /// serial pass wherever the split does not hold. The second part ends as `handover` says.
 pub(super) fn run_split<'scope>(
-    m: Lean<'static>,
+    mut m: Lean<'static>,
     (file, len, window): (&'scope File, u64, usize),
     split: Split,
     handover: Handover,
     helper: &Helper<'scope>,
 ) -> R<(Lean<'static>, SplitRun)> {
+    // The first part's index takes the second's at the join.
+    m.put_pos.reserve(split.stores);
     let second = Lean::second_part(
         m.len,
         m.fetched.clone(),
@@ -440,16 +448,20 @@ pub(super) fn run_split<'scope>(
         split,
     );
     let mut w = Window::new(file, len, window).map_err(|_| Bail)?;
-    let quit = Arc::new(AtomicBool::new(false));
-    let told = quit.clone();
+    let relay = Arc::new(Relay::default());
+    let told = relay.clone();
     let stop_at = match handover {
         Handover::At(at) => at,
         _ => usize::MAX,
     };
+    let began = Instant::now();
     let second = helper.run(move || run_second(second, file, len, window, &told, stop_at).ok());
     let first = run_windowed(m, &mut w, split.pos);
     if handover == Handover::WhenFirstDone {
-        quit.store(true, Ordering::Release);
+        if helper.alone() {
+            relay.wait_while_moving(&second, patience(began.elapsed(), split.pos, window));
+        }
+        relay.stop();
     }
     let second = second.wait().flatten();
     let (mut m, at) = first?;
@@ -474,6 +486,16 @@ pub(super) fn run_split<'scope>(
         (m, Some(true)) => Ok((m, how)),
         _ => Err(Bail),
     }
+}
+
+/// How long the first part's thread waits on a second part that does not move before it
+/// takes over: four of the steps between the second part's looks at its [`Relay`] (an
+/// eighth of a window), timed at the rate the first part went (`took` for `bytes`), and at
+/// least a tenth of a millisecond.
+fn patience(took: Duration, bytes: usize, window: usize) -> Duration {
+    let step = (window / 8).max(1) as f64 / bytes.max(1) as f64;
+    took.mul_f64((4.0 * step).min(1.0))
+        .max(Duration::from_micros(100))
 }
 
 /// How a main pass split over two cores went (for tests and benchmarks).
