@@ -207,17 +207,29 @@ impl Relay {
     }
 
     /// Called by the owner once its own part is done: waits while the job behind `pending`
-    /// keeps moving (its offset advanced within `patience`) and returns once it is done or
-    /// has stalled (its core taken by another process, or slow). The owner then stops it
-    /// and goes on from where it is: taking over costs a join and the rest of the job's
-    /// part on the owner's core, so a job that is moving is left to end.
-    pub(crate) fn wait_while_moving<T>(&self, pending: &Pending<T>, patience: Duration) {
-        let mut last = (self.at.load(Ordering::Relaxed), Instant::now());
+    /// keeps moving (its offset advanced within `patience`), and returns once it is done,
+    /// has stalled (its core taken by another process), or has taken longer than the owner
+    /// would for the rest (`rest`: the time the owner needs from the job's offset when the
+    /// wait began: a job slowed down, not stopped). The owner then stops it and goes on from
+    /// where it is: taking over costs a join and the rest of the job's part on the owner's
+    /// core, so a job that keeps up is left to end.
+    pub(crate) fn wait_while_moving<T>(
+        &self,
+        pending: &Pending<T>,
+        patience: Duration,
+        rest: impl FnOnce(usize) -> Duration,
+    ) {
+        let start = Instant::now();
+        let mut last = (self.at.load(Ordering::Relaxed), start);
+        let deadline = start + rest(last.0);
         while !pending.done() {
-            let at = self.at.load(Ordering::Relaxed);
+            let (at, now) = (self.at.load(Ordering::Relaxed), Instant::now());
             if at != last.0 {
-                last = (at, Instant::now());
-            } else if last.1.elapsed() >= patience {
+                last = (at, now);
+            } else if now - last.1 >= patience {
+                return;
+            }
+            if now >= deadline {
                 return;
             }
             std::hint::spin_loop();
@@ -249,7 +261,7 @@ mod tests {
     }
 
     #[test]
-    fn a_job_that_keeps_moving_is_waited_for_and_one_that_stalls_is_stopped() {
+    fn a_job_that_keeps_up_is_waited_for_and_one_that_stalls_or_lags_is_stopped() {
         std::thread::scope(|s| {
             let h = Helper::start(s);
             // Moving: it publishes a new offset every 20 us for 30 ms, far within the
@@ -269,7 +281,7 @@ mod tests {
                 }
                 Ok(pos)
             });
-            relay.wait_while_moving(&moving, Duration::from_secs(5));
+            relay.wait_while_moving(&moving, Duration::from_secs(5), |_| Duration::from_secs(5));
             relay.stop();
             assert!(matches!(moving.wait(), Some(Ok(n)) if n > 0));
             // Stalled: it publishes once, then waits to be told (10 s at most); the wait
@@ -285,10 +297,33 @@ mod tests {
                 r.stopped()
             });
             let start = Instant::now();
-            relay.wait_while_moving(&stalled, Duration::from_millis(2));
+            relay.wait_while_moving(&stalled, Duration::from_millis(2), |_| {
+                Duration::from_secs(60)
+            });
             relay.stop();
             assert_eq!(stalled.wait(), Some(true));
             assert!(start.elapsed() < Duration::from_secs(10));
+            // Moving, but slower than the owner would go: the wait ends at the owner's
+            // time for the rest from where the job was (10 ms from offset 0).
+            let relay = Arc::new(Relay::default());
+            let r = relay.clone();
+            let slow = h.run(move || {
+                let start = Instant::now();
+                let mut pos = 0;
+                while !r.stopped() && start.elapsed() < Duration::from_secs(10) {
+                    pos += 1;
+                    r.reached(pos);
+                    std::thread::sleep(Duration::from_micros(50));
+                }
+                r.stopped()
+            });
+            let start = Instant::now();
+            relay.wait_while_moving(&slow, Duration::from_secs(5), |at| {
+                Duration::from_millis(10 * (1 + at as u64))
+            });
+            relay.stop();
+            assert_eq!(slow.wait(), Some(true));
+            assert!(start.elapsed() < Duration::from_secs(5));
         });
     }
 

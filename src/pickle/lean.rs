@@ -130,7 +130,7 @@ pub fn parse_lean(data: &[u8]) -> Option<Graph> {
 /// A framed file (protocol 4 or 5) of 4 MiB or more is parsed on two cores: the walk
 /// that finds the fetched keys and the main pass are each split at the FRAME nearest the
 /// middle ([`segment`]). When the first part's thread is done before the second's, it waits
-/// while the second goes on, and once the second stalls (its core busy or slow) stops it
+/// while the second keeps up, and once the second stalls or lags (its core busy) stops it
 /// where it is and goes on from there itself ([`Handover::WhenFirstDone`]).
 pub fn parse_lean_file(file: &File, len: u64, window: usize) -> Option<Graph> {
     parse_lean_file_with(file, len, window, None, Handover::WhenFirstDone).map(|(g, _)| g)

@@ -377,11 +377,12 @@ pub(super) fn run_file(m: Lean<'static>, file: &File, len: u64, window: usize) -
 pub enum Handover {
     /// It runs to its end.
     Never,
-    /// Once the first part's thread is done and the second part stalls (it made no progress
-    /// for a few of its steps, timed at the first part's rate): that thread goes on with
-    /// what is left rather than wait for a second core that is busy or slow. Alone in the
-    /// process it waits while the second part moves (a takeover costs a join and the rest
-    /// on one core); beside other parses, it takes over at once rather than spin.
+    /// Once the first part's thread is done and the second part stalls (no progress for a
+    /// few of its steps, timed at the first part's rate) or lags (still going when the
+    /// first part's thread would have done the rest): that thread goes on with what is left
+    /// rather than wait for a second core that is busy or slow. Alone in the process it
+    /// waits while the second part keeps up (a takeover costs a join and the rest on one
+    /// core); beside other parses, it takes over at once rather than spin.
     WhenFirstDone,
     /// At the first instruction boundary it reaches at or past this offset (for tests).
     At(usize),
@@ -459,7 +460,18 @@ pub(super) fn run_split<'scope>(
     let first = run_windowed(m, &mut w, split.pos);
     if handover == Handover::WhenFirstDone {
         if helper.alone() {
-            relay.wait_while_moving(&second, patience(began.elapsed(), split.pos, window));
+            let pace = Pace {
+                took: began.elapsed(),
+                bytes: split.pos,
+            };
+            // Four of the second part's steps between looks at the relay (an eighth of a
+            // window), at least a tenth of a millisecond.
+            let patience = pace
+                .time_for(4 * (window / 8).max(1))
+                .max(Duration::from_micros(100));
+            relay.wait_while_moving(&second, patience, |at| {
+                pace.time_for((len as usize).saturating_sub(at))
+            });
         }
         relay.stop();
     }
@@ -488,14 +500,18 @@ pub(super) fn run_split<'scope>(
     }
 }
 
-/// How long the first part's thread waits on a second part that does not move before it
-/// takes over: four of the steps between the second part's looks at its [`Relay`] (an
-/// eighth of a window), timed at the rate the first part went (`took` for `bytes`), and at
-/// least a tenth of a millisecond.
-fn patience(took: Duration, bytes: usize, window: usize) -> Duration {
-    let step = (window / 8).max(1) as f64 / bytes.max(1) as f64;
-    took.mul_f64((4.0 * step).min(1.0))
-        .max(Duration::from_micros(100))
+/// How fast the first part's thread went (`bytes` in `took`): the wait on the second part
+/// is timed by it.
+struct Pace {
+    took: Duration,
+    bytes: usize,
+}
+
+impl Pace {
+    /// The time the first part's thread would take for `bytes` more.
+    fn time_for(&self, bytes: usize) -> Duration {
+        self.took.mul_f64(bytes as f64 / self.bytes.max(1) as f64)
+    }
 }
 
 /// How a main pass split over two cores went (for tests and benchmarks).
