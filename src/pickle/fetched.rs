@@ -4,6 +4,7 @@
 
 use foldhash::HashSet;
 
+use super::frame::frame_len;
 use super::helper::Helper;
 use super::machine::memo_key;
 use super::ops::{Op, SHAPE_LEN1};
@@ -99,6 +100,13 @@ struct Stores {
 impl Stores {
     fn all(&self) -> u64 {
         self.memoize + self.explicit
+    }
+}
+
+impl std::ops::AddAssign for Stores {
+    fn add_assign(&mut self, o: Stores) {
+        self.memoize += o.memoize;
+        self.explicit += o.explicit;
     }
 }
 
@@ -213,12 +221,6 @@ fn walk_part(
     }
 }
 
-/// The length of a frame whose header is at `data[rel]`.
-fn frame_len(data: &[u8], rel: usize) -> Option<usize> {
-    let h = data.get(rel + 1..rel + 9)?;
-    usize::try_from(u64::from_le_bytes(h.try_into().ok()?)).ok()
-}
-
 /// How a walk of several frames at once went.
 enum AtOnce {
     /// Past the last of them.
@@ -252,7 +254,8 @@ impl Frames<'_> {
         if *self.data.get(rel)? != FRAME {
             return None;
         }
-        let end = frame_len(self.data, rel).and_then(|n| self.h.checked_add(9)?.checked_add(n))?;
+        let end = frame_len(self.data, rel)
+            .and_then(|n| self.h.checked_add(9)?.checked_add(usize::try_from(n).ok()?))?;
         if end > self.stop {
             return None;
         }
@@ -294,8 +297,7 @@ fn frames_at_once<const N: usize>(
     if walk_at_once(data, base, &mut spans, &mut frames, &mut keys, &mut st).is_none() {
         return AtOnce::Failed;
     }
-    stores.memoize += st.memoize;
-    stores.explicit += st.explicit;
+    *stores += st;
     for k in keys {
         fetched.insert(k);
     }
@@ -468,8 +470,8 @@ fn lanes<const N: usize>(
     for ((s, a), e) in spans.iter_mut().zip(a).zip(e) {
         *s = (a.wrapping_add(base), e.wrapping_add(base));
     }
-    stores.memoize += (memo >> LANE_MEMOIZE.trailing_zeros()) + st.memoize;
-    stores.explicit += st.explicit;
+    *stores += st;
+    stores.memoize += memo >> LANE_MEMOIZE.trailing_zeros();
     Some(())
 }
 
@@ -704,7 +706,7 @@ fn middle_frame_by(len: usize, header: impl Fn(usize) -> Option<[u8; 9]>) -> Opt
         if pos >= mid {
             break;
         }
-        let n = u64::from_le_bytes(h[1..9].try_into().ok()?);
+        let n = frame_len(&h, 0)?;
         pos = pos.checked_add(9)?.checked_add(usize::try_from(n).ok()?)?;
     }
     best
@@ -782,16 +784,11 @@ fn split_walk<'scope>(
         let first = walk(0, split, &never);
         quit.store(true, Ordering::Relaxed);
         let second = match second.wait().flatten() {
-            Some(Walk::Handed(mut b, s, at)) => match walk(at, usize::MAX, &never) {
+            Some(Walk::Handed(mut b, mut s, at)) => match walk(at, usize::MAX, &never) {
                 Some(Walk::Stop(c, t)) => {
                     b.merge(c);
-                    Some(Walk::Stop(
-                        b,
-                        Stores {
-                            memoize: s.memoize + t.memoize,
-                            explicit: s.explicit + t.explicit,
-                        },
-                    ))
+                    s += t;
+                    Some(Walk::Stop(b, s))
                 }
                 _ => None,
             },

@@ -1,5 +1,5 @@
-//! CPython's framing (protocol 4+): the frame sizes and the `FRAME` header, shared by the
-//! rewriter (`slim::write`) and the synthetic pickler (`synth`).
+//! CPython's framing (protocol 4+): the frame sizes and the `FRAME` header, written by the
+//! rewriter (`slim::write`) and the synthetic pickler (`synth`), read by the lean parse.
 
 use super::Op;
 
@@ -22,6 +22,13 @@ pub fn frame_header(len: usize) -> Option<[u8; 9]> {
     Some(h)
 }
 
+/// The length a `FRAME` header at `data[at]` gives (the 8 bytes after its opcode), when they
+/// lie in `data`.
+pub fn frame_len(data: &[u8], at: usize) -> Option<u64> {
+    let h = data.get(at + 1..at + 9)?;
+    Some(u64::from_le_bytes(h.try_into().ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,5 +40,12 @@ mod tests {
             frame_header(FRAME_TARGET),
             Some([0x95, 0, 0, 1, 0, 0, 0, 0, 0])
         );
+        // Read back, from an offset; a header cut short gives none.
+        let h = frame_header(FRAME_TARGET).unwrap_or_default();
+        assert_eq!(
+            frame_len(&[&[0u8][..], &h].concat(), 1),
+            Some(FRAME_TARGET as u64)
+        );
+        assert_eq!(frame_len(&h[..8], 0), None);
     }
 }

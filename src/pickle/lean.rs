@@ -14,6 +14,7 @@ use super::helper::Helper;
 use super::window::{LARGE_PAYLOAD, decode, len_from_header, read_head, read_instr_at};
 
 use super::edges::{self, Pieces};
+use super::frame::frame_len;
 use super::graph::*;
 use super::machine::{highest_protocol, memo_key, scalar_kind, two_lines};
 use super::ops::Op;
@@ -1507,13 +1508,15 @@ impl<'a> Lean<'a> {
     }
 
     /// True when the FRAME at `data[r]` (file offset `r + shift`) is whole in view and its
-    /// length fits in the file after it, as the machine checks it.
+    /// length fits in the file after it ([`Lean::frame_room`]).
     #[inline]
     fn frame_fits(&self, data: &[u8], r: usize, shift: usize) -> bool {
-        let rest = self.len.saturating_sub(shift + r + 9) as u64;
-        data.get(r + 1..r + 9)
-            .and_then(|h| <[u8; 8]>::try_from(h).ok())
-            .is_some_and(|h| u64::from_le_bytes(h) <= rest)
+        frame_len(data, r).is_some_and(|n| self.frame_room(n, shift + r + 9))
+    }
+
+    /// True when a frame of `n` bytes from file offset `from` on ends within the file.
+    fn frame_room(&self, n: u64, from: usize) -> bool {
+        n <= self.len.saturating_sub(from) as u64
     }
 
     /// [`Lean::quick`]'s MEMOIZE: a store no GET reads, of an item above the mark, keys
@@ -1597,7 +1600,7 @@ impl<'a> Lean<'a> {
                     self.saw_proto = true;
                 }
                 Op::FRAME => {
-                    if i.uint() > (self.len - i.end) as u64 {
+                    if !self.frame_room(i.uint(), i.end) {
                         return Err(Bail);
                     }
                 }

@@ -36,15 +36,13 @@ pub(crate) struct Window {
 
 impl Window {
     pub(crate) fn new(file: &File, len: u64, size: usize) -> std::io::Result<Window> {
+        let size = size.max(2 * MARGIN);
         Ok(Window {
             file: file.try_clone()?,
             len,
-            size: size.max(2 * MARGIN),
+            size,
             run: 0,
-            buf: Vec::with_capacity(
-                size.max(2 * MARGIN)
-                    .min(usize::try_from(len).unwrap_or(usize::MAX)),
-            ),
+            buf: Vec::with_capacity(size.min(usize::try_from(len).unwrap_or(usize::MAX))),
             base: 0,
             filled: 0,
         })
