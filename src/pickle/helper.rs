@@ -22,6 +22,13 @@ const SPIN: Duration = Duration::from_micros(200);
 /// Helpers running in this process (one per split parse).
 static HELPERS: AtomicUsize = AtomicUsize::new(0);
 
+/// True when at most one helper runs in the process: a thread waiting on it may spin. With
+/// other parses running (the files of a context, on every core) a spin would take a core
+/// from them.
+fn alone() -> bool {
+    HELPERS.load(Ordering::Relaxed) <= 1
+}
+
 /// Values put by one thread and taken in turn by another.
 struct Slot<T> {
     values: Mutex<VecDeque<T>>,
@@ -64,11 +71,7 @@ impl<T> Slot<T> {
     /// left.
     fn take(&self, alive: &AtomicBool) -> Option<T> {
         let start = Instant::now();
-        let spin = if HELPERS.load(Ordering::Relaxed) <= 1 {
-            SPIN
-        } else {
-            Duration::ZERO
-        };
+        let spin = if alone() { SPIN } else { Duration::ZERO };
         let mut spins = 0u32;
         loop {
             if self.ready.load(Ordering::Acquire)
@@ -138,11 +141,9 @@ impl<'scope> Helper<'scope> {
         Helper { jobs, alive }
     }
 
-    /// True when this is the only helper in the process: a thread waiting on it may spin.
-    /// With other parses running (the files of a context, on every core) a spin would take
-    /// a core from them.
+    /// True when this is the only helper in the process ([`alone`]).
     pub(crate) fn alone(&self) -> bool {
-        HELPERS.load(Ordering::Relaxed) <= 1
+        alone()
     }
 
     /// Runs `f` on the helper thread once the jobs given before are done.
