@@ -537,10 +537,7 @@ mod tests {
             3 => 65_535,
             _ => k % 13,
         });
-        let mut idx = PosIndex::default();
-        for &p in &pos {
-            idx.push(p);
-        }
+        let idx = idx_of(&pos);
         assert_eq!(idx.len(), 1000);
         // The same offsets in two indexes, the first ending on a block boundary, appended.
         let cut = 3 * PosIndex::BLOCK;
