@@ -1,6 +1,5 @@
-//! The binary's allocator: the system one (mimalloc in the static musl build, whose own
-//! allocator maps and unmaps memory at every turn and locks both parse threads out of each
-//! other), asking for transparent huge pages on large blocks.
+//! The binary's allocator: the system one (glibc's, also in the static release build),
+//! asking for transparent huge pages on large blocks.
 //!
 //! An object-heavy stage builds arenas of hundreds of MiB; with 4 KiB pages the kernel takes
 //! one fault per page to hand them out. Blocks of at least [`HUGE_FROM`] are advised
@@ -8,11 +7,7 @@
 
 use std::alloc::{GlobalAlloc, Layout};
 
-#[cfg(not(target_env = "musl"))]
 use std::alloc::System as Inner;
-
-#[cfg(target_env = "musl")]
-use mimalloc::MiMalloc as Inner;
 
 /// Blocks below this size come from glibc's heaps, not a mapping of their own: a read
 /// window (1 MiB) is below it.
@@ -31,15 +26,6 @@ const TRIM_FROM: libc::c_int = 4 << 20;
 /// one page fault each (about 2 us on a VM); a 10 MB object-heavy report took 2,000 faults.
 /// Kept in the heap instead, freed blocks are reused by the next parse pass (1,500 faults;
 /// the peak RSS of a context report or a 200 MB parse is within 4 MiB of the default's).
-///
-/// musl: mimalloc is told to give freed memory back after `PURGE_MS` and to commit its
-/// arenas as they are used: by default it keeps freed memory a second and commits up front,
-/// twice the peak RSS of the glibc build on a 200 MB parse. Given back at once, every block
-/// a parse pass frees and the next takes again was unmapped and faulted in anew (with a
-/// cross-core TLB flush each time): a 991 MB object-heavy report took 1.55 s against the
-/// glibc build's 0.82 s. After a millisecond: 0.82 s, and the peak RSS of that report
-/// (about 125 MiB) and of a context report on both cores stays within 3% of the glibc
-/// build's.
 pub fn init() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -51,25 +37,7 @@ pub fn init() {
             libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_FROM);
         }
     }
-    #[cfg(target_env = "musl")]
-    {
-        // Positions in mimalloc v3's `mi_option_e` (include/mimalloc.h of the version
-        // Cargo.lock pins).
-        const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
-        const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-        // SAFETY: mi_option_set only stores an option value; both options are read when
-        // memory is reserved or freed, and any value is valid for them.
-        #[allow(unsafe_code)]
-        unsafe {
-            libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
-            libmimalloc_sys::mi_option_set(PURGE_DELAY, PURGE_MS);
-        }
-    }
 }
-
-/// musl: milliseconds mimalloc keeps freed memory before it gives it back to the system.
-#[cfg(target_env = "musl")]
-const PURGE_MS: std::ffi::c_long = 1;
 
 /// Blocks this large or larger are advised.
 pub const HUGE_FROM: usize = 4 << 20;

@@ -1,26 +1,23 @@
 #!/usr/bin/env bash
 # release.sh -- build the static Linux binary and pack it for cluster users:
-#   dist/picklescope-<version>-x86_64-unknown-linux-musl.tar.gz (+ .sha256) holding the binary,
+#   dist/picklescope-<version>-x86_64-linux-static.tar.gz (+ .sha256) holding the binary,
 #   README.md, CHANGELOG.md, both licences, the man page picklescope.1 and shell completions.
 #
 #   tools/release.sh            # writes into dist/
 #   tools/release.sh OUTDIR
 #
-# The binary is linked statically against musl: it needs no glibc (RHEL 8's 2.28 is fine), no
-# other file, and runs from any directory on PATH.
+# The binary is a static PIE linked against glibc (libc.a, from libc6-dev on Debian): it loads
+# no shared library, so the node's glibc (RHEL 8's 2.28 too) does not matter, and it runs from
+# any directory on PATH. It is the dynamic build's code with glibc's allocator, without the
+# dynamic loader's start-up (BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGET=x86_64-unknown-linux-musl
 OUT=${1:-dist}
 VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
-NAME="picklescope-$VERSION-$TARGET"
+NAME="picklescope-$VERSION-x86_64-linux-static"
 
-if ! rustup target list --installed 2>/dev/null | grep -qx "$TARGET"; then
-    rustup target add "$TARGET"
-fi
-cargo build --release --locked --target "$TARGET"
-BIN="target/$TARGET/release/picklescope"
+BIN=$(tools/build_static.sh)
 
 # Refuse anything that would need a dynamic loader on the node.
 if ldd "$BIN" 2>&1 | grep -q "=>"; then

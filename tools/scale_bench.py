@@ -5,7 +5,8 @@
     python3 tools/scale_bench.py [--bin PATH] [--scratch DIR] [--sizes 10,50,200,1000]
                                  [--repeat N] [--big-repeat N] [--out DIR]
 
-Inputs are generated with `tools/gen_fixtures.py objheavy F --mb N` into the scratch
+The binary is by default the static release build users run (`tools/build_static.sh` builds
+it). Inputs are generated with `tools/gen_fixtures.py objheavy F --mb N` into the scratch
 directory (default /tmp/picklescope-scale; files already there are reused) and read once,
 untimed, so the page cache is warm. Each command then runs once untimed and N times timed
 (files of 200 MB or more: --big-repeat times), one after the other, picklescope and CPython
@@ -112,7 +113,10 @@ def ensure(scratch, mb):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('--bin', default=os.path.join(REPO, 'target', 'release', 'picklescope'))
+    ap.add_argument('--bin', default=os.path.join(REPO, 'target', 'x86_64-unknown-linux-gnu',
+                                                  'release', 'picklescope'),
+                    help='the binary (default: the static release build users run, which '
+                         'tools/build_static.sh builds)')
     ap.add_argument('--scratch', default='/tmp/picklescope-scale')
     ap.add_argument('--sizes', default='10,50,200,1000', help='file sizes in MB')
     ap.add_argument('--repeat', type=int, default=5)
@@ -122,6 +126,9 @@ def main():
                     help="untimed runs of picklescope under GNU time for its peak RSS (default 3)")
     ap.add_argument('--out', default=os.path.join(REPO, 'bench-out'))
     args = ap.parse_args()
+    if not os.access(args.bin, os.X_OK):
+        sys.exit('scale_bench: no binary at %s (tools/build_static.sh builds the release '
+                 'binary; --bin names another)' % args.bin)
     # What this process carries into every child's ru_maxrss.
     args.floor = run_once(['true'])[2]
     os.makedirs(args.scratch, exist_ok=True)

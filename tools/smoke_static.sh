@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # smoke_static.sh -- check a static picklescope binary the way a cluster user would use it:
-# it links nothing (ldd), runs alone from a directory on PATH, writes the demo context, reports
+# it links nothing (ldd, no NEEDED entry), asks for no kernel newer than RHEL 8's (its ELF ABI
+# tag), runs alone from a directory on PATH, writes the demo context, reports
 # on it (byte-identical JSON to a reference build when one is given), dry-runs a slim, and has
 # no test hook (PICKLESCOPE_FAIL_AFTER_BYTES does nothing in a release build).
 #
@@ -14,6 +15,15 @@ echo "ldd $BIN:"
 LDD=$(ldd "$BIN" 2>&1 || true)
 echo "  $LDD"
 if grep -q "=>" <<<"$LDD"; then fail "dynamically linked"; fi
+NEEDED=$(readelf -d "$BIN" | grep NEEDED || true)
+[[ -z "$NEEDED" ]] || fail "needs shared libraries: $NEEDED"
+# RHEL, Rocky and Alma 8 run Linux 4.18: the oldest kernel the binary may ask for.
+ABI=$(readelf -n "$BIN" | sed -n 's/.*OS: Linux, ABI: //p')
+if [[ -n "$ABI" ]]; then
+    oldest=$(printf '%s\n4.18.0\n' "$ABI" | sort -V | head -n1)
+    [[ "$oldest" == "$ABI" ]] || fail "needs Linux $ABI or newer"
+    echo "  needs Linux $ABI or newer"
+fi
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
