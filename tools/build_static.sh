@@ -1,13 +1,10 @@
 #!/usr/bin/env bash
 # build_static.sh -- build the release binary users run: a static PIE for x86_64 Linux, linked
-# against glibc's static library, and print its path. release.sh packs it, CI smoke-tests it and
-# puts it in the wheel.
-#
-# crt-static is given with an explicit --target so that it reaches the binary only: Cargo then
-# builds proc-macros and build scripts for the host without it (they cannot be static).
+# against glibc's static library, and print its path. release.sh packs it and CI smoke-tests
+# it; tools/build_wheel.sh puts the same build in the wheel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TARGET=x86_64-unknown-linux-gnu
-RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
-    cargo build --release --locked --target "$TARGET" >&2
-echo "target/$TARGET/release/picklescope"
+. tools/static_build.env
+RUSTFLAGS="${RUSTFLAGS:-} $STATIC_RUSTFLAGS" \
+    cargo build --release --locked --target "$STATIC_TARGET" >&2
+echo "target/$STATIC_TARGET/release/picklescope"
