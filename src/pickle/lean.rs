@@ -11,7 +11,7 @@ use std::os::unix::fs::FileExt;
 
 use super::fetched::{KeySet, fetched_keys, fetched_keys_file, split_point};
 use super::helper::Helper;
-use super::window::{LARGE_PAYLOAD, decode, len_from_header, read_head, read_instr_at};
+use super::window::{LARGE_PAYLOAD, MARGIN, decode, len_from_header, read_head, read_instr_at};
 
 use super::edges::{self, Pieces};
 use super::frame::frame_len;
@@ -35,6 +35,9 @@ type R<T> = Result<T, Bail>;
 const VIRTUAL: NodeId = u32::MAX - 3;
 const NONE: u32 = u32::MAX;
 /// Items an undecided container holding no instance keeps before it forgets them.
+/// [`Lean::quick`]'s answer for an instruction the machine stops before (the view ends
+/// inside the batch a MARK starts).
+const STOP_BEFORE: usize = usize::MAX;
 const SPILL: usize = 4096;
 
 /// A stack item: a node, or an object still in the file (a scalar, or a container with its
@@ -229,6 +232,10 @@ struct Lean<'a> {
     work: Vec<u32>,
     /// Set in the machine of a main pass's second part ([`segment`]).
     seg: Option<Box<segment::Seg>>,
+    /// Where the machine's run over the bytes in view began.
+    view_from: usize,
+    /// The last batch not taken failed where the bytes in view end ([`Lean::batch`]).
+    batch_short: bool,
     /// Objects the stream makes (what the full machine makes nodes of).
     objects: u64,
 }
@@ -368,6 +375,8 @@ impl Lean<'static> {
             work: Vec::new(),
             seg: None,
             objects: 0,
+            view_from: 0,
+            batch_short: false,
         }
     }
 }
@@ -406,6 +415,8 @@ impl<'a> Lean<'a> {
             work: self.work,
             seg: self.seg,
             objects: self.objects,
+            view_from: self.view_from,
+            batch_short: self.batch_short,
         }
     }
 
@@ -1144,7 +1155,16 @@ impl<'a> Lean<'a> {
             MARK => {
                 self.g.op_count += 1;
                 self.marks.push((self.stack.len(), pos));
-                return Ok(Some(self.batch(data, rel + 1, pos + 1)?));
+                let next = self.batch(data, rel + 1, pos + 1)?;
+                if self.batch_short && pos > self.view_from && !self.at_end {
+                    // The batch runs past the bytes in view: the machine stops before its
+                    // MARK, for the next view to start there and hold it whole (else its
+                    // items are taken one instruction at a time).
+                    self.g.op_count -= 1;
+                    self.marks.pop();
+                    return Ok(Some(STOP_BEFORE));
+                }
+                return Ok(Some(next));
             }
             EMPTY_DICT | EMPTY_LIST => {
                 let op = if code == EMPTY_DICT {
@@ -1244,6 +1264,7 @@ impl<'a> Lean<'a> {
     /// from: past the batch's APPENDS or SETITEMS, or `pos` for the machine's own path.
     #[inline(always)]
     fn batch(&mut self, data: &[u8], rel: usize, pos: usize) -> R<usize> {
+        self.batch_short = false;
         let base = self.stack.len();
         let Some(t) = base.checked_sub(1).and_then(|k| self.stack.get(k)) else {
             return Ok(pos);
@@ -1295,6 +1316,7 @@ impl<'a> Lean<'a> {
         let (mut last, mut step) = (0u8, 0usize);
         loop {
             let Some(&code) = data.get(r) else {
+                self.batch_short = true;
                 return pos;
             };
             if code == last {
@@ -1396,18 +1418,23 @@ impl<'a> Lean<'a> {
                     let Some(dict) = last_inner else {
                         break None;
                     };
-                    let Some((next, n, items)) =
-                        self.skip_filled(data, r + 1, dict, shift, &mut stores)
-                    else {
-                        break None;
-                    };
-                    (r, ops, objects) = (next, ops + n, objects + items);
+                    match self.skip_filled(data, r + 1, dict, shift, &mut stores) {
+                        Ok((next, n, items)) => {
+                            (r, ops, objects) = (next, ops + n, objects + items)
+                        }
+                        Err(at) => {
+                            r = at;
+                            break None;
+                        }
+                    }
                 }
                 FRAME_OP if self.frame_fits(data, r, shift) => r += 9,
                 c if c == close => break Some(r),
                 _ => break None,
             }
         };
+        // Failed where the bytes in view end: the batch may lie whole in the next view.
+        let short = end.is_none() && r.saturating_add(MARGIN) >= data.len();
         let top = out.len() - base;
         let end = end.filter(|_| top > 0 && (!pairs || top.is_multiple_of(2)));
         if end.is_none() {
@@ -1421,6 +1448,7 @@ impl<'a> Lean<'a> {
         }
         let Some(end) = end.map(|e| shift + e) else {
             self.batch_stores = stores;
+            self.batch_short = short;
             return Ok(pos);
         };
         let from = self.marks.pop().map_or(0, |m| m.0);
@@ -1465,12 +1493,12 @@ impl<'a> Lean<'a> {
         dict: bool,
         shift: usize,
         stores: &mut Vec<usize>,
-    ) -> Option<(usize, u64, u64)> {
+    ) -> Result<(usize, u64, u64), usize> {
         let close = if dict { SETITEMS } else { APPENDS };
         // The closing instruction (the MARK is counted by the caller).
         let (mut ops, mut items) = (1u64, 0u64);
         loop {
-            let code = *data.get(r)?;
+            let code = *data.get(r).ok_or(r)?;
             let len = usize::from(SCALAR_LEN[usize::from(code)]);
             if len != 0 {
                 r += len;
@@ -1480,21 +1508,21 @@ impl<'a> Lean<'a> {
             }
             match code {
                 SHORT_BINUNICODE => {
-                    r += ascii_len(data, r)?;
+                    r += ascii_len(data, r).ok_or(r)?;
                     items += 1;
                 }
                 MEMOIZE => {
                     if items == 0 || self.fetched_store(stores.len()) {
-                        return None;
+                        return Err(r);
                     }
                     stores.push(shift + r);
                     r += 1;
                 }
                 FRAME_OP if self.frame_fits(data, r, shift) => r += 9,
-                c if c == close => {
-                    return (!dict || items.is_multiple_of(2)).then_some((r + 1, ops, items));
+                c if c == close && (!dict || items.is_multiple_of(2)) => {
+                    return Ok((r + 1, ops, items));
                 }
-                _ => return None,
+                _ => return Err(r),
             }
             ops += 1;
         }
@@ -1550,8 +1578,13 @@ impl<'a> Lean<'a> {
     fn run(&mut self) -> R<bool> {
         let (data, base) = (self.data, self.base);
         let mut pos = self.pos;
+        self.view_from = pos;
         loop {
             if let Some(next) = self.quick(data, base, pos)? {
+                if next == STOP_BEFORE {
+                    self.pos = pos;
+                    return Ok(false);
+                }
                 pos = next;
                 continue;
             }
@@ -1879,5 +1912,69 @@ impl<'a> Lean<'a> {
                 | Op::READONLY_BUFFER => return Err(Bail),
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// PROTO 4, a list of `n` small ints added in one batch, STOP; and the MARK's offset.
+    fn int_list(n: usize) -> (Vec<u8>, usize) {
+        let mut d = vec![Op::PROTO as u8, 4, Op::EMPTY_LIST as u8];
+        let mark = d.len();
+        d.push(Op::MARK as u8);
+        for k in 0..n {
+            d.extend([Op::BININT1 as u8, (k % 256) as u8]);
+        }
+        d.extend([Op::APPENDS as u8, Op::STOP as u8]);
+        (d, mark)
+    }
+
+    /// The machine over `data[..cut]` of a longer file, from `pos`.
+    fn over(data: &[u8], cut: usize, pos: usize) -> Lean<'_> {
+        let mut m = Lean::new(&data[..cut], data.len(), KeySet::new(64), None);
+        m.at_end = cut == data.len();
+        m.pos = pos;
+        m
+    }
+
+    #[test]
+    fn a_view_ending_inside_a_batch_stops_before_its_mark_and_the_next_takes_it_whole() {
+        let (data, mark) = int_list(100);
+        // The view ends after the 40th item.
+        let mut m = over(&data, mark + 1 + 2 * 40, 0);
+        assert!(matches!(m.run(), Ok(false)));
+        assert_eq!(m.pos, mark, "stopped before the MARK");
+        assert!(m.marks.is_empty());
+        assert_eq!(m.stack.len(), 1, "the list alone");
+        // The next view starts at the MARK and holds the batch: the pickle ends there, as
+        // one view of the whole file ends.
+        let mut next = m.view(&data, 0, true);
+        assert!(matches!(next.run(), Ok(true)));
+        let mut whole = over(&data, data.len(), 0);
+        assert!(matches!(whole.run(), Ok(true)));
+        assert_eq!(next.g.op_count, whole.g.op_count);
+        assert_eq!(next.objects, whole.objects);
+        let spans = |m: &Lean| m.g.pickles.iter().map(|p| p.span).collect::<Vec<_>>();
+        assert_eq!(spans(&next), spans(&whole));
+        assert_eq!(spans(&next), vec![Span::new(0, data.len())]);
+    }
+
+    #[test]
+    fn a_batch_whose_mark_starts_the_view_is_taken_one_instruction_at_a_time() {
+        let (data, mark) = int_list(100);
+        let mut m = over(&data, mark, 0);
+        assert!(matches!(m.run(), Ok(false)));
+        assert_eq!(m.pos, mark);
+        // From its MARK, the view still ends inside the batch: no view would hold more of
+        // it from there, so the machine goes on through it.
+        let cut = mark + 1 + 2 * 40;
+        let mut m = m.view(&data[..cut], 0, false);
+        assert!(matches!(m.run(), Ok(false)));
+        assert_eq!(m.pos, cut, "went on to the end of the view");
+        assert_eq!(m.marks.len(), 1);
+        assert_eq!(m.stack.len(), 41, "the list and 40 items");
     }
 }
