@@ -35,10 +35,10 @@ type R<T> = Result<T, Bail>;
 const VIRTUAL: NodeId = u32::MAX - 3;
 const NONE: u32 = u32::MAX;
 /// Items an undecided container holding no instance keeps before it forgets them.
+const SPILL: usize = 4096;
 /// [`Lean::quick`]'s answer for an instruction the machine stops before (the view ends
 /// inside the batch a MARK starts).
 const STOP_BEFORE: usize = usize::MAX;
-const SPILL: usize = 4096;
 
 /// A stack item: a node, or an object still in the file (a scalar, or a container with its
 /// undecided items in `pend`).
@@ -1484,7 +1484,8 @@ impl<'a> Lean<'a> {
     /// [`Lean::kept_batch`]'s inner container (a dict when `dict`) filled from `data[r]` on,
     /// after its MARK: numbers, None, bools and ASCII strings, maybe memoized under a key no
     /// GET reads (their offsets added to `stores`), up to its SETITEMS or APPENDS. Where it
-    /// goes on (past that), the instructions and the objects stepped over.
+    /// goes on (past that), the instructions and the objects stepped over; else where it
+    /// stopped (at or past the end of `data` when the bytes ran out).
     #[inline(always)]
     fn skip_filled(
         &self,
