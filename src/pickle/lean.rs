@@ -234,8 +234,6 @@ struct Lean<'a> {
     seg: Option<Box<segment::Seg>>,
     /// Where the machine's run over the bytes in view began.
     view_from: usize,
-    /// The last batch not taken failed where the bytes in view end ([`Lean::batch`]).
-    batch_short: bool,
     /// Objects the stream makes (what the full machine makes nodes of).
     objects: u64,
 }
@@ -323,6 +321,16 @@ enum Sink {
     Nowhere,
 }
 
+/// How [`Lean::batch`] went.
+enum Batch {
+    /// Taken whole: the machine goes on from this offset.
+    Past(usize),
+    /// Left to the machine's own path.
+    Declined,
+    /// Left too, having run past the bytes in view: a view from its MARK may hold it whole.
+    Cut,
+}
+
 /// The kind of a raw byte string from its instruction's header alone (its payload unread),
 /// as [`scalar_kind`] gives it.
 fn raw_bytes_kind(head: &[u8], pos: usize) -> Option<(Kind, usize)> {
@@ -376,7 +384,6 @@ impl Lean<'static> {
             seg: None,
             objects: 0,
             view_from: 0,
-            batch_short: false,
         }
     }
 }
@@ -416,7 +423,6 @@ impl<'a> Lean<'a> {
             seg: self.seg,
             objects: self.objects,
             view_from: self.view_from,
-            batch_short: self.batch_short,
         }
     }
 
@@ -1120,8 +1126,9 @@ impl<'a> Lean<'a> {
     /// The most common instructions of object-heavy streams, taken before the machine
     /// decodes them in full: a number, None, a bool or an ASCII string (an item pushed,
     /// nothing else to check), MARK, an empty dict or list, APPENDS and SETITEMS, a MEMOIZE
-    /// no GET reads, and BINGET. The offset past it, or `None` for the machine's own path
-    /// (anything else, or an instruction not whole in view).
+    /// no GET reads, and BINGET. The offset past it, [`STOP_BEFORE`] (a MARK after where this
+    /// run began whose batch the view cuts), or `None` for the machine's own path (anything
+    /// else, or an instruction not whole in view).
     #[inline(always)]
     fn quick(&mut self, data: &[u8], base: usize, pos: usize) -> R<Option<usize>> {
         let Some(rel) = pos.checked_sub(base) else {
@@ -1155,16 +1162,18 @@ impl<'a> Lean<'a> {
             MARK => {
                 self.g.op_count += 1;
                 self.marks.push((self.stack.len(), pos));
-                let next = self.batch(data, rel + 1, pos + 1)?;
-                if self.batch_short && pos > self.view_from && !self.at_end {
-                    // The batch runs past the bytes in view: the machine stops before its
-                    // MARK, for the next view to start there and hold it whole (else its
-                    // items are taken one instruction at a time).
-                    self.g.op_count -= 1;
-                    self.marks.pop();
-                    return Ok(Some(STOP_BEFORE));
-                }
-                return Ok(Some(next));
+                return Ok(Some(match self.batch(data, rel + 1, pos + 1)? {
+                    Batch::Past(next) => next,
+                    Batch::Cut if pos > self.view_from && !self.at_end => {
+                        // The batch runs past the bytes in view: the machine stops before
+                        // its MARK, for the next view to start there and hold it whole
+                        // (else its items are taken one instruction at a time).
+                        self.g.op_count -= 1;
+                        self.marks.pop();
+                        STOP_BEFORE
+                    }
+                    Batch::Cut | Batch::Declined => pos + 1,
+                }));
             }
             EMPTY_DICT | EMPTY_LIST => {
                 let op = if code == EMPTY_DICT {
@@ -1260,37 +1269,36 @@ impl<'a> Lean<'a> {
 
     /// After a MARK at `pos - 1` (`data[rel]` on), a batch of scalars added at once to the
     /// dict or list below the mark when nothing is pinned in it, undecided or given a node
-    /// ([`Lean::dropped_batch`], [`Lean::kept_batch`]). The offset the machine goes on
-    /// from: past the batch's APPENDS or SETITEMS, or `pos` for the machine's own path.
+    /// ([`Lean::dropped_batch`], [`Lean::kept_batch`]): taken whole (the machine goes on past
+    /// its APPENDS or SETITEMS), or left to the machine's own path from `pos` ([`Batch`]).
     #[inline(always)]
-    fn batch(&mut self, data: &[u8], rel: usize, pos: usize) -> R<usize> {
-        self.batch_short = false;
+    fn batch(&mut self, data: &[u8], rel: usize, pos: usize) -> R<Batch> {
         let base = self.stack.len();
         let Some(t) = base.checked_sub(1).and_then(|k| self.stack.get(k)) else {
-            return Ok(pos);
+            return Ok(Batch::Declined);
         };
         // The container below the mark, as add_from finds it: made here (not a copy), above
         // the mark below (`adds_own`), with nothing pinned in it.
         if !t.def || !self.adds_own() {
-            return Ok(pos);
+            return Ok(Batch::Declined);
         }
         let pairs = match t.op {
             Op::EMPTY_DICT | Op::DICT => true,
             Op::EMPTY_LIST | Op::LIST => false,
-            _ => return Ok(pos),
+            _ => return Ok(Batch::Declined),
         };
         if let Some(n) = self.resolve(t) {
             if self.hollow.contains(&n) || self.pins.contains(&n) {
-                return Ok(pos);
+                return Ok(Batch::Declined);
             }
             return self.kept_batch(data, rel, pos, pairs, Sink::Stack);
         }
         let p = t.pend as usize;
         let Some(pend) = self.pends.get(p) else {
-            return Ok(pos);
+            return Ok(Batch::Declined);
         };
         if pend.pinned || pend.pairs != pairs {
-            return Ok(pos);
+            return Ok(Batch::Declined);
         }
         if !pend.lossy {
             return self.kept_batch(data, rel, pos, pairs, Sink::Pend(p));
@@ -1298,7 +1306,7 @@ impl<'a> Lean<'a> {
         if !pairs {
             let next = self.dropped_batch(data, rel, pos);
             if next != pos {
-                return Ok(next);
+                return Ok(Batch::Past(next));
             }
         }
         self.kept_batch(data, rel, pos, pairs, Sink::Nowhere)
@@ -1316,7 +1324,6 @@ impl<'a> Lean<'a> {
         let (mut last, mut step) = (0u8, 0usize);
         loop {
             let Some(&code) = data.get(r) else {
-                self.batch_short = true;
                 return pos;
             };
             if code == last {
@@ -1357,9 +1364,9 @@ impl<'a> Lean<'a> {
         pos: usize,
         pairs: bool,
         sink: Sink,
-    ) -> R<usize> {
+    ) -> R<Batch> {
         if self.explicit {
-            return Ok(pos);
+            return Ok(Batch::Declined);
         }
         let close = if pairs { SETITEMS } else { APPENDS };
         let mut out = match sink {
@@ -1448,8 +1455,7 @@ impl<'a> Lean<'a> {
         }
         let Some(end) = end.map(|e| shift + e) else {
             self.batch_stores = stores;
-            self.batch_short = short;
-            return Ok(pos);
+            return Ok(if short { Batch::Cut } else { Batch::Declined });
         };
         let from = self.marks.pop().map_or(0, |m| m.0);
         // The closing instruction is counted with the rest.
@@ -1478,7 +1484,7 @@ impl<'a> Lean<'a> {
             }
             Sink::Nowhere => self.scratch.truncate(base),
         }
-        Ok(end + 1)
+        Ok(Batch::Past(end + 1))
     }
 
     /// [`Lean::kept_batch`]'s inner container (a dict when `dict`) filled from `data[r]` on,
