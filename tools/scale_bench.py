@@ -25,6 +25,7 @@ the plot with `python3 tools/plot_scale.py DIR/scale.json docs/scale.png`.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -76,6 +77,15 @@ def peak_rss_gnu_time(cmd):
         return int(out.read().split()[-1]) * 1024
 
 
+def binary_id(path):
+    """The first 12 hex digits of the binary's SHA-256: which build a table timed."""
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            h.update(block)
+    return h.hexdigest()[:12]
+
+
 def loadavg():
     try:
         return os.getloadavg()[0]
@@ -125,6 +135,13 @@ def main():
     ap.add_argument('--rss-runs', type=int, default=3,
                     help="untimed runs of picklescope under GNU time for its peak RSS (default 3)")
     ap.add_argument('--out', default=os.path.join(REPO, 'bench-out'))
+    ap.add_argument('--series', type=int, default=0, metavar='N',
+                    help='run the whole measurement N times and report the spread of the '
+                         'ratios (DIR/series.json, DIR/series.md)')
+    ap.add_argument('--gap', type=float, default=30.0,
+                    help='seconds between the runs of a series (default 30)')
+    ap.add_argument('--target', type=float, default=0.0, metavar='X',
+                    help='with --series: also count the runs whose wall ratio is X or more')
     args = ap.parse_args()
     if not os.access(args.bin, os.X_OK):
         sys.exit('scale_bench: no binary at %s (tools/build_static.sh builds the release '
@@ -133,6 +150,15 @@ def main():
     args.floor = run_once(['true'])[2]
     os.makedirs(args.scratch, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
+    if args.series:
+        series(args)
+    else:
+        print(measure(args))
+
+
+def measure(args):
+    """One run over every size: writes scale.json and scale.md, returns the Markdown table
+    (the rows are in args.rows)."""
     rows = []
     load_before = loadavg()
     for mb in [int(s) for s in args.sizes.split(',') if s]:
@@ -167,12 +193,54 @@ def main():
               % (mb, row['picklescope']['wall'], row['picklescope']['cpu'],
                  row['picklescope']['rss'] / MIB, row['cpython']['wall'],
                  row['cpython']['cpu'], row['cpython']['rss'] / MIB), flush=True)
-    print(write(args, rows, load_before))
+    args.rows = rows
+    return write(args, rows, load_before)
+
+
+def series(args):
+    """--series N: the whole measurement N times, --gap seconds apart; each run's wall ratio
+    per size into DIR/series.json, and their spread (how a shared machine's quiet and busy
+    minutes move the ratio) printed and written to DIR/series.md."""
+    runs = []
+    for i in range(args.series):
+        if i:
+            time.sleep(args.gap)
+        measure(args)
+        at = time.strftime('%H:%M:%S', time.gmtime())
+        ratios = {r['mb']: r['cpython']['wall'] / r['picklescope']['wall'] for r in args.rows}
+        runs.append({'at': at, 'load': loadavg(), 'ratios': ratios,
+                     'wall': {r['mb']: r['picklescope']['wall'] for r in args.rows}})
+        print('run %d of %d, %s UTC: %s' % (i + 1, args.series, at, ', '.join(
+            '%d MB %.1fx' % (mb, q) for mb, q in ratios.items())), flush=True)
+        with open(os.path.join(args.out, 'series.json'), 'w') as f:
+            json.dump({'machine': machine(), 'binary': binary_id(args.bin),
+                       'repeat': args.repeat, 'gap': args.gap,
+                       'runs': runs}, f, indent=1)
+    lines = ['| file | runs | wall ratio: min | median | max |' +
+             (' runs at %gx or more |' % args.target if args.target else ''),
+             '|---:|---:|---:|---:|---:|' + ('---:|' if args.target else '')]
+    for mb in runs[0]['ratios']:
+        qs = sorted(r['ratios'][mb] for r in runs)
+        line = '| %d MB | %d | %.1fx | %.1fx | %.1fx |' % (
+            mb, len(qs), qs[0], statistics.median(qs), qs[-1])
+        if args.target:
+            line += ' %d |' % sum(q >= args.target for q in qs)
+        lines.append(line)
+    lines.append('')
+    lines.append('Machine: %s; %d runs from %s to %s UTC, %g s apart, each the medians of %d '
+                 'timed runs in turn with CPython; binary SHA-256 %s.'
+                 % (machine(), len(runs), runs[0]['at'], runs[-1]['at'], args.gap, args.repeat,
+                    binary_id(args.bin)))
+    md = '\n'.join(lines) + '\n'
+    with open(os.path.join(args.out, 'series.md'), 'w') as f:
+        f.write(md)
+    print(md)
 
 
 def write(args, rows, load_before):
     """Writes scale.json and scale.md for the rows so far; returns the Markdown."""
-    meta = {'machine': machine(), 'load_before': load_before, 'load_after': loadavg(),
+    meta = {'machine': machine(), 'binary': binary_id(args.bin),
+            'load_before': load_before, 'load_after': loadavg(),
             'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
             'repeat': args.repeat, 'big_repeat': args.big_repeat, 'rss_floor': args.floor}
     with open(os.path.join(args.out, 'scale.json'), 'w') as f:
@@ -203,6 +271,8 @@ def write(args, rows, load_before):
         lines.append('Peak RSS: ru_maxrss of the timed runs; a figure at or below %.1f MiB is '
                      'this harness\'s floor (Linux carries a parent\'s peak into its child\'s), '
                      'the true peak at most that.' % (args.floor / MIB))
+    lines.append('')
+    lines.append('Binary: SHA-256 %s.' % meta['binary'])
     lines.append('')
     lines.append('Commands: `%s` and `%s` (F = the generated file).' % (
         shlex.join([os.path.relpath(args.bin, REPO), 'report', '--json', 'F']),
