@@ -228,9 +228,9 @@ def series(args):
         lines.append(line)
     lines.append('')
     lines.append('Machine: %s; %d runs from %s to %s UTC, %g s apart, each the medians of %d '
-                 'timed runs in turn with CPython; binary SHA-256 %s.'
+                 'timed run%s in turn with CPython; binary SHA-256 %s.'
                  % (machine(), len(runs), runs[0]['at'], runs[-1]['at'], args.gap, args.repeat,
-                    binary_id(args.bin)))
+                    '' if args.repeat == 1 else 's', binary_id(args.bin)))
     md = '\n'.join(lines) + '\n'
     with open(os.path.join(args.out, 'series.md'), 'w') as f:
         f.write(md)
