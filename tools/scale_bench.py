@@ -148,17 +148,19 @@ def main():
                  'binary; --bin names another)' % args.bin)
     # What this process carries into every child's ru_maxrss.
     args.floor = run_once(['true'])[2]
+    # Which build every table of this call timed (hashed once: the binary is 10 MB).
+    args.binary = binary_id(args.bin)
     os.makedirs(args.scratch, exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
     if args.series:
         series(args)
     else:
-        print(measure(args))
+        print(measure(args)[1])
 
 
 def measure(args):
-    """One run over every size: writes scale.json and scale.md, returns the Markdown table
-    (the rows are in args.rows)."""
+    """One run over every size: writes scale.json and scale.md, returns the rows and the
+    Markdown table."""
     rows = []
     load_before = loadavg()
     for mb in [int(s) for s in args.sizes.split(',') if s]:
@@ -193,8 +195,7 @@ def measure(args):
               % (mb, row['picklescope']['wall'], row['picklescope']['cpu'],
                  row['picklescope']['rss'] / MIB, row['cpython']['wall'],
                  row['cpython']['cpu'], row['cpython']['rss'] / MIB), flush=True)
-    args.rows = rows
-    return write(args, rows, load_before)
+    return rows, write(args, rows, load_before)
 
 
 def series(args):
@@ -205,15 +206,15 @@ def series(args):
     for i in range(args.series):
         if i:
             time.sleep(args.gap)
-        measure(args)
+        rows, _ = measure(args)
         at = time.strftime('%H:%M:%S', time.gmtime())
-        ratios = {r['mb']: r['cpython']['wall'] / r['picklescope']['wall'] for r in args.rows}
+        ratios = {r['mb']: r['cpython']['wall'] / r['picklescope']['wall'] for r in rows}
         runs.append({'at': at, 'load': loadavg(), 'ratios': ratios,
-                     'wall': {r['mb']: r['picklescope']['wall'] for r in args.rows}})
+                     'wall': {r['mb']: r['picklescope']['wall'] for r in rows}})
         print('run %d of %d, %s UTC: %s' % (i + 1, args.series, at, ', '.join(
             '%d MB %.1fx' % (mb, q) for mb, q in ratios.items())), flush=True)
         with open(os.path.join(args.out, 'series.json'), 'w') as f:
-            json.dump({'machine': machine(), 'binary': binary_id(args.bin),
+            json.dump({'machine': machine(), 'binary': args.binary,
                        'repeat': args.repeat, 'gap': args.gap,
                        'runs': runs}, f, indent=1)
     lines = ['| file | runs | wall ratio: min | median | max |' +
@@ -230,7 +231,7 @@ def series(args):
     lines.append('Machine: %s; %d runs from %s to %s UTC, %g s apart, each the medians of %d '
                  'timed run%s in turn with CPython; binary SHA-256 %s.'
                  % (machine(), len(runs), runs[0]['at'], runs[-1]['at'], args.gap, args.repeat,
-                    '' if args.repeat == 1 else 's', binary_id(args.bin)))
+                    '' if args.repeat == 1 else 's', args.binary))
     md = '\n'.join(lines) + '\n'
     with open(os.path.join(args.out, 'series.md'), 'w') as f:
         f.write(md)
@@ -239,7 +240,7 @@ def series(args):
 
 def write(args, rows, load_before):
     """Writes scale.json and scale.md for the rows so far; returns the Markdown."""
-    meta = {'machine': machine(), 'binary': binary_id(args.bin),
+    meta = {'machine': machine(), 'binary': args.binary,
             'load_before': load_before, 'load_after': loadavg(),
             'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
             'repeat': args.repeat, 'big_repeat': args.big_repeat, 'rss_floor': args.floor}
