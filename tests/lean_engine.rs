@@ -106,6 +106,17 @@ fn same_and_splits(name: &str, bytes: Vec<u8>) -> Option<(usize, usize)> {
     };
     let lean = Model::new(Doc::from_bytes_lean(name, bytes.clone()).expect("lean parse"));
     let took = lean.graph().lean.is_some();
+    // The main pass alone (the keys guessed, walked only on a miss) and after the walk: the
+    // same graph.
+    {
+        use picklescope::pickle::lean::{Keys, parse_lean_with};
+        let walked = parse_lean_with(&bytes, Keys::Walk).map(|g| format!("{g:?}"));
+        let guessed = parse_lean_with(&bytes, Keys::Guess).map(|g| format!("{g:?}"));
+        assert!(
+            walked == guessed,
+            "{name}: the guessed pass gives another graph"
+        );
+    }
     let want = summary(&full);
     assert_eq!(want, summary(&lean), "{name}");
     same_edges(name, &full, &lean);
@@ -144,6 +155,10 @@ thread_local! {
     static SECOND: Cell<usize> = const { Cell::new(0) };
     /// Of those splits, the ones whose second part handed over halfway stopped there.
     static HANDED: Cell<usize> = const { Cell::new(0) };
+    /// Of the parses [`same_split`] made with the keys guessed, those the guess held for
+    /// (no walk), and those it did not.
+    static HELD: Cell<usize> = const { Cell::new(0) };
+    static MISSED: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Adds `n` to a counter of this thread's test.
@@ -173,7 +188,7 @@ fn frames(bytes: &[u8]) -> Vec<usize> {
 /// over the file) builds the very graph the pass on one core builds; the splits joined and
 /// the instructions they replayed.
 fn same_split(name: &str, path: &Path) -> (usize, usize) {
-    use picklescope::pickle::lean::{Handover, parse_lean_file_split, parse_lean_file_with};
+    use picklescope::pickle::lean::{Handover, Keys, parse_lean_file_split, parse_lean_file_with};
     let bytes = std::fs::read(path).unwrap();
     let at = frames(&bytes);
     let (mut joined, mut events) = (0, 0);
@@ -184,25 +199,35 @@ fn same_split(name: &str, path: &Path) -> (usize, usize) {
     let len = bytes.len() as u64;
     let step = at.len().div_ceil(12);
     for window in [600, 1 << 20] {
-        let Some((one, _)) = parse_lean_file_split(&file, len, window, Some(usize::MAX)) else {
+        let one = parse_lean_file_split(&file, len, window, Some(usize::MAX), Keys::Walk);
+        let Some((one, _)) = one else {
             return (joined, events);
         };
         let want = format!("{one:?}");
-        for &split in at.iter().step_by(step).chain(at.last()) {
-            let (two, how) = parse_lean_file_split(&file, len, window, Some(split))
-                .unwrap_or_else(|| panic!("{name}: split at {split} bails"));
+        for (&split, keys) in at
+            .iter()
+            .step_by(step)
+            .chain(at.last())
+            .flat_map(|s| [(s, Keys::Walk), (s, Keys::Guess)])
+        {
+            let (two, how) = parse_lean_file_split(&file, len, window, Some(split), keys)
+                .unwrap_or_else(|| panic!("{name}: split at {split}, {keys:?}: bails"));
             assert!(
                 want == format!("{two:?}"),
-                "{name}: windows of {window}, split at {split}: another graph ({how:?})"
+                "{name}: windows of {window}, split at {split}, {keys:?}: another graph ({how:?})"
             );
+            assert!(how.walked || keys == Keys::Guess, "{name}: not walked");
+            if keys == Keys::Guess {
+                add(if how.walked { &MISSED } else { &HELD }, 1);
+            }
             // The second part handed over halfway through what it ran alone.
             if how.joined {
                 let at = Handover::At(split + (how.second_to - split) / 2);
-                let (three, half) = parse_lean_file_with(&file, len, window, Some(split), at)
+                let (three, half) = parse_lean_file_with(&file, len, window, Some(split), at, keys)
                     .unwrap_or_else(|| panic!("{name}: split at {split}, {at:?} bails"));
                 assert!(
                     want == format!("{three:?}"),
-                    "{name}: windows of {window}, split at {split}, {at:?}: another graph ({half:?})"
+                    "{name}: windows of {window}, split at {split}, {at:?}, {keys:?}: another graph ({half:?})"
                 );
                 add(&HANDED, usize::from(half.second_to < how.second_to));
             }
@@ -284,9 +309,26 @@ fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
     );
     // Its splits were taken over by the first part's machine, with instructions replayed.
     let (splits, events, second, handed) = (SPLITS.get(), EVENTS.get(), SECOND.get(), HANDED.get());
+    let (held, missed) = (HELD.get(), MISSED.get());
     eprintln!(
-        "objheavy: {splits} splits joined, {events} instructions replayed, {second} B parsed apart, {handed} handed over halfway"
+        "objheavy: {splits} splits joined, {events} instructions replayed, {second} B parsed apart, {handed} handed over halfway; the keys guessed: {held} held, {missed} walked after a miss"
     );
+    // Its GETs read what the machine's own path stored (globals, class and module names,
+    // the first instances' attribute names): split at the middle frame, as a report splits
+    // it, the main pass needs no walk. (Split at its last frame, the tail's attribute names
+    // are stored by the second part, which keeps no entries: that guess misses.)
+    assert!(held > 0, "{held} held, {missed} missed");
+    {
+        use picklescope::pickle::lean::{Keys, parse_lean_file_split};
+        let bytes = std::fs::read(&oh).unwrap();
+        let len = bytes.len() as u64;
+        let mid = frames(&bytes)
+            .into_iter()
+            .min_by_key(|&f| f.abs_diff(bytes.len() / 2));
+        let file = std::fs::File::open(&oh).unwrap();
+        let (_, how) = parse_lean_file_split(&file, len, 1 << 20, mid, Keys::Guess).unwrap();
+        assert!(how.joined && !how.walked, "objheavy at the middle: {how:?}");
+    }
     assert!(
         splits >= 12 && events >= splits && second >= 8 << 20 && handed * 2 >= splits,
         "{splits} splits, {events} events, {second} B, {handed} handed over"
@@ -297,6 +339,9 @@ fn lean_equals_full_on_generated_object_heavy_and_context_pickles() {
         same("instances", std::fs::read(&inst).unwrap()),
         "instances went full"
     );
+    // Its dicts' keys are stored inside batches and read again: every guess misses.
+    assert_eq!(HELD.get(), held, "instances: a guess held");
+    assert!(MISSED.get() > 0, "instances: no guess missed");
     let mut files = Vec::new();
     files.extend(common::files_under(&ctx));
     let (mut n, mut took) = (0, 0);
@@ -498,27 +543,41 @@ fn framed_random_graphs(
 
 #[test]
 fn a_split_parse_equals_the_one_core_parse_at_every_frame_of_random_graphs() {
-    use picklescope::pickle::lean::parse_lean_file_split;
+    use picklescope::pickle::lean::{Keys, parse_lean_file_split};
     let test = "a_split_parse_equals_the_one_core_parse_at_every_frame_of_random_graphs";
     if common::no_python(test) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let (mut graphs, mut splits, mut joined, mut events, mut apart) = (0, 0, 0, 0, 0);
+    let (mut held, mut missed) = (0, 0);
     for (i, p, framed, file) in framed_random_graphs(20261205, 200, dir.path()) {
         let len = framed.len() as u64;
-        let Some((one, _)) = parse_lean_file_split(&file, len, 600, Some(usize::MAX)) else {
+        let one = parse_lean_file_split(&file, len, 600, Some(usize::MAX), Keys::Walk);
+        let Some((one, _)) = one else {
             continue;
         };
         graphs += 1;
         let want = format!("{one:?}");
-        for split in frames(&framed) {
-            let (two, how) = parse_lean_file_split(&file, len, 600, Some(split))
+        let splits_at = frames(&framed);
+        for (split, keys) in splits_at
+            .iter()
+            .flat_map(|&s| [(s, Keys::Walk), (s, Keys::Guess)])
+        {
+            let (two, how) = parse_lean_file_split(&file, len, 600, Some(split), keys)
                 .unwrap_or_else(|| panic!("graph {i} protocol {p}: split at {split} bails"));
             assert!(
                 want == format!("{two:?}"),
-                "graph {i} protocol {p}: split at {split}: another graph ({how:?})"
+                "graph {i} protocol {p}: split at {split}, {keys:?}: another graph ({how:?})"
             );
+            if keys == Keys::Guess {
+                if how.walked {
+                    missed += 1;
+                } else {
+                    held += 1;
+                }
+                continue;
+            }
             splits += 1;
             if how.joined {
                 joined += 1;
@@ -528,17 +587,22 @@ fn a_split_parse_equals_the_one_core_parse_at_every_frame_of_random_graphs() {
         }
     }
     eprintln!(
-        "{graphs} graphs, {splits} splits: {joined} joined, {events} instructions replayed, {apart} B parsed apart"
+        "{graphs} graphs, {splits} splits: {joined} joined, {events} instructions replayed, {apart} B parsed apart; the keys guessed: {held} held, {missed} walked after a miss"
     );
     assert!(
         graphs > 300 && joined * 2 > splits && events > 300 && apart > 10_000,
         "{graphs} graphs, {joined} of {splits} joined, {events} events, {apart} B"
     );
+    // Both ways a guessed pass ends, many times.
+    assert!(
+        held > 100 && missed > 100,
+        "the guess held {held} times, missed {missed}"
+    );
 }
 
 #[test]
 fn a_split_whose_second_part_is_handed_over_anywhere_is_the_one_core_parse() {
-    use picklescope::pickle::lean::{Handover, parse_lean_file_split, parse_lean_file_with};
+    use picklescope::pickle::lean::{Handover, Keys, parse_lean_file_split, parse_lean_file_with};
     let test = "a_split_whose_second_part_is_handed_over_anywhere_is_the_one_core_parse";
     if common::no_python(test) {
         return;
@@ -547,18 +611,21 @@ fn a_split_whose_second_part_is_handed_over_anywhere_is_the_one_core_parse() {
     let (mut splits, mut handed, mut apart) = (0, 0, 0);
     for (i, p, framed, file) in framed_random_graphs(20261206, 60, dir.path()) {
         let len = framed.len() as u64;
-        let Some((one, _)) = parse_lean_file_split(&file, len, 600, Some(usize::MAX)) else {
+        let one = parse_lean_file_split(&file, len, 600, Some(usize::MAX), Keys::Walk);
+        let Some((one, _)) = one else {
             continue;
         };
         let want = format!("{one:?}");
         for split in frames(&framed) {
-            let Some((_, whole)) = parse_lean_file_split(&file, len, 600, Some(split)) else {
+            let whole = parse_lean_file_split(&file, len, 600, Some(split), Keys::Guess);
+            let Some((_, whole)) = whole else {
                 panic!("graph {i} protocol {p}: split at {split} bails");
             };
             for d in [0, 1, 90, 250, 700] {
                 let at = Handover::At(split + d);
-                let (two, how) = parse_lean_file_with(&file, len, 600, Some(split), at)
-                    .unwrap_or_else(|| panic!("graph {i} protocol {p}: {at:?} bails"));
+                let (two, how) =
+                    parse_lean_file_with(&file, len, 600, Some(split), at, Keys::Guess)
+                        .unwrap_or_else(|| panic!("graph {i} protocol {p}: {at:?} bails"));
                 assert!(
                     want == format!("{two:?}"),
                     "graph {i} protocol {p}: split at {split}, {at:?}: another graph ({how:?})"

@@ -110,15 +110,76 @@ impl std::ops::AddAssign for Stores {
     }
 }
 
-/// Where the lean parse may split its main pass over two cores: a FRAME boundary that the
-/// walk proved is one, and how many memo entries the stream stored before it (all with
+/// Where the lean parse may split its main pass over two cores: a FRAME boundary, and,
+/// when a walk proved it one, how many memo entries the stream stored before it (all with
 /// MEMOIZE, so the keys after it go on from that count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Split {
     pub(crate) pos: usize,
-    pub(crate) memo_count: u64,
-    /// Memo stores in the whole stream (for the main pass to size its index once).
+    /// `None` unwalked: the main pass finds it (the first part ends exactly there or the
+    /// split is not taken).
+    pub(crate) memo_count: Option<u64>,
+    /// Memo stores in the whole stream (for the main pass to size its index once), 0 when
+    /// not counted.
     pub(crate) stores: u64,
+}
+
+impl Split {
+    /// A split at the frame at `pos` that no walk has seen.
+    pub(crate) fn unwalked(pos: usize) -> Split {
+        Split {
+            pos,
+            memo_count: None,
+            stores: 0,
+        }
+    }
+}
+
+/// Which memo stores the lean main pass keeps an entry for, for a GET to read.
+#[derive(Debug, Clone)]
+pub(crate) enum Fetched {
+    /// The keys a walk found GETs read: exact.
+    Known(KeySet),
+    /// No walk: every store the machine's own path takes keeps an entry, and none a batch
+    /// of scalars takes; a GET of a key without an entry ends the pass for the walk to be
+    /// done after all (what keeps an entry needlessly only takes the slower path).
+    Guessed,
+    /// The second part of a guessed pass: keeps no entry (a GET of one of its keys misses).
+    Unkept,
+}
+
+impl Fetched {
+    /// A store the machine's own path takes: keeps an entry.
+    #[inline(always)]
+    pub(crate) fn general_store(&self, key: u64) -> bool {
+        match self {
+            Fetched::Known(k) => k.contains(key),
+            Fetched::Guessed => true,
+            Fetched::Unkept => false,
+        }
+    }
+
+    /// A store inside a batch of scalars: keeps an entry (the batch is then left to the
+    /// machine's own path).
+    #[inline(always)]
+    pub(crate) fn batch_store(&self, key: u64) -> bool {
+        match self {
+            Fetched::Known(k) => k.contains(key),
+            Fetched::Guessed | Fetched::Unkept => false,
+        }
+    }
+
+    /// What the main pass's second part knows: the same keys, or, guessed, none.
+    pub(crate) fn for_second_part(&self) -> Fetched {
+        match self {
+            Fetched::Known(k) => Fetched::Known(k.clone()),
+            Fetched::Guessed | Fetched::Unkept => Fetched::Unkept,
+        }
+    }
+
+    pub(crate) fn guessed(&self) -> bool {
+        matches!(self, Fetched::Guessed)
+    }
 }
 
 /// How a walk over the bytes held ended.
@@ -801,7 +862,7 @@ fn split_walk<'scope>(
                 a.merge(b);
                 let split = (stores.explicit == 0).then_some(Split {
                     pos: split,
-                    memo_count: stores.memoize,
+                    memo_count: Some(stores.memoize),
                     stores: stores.all() + rest.all(),
                 });
                 return Some((a, split));

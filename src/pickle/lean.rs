@@ -9,7 +9,7 @@ use foldhash::{HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-use super::fetched::{KeySet, fetched_keys, fetched_keys_file, split_point};
+use super::fetched::{Fetched, KeySet, Split, fetched_keys, fetched_keys_file, split_point};
 use super::helper::Helper;
 use super::window::{LARGE_PAYLOAD, MARGIN, decode, len_from_header, read_head, read_instr_at};
 
@@ -22,14 +22,22 @@ use super::scan::Instr;
 
 mod segment;
 
-/// The lean machine met something it does not model (persistent ids, out-of-band buffers,
-/// extension codes, several pickles, a container changed through the memo after it was
-/// decided, an error): the caller parses the file with the full machine instead, which also
-/// words any error.
-#[derive(Debug)]
-struct Bail;
+/// Why the lean machine stopped short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Halt {
+    /// It met something it does not model (persistent ids, out-of-band buffers, extension
+    /// codes, several pickles, a container changed through the memo after it was decided,
+    /// an error): the caller parses the file with the full machine instead, which also
+    /// words any error.
+    Bail,
+    /// Unwalked ([`Fetched::Guessed`]), a GET read a store that kept no entry: the pass is
+    /// done again after the walk.
+    Miss,
+}
 
-type R<T> = Result<T, Bail>;
+use Halt::Bail;
+
+type R<T> = Result<T, Halt>;
 
 /// Stands for "no node yet" in an item.
 const VIRTUAL: NodeId = u32::MAX - 3;
@@ -116,13 +124,39 @@ struct Entry {
     put: u64,
 }
 
+/// How the lean parse learns which memo stores some GET reads (the graph is the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    /// A walk over the stream first finds the keys GETs read; the main pass keeps an entry
+    /// for those stores only.
+    Walk,
+    /// The main pass alone, keeping an entry for every store its own path takes and none for
+    /// those inside a batch of scalars (a list or dict filled in place, the bulk of an
+    /// object-heavy stream); when a GET reads a store that kept none, the pass is done again
+    /// after the walk ([`Keys::Walk`]).
+    Guess,
+}
+
 /// Parses a file holding one pickle into a lean graph; `None` when the full machine must do
-/// it (see [`Bail`]).
+/// it (see [`Halt::Bail`]).
 pub fn parse_lean(data: &[u8]) -> Option<Graph> {
+    parse_lean_with(data, Keys::Guess)
+}
+
+/// [`parse_lean`], learning the fetched keys as `keys` says.
+pub fn parse_lean_with(data: &[u8], keys: Keys) -> Option<Graph> {
     if data.is_empty() || data.len() as u64 > MAX_OFFSET {
         return None;
     }
-    let mut m = Lean::new(data, data.len(), fetched_keys(data)?, None);
+    if keys == Keys::Guess {
+        let mut m = Lean::new(data, data.len(), Fetched::Guessed, None);
+        // Whatever stopped it (a miss, or what the walked pass words), the walked pass
+        // decides.
+        if let Ok(true) = m.run() {
+            return Some(m.finish());
+        }
+    }
+    let mut m = Lean::new(data, data.len(), Fetched::Known(fetched_keys(data)?), None);
     m.run().ok()?.then_some(())?;
     Some(m.finish())
 }
@@ -131,13 +165,21 @@ pub fn parse_lean(data: &[u8]) -> Option<Graph> {
 /// [`super::window::WINDOW`]): the file is never held whole, and large byte payloads are
 /// stepped over unread.
 ///
-/// A framed file (protocol 4 or 5) of 4 MiB or more is parsed on two cores: the walk
-/// that finds the fetched keys and the main pass are each split at the FRAME nearest the
+/// A framed file (protocol 4 or 5) of 4 MiB or more is parsed on two cores: the main pass
+/// (and the walk, when one is needed: [`Keys::Guess`]) is split at the FRAME nearest the
 /// middle ([`segment`]). When the first part's thread is done before the second's, it waits
 /// while the second keeps up, and once the second stalls or lags (its core busy) stops it
 /// where it is and goes on from there itself ([`Handover::WhenFirstDone`]).
 pub fn parse_lean_file(file: &File, len: u64, window: usize) -> Option<Graph> {
-    parse_lean_file_with(file, len, window, None, Handover::WhenFirstDone).map(|(g, _)| g)
+    parse_lean_file_with(
+        file,
+        len,
+        window,
+        None,
+        Handover::WhenFirstDone,
+        Keys::Guess,
+    )
+    .map(|(g, _)| g)
 }
 
 pub use segment::{Handover, SplitRun};
@@ -151,8 +193,9 @@ pub fn parse_lean_file_split(
     len: u64,
     window: usize,
     split: Option<usize>,
+    keys: Keys,
 ) -> Option<(Graph, SplitRun)> {
-    parse_lean_file_with(file, len, window, split, Handover::Never)
+    parse_lean_file_with(file, len, window, split, Handover::Never, keys)
 }
 
 /// [`parse_lean_file_split`] with the second part of the main pass ending as `handover`
@@ -163,6 +206,7 @@ pub fn parse_lean_file_with(
     window: usize,
     split: Option<usize>,
     handover: Handover,
+    keys: Keys,
 ) -> Option<(Graph, SplitRun)> {
     if len == 0 || len > MAX_OFFSET {
         return None;
@@ -170,20 +214,38 @@ pub fn parse_lean_file_with(
     let size = usize::try_from(len).ok()?;
     let split = split_point(file, len, split);
     std::thread::scope(|s| {
-        // One helper thread for both passes of a file split over two cores.
+        // One helper thread for every pass of a file split over two cores.
         let helper = split.map(|_| Helper::start(s));
-        let (fetched, split) = fetched_keys_file(file, len, window, split, helper.as_ref())?;
-        let m: Lean<'static> = Lean::new(&[], size, fetched, Some(file.try_clone().ok()?));
-        let (m, how) = match (split, &helper) {
-            (Some(split), Some(helper)) => {
-                segment::run_split(m, (file, len, window), split, handover, helper).ok()?
-            }
-            _ => (
-                segment::run_file(m, file, len, window).ok()?,
-                SplitRun::default(),
-            ),
+        let main = |fetched: Fetched, split: Option<Split>| -> R<(Graph, SplitRun)> {
+            let copy = file.try_clone().map_err(|_| Bail)?;
+            let m: Lean<'static> = Lean::new(&[], size, fetched, Some(copy));
+            let (m, how) = match (split, &helper) {
+                (Some(split), Some(helper)) => {
+                    segment::run_split(m, (file, len, window), split, handover, helper)?
+                }
+                _ => (
+                    segment::run_file(m, file, len, window)?,
+                    SplitRun::default(),
+                ),
+            };
+            Ok((m.finish(), how))
         };
-        Some((m.finish(), how))
+        // Whatever stopped the guessed pass (a miss, or what the walked pass words), the
+        // walked pass decides.
+        if keys == Keys::Guess
+            && let Ok(done) = main(Fetched::Guessed, split.map(Split::unwalked))
+        {
+            return Some(done);
+        }
+        let (fetched, split) = fetched_keys_file(file, len, window, split, helper.as_ref())?;
+        let (g, how) = main(Fetched::Known(fetched), split).ok()?;
+        Some((
+            g,
+            SplitRun {
+                walked: true,
+                ..how
+            },
+        ))
     })
 }
 
@@ -210,8 +272,8 @@ struct Lean<'a> {
     /// keys are `0..memo_count`).
     used: KeySet,
     explicit: bool,
-    /// The keys some GET reads.
-    fetched: KeySet,
+    /// The stores some GET may read.
+    fetched: Fetched,
     /// Memo key -> entry, for the keys some GET reads (dense from 0, sparse beyond).
     emap: Vec<u32>,
     emap_far: HashMap<u64, u32>,
@@ -351,7 +413,7 @@ fn raw_bytes_kind(head: &[u8], pos: usize) -> Option<(Kind, usize)> {
 }
 
 impl Lean<'static> {
-    fn new(data: &[u8], len: usize, fetched: KeySet, file: Option<File>) -> Lean<'_> {
+    fn new(data: &[u8], len: usize, fetched: Fetched, file: Option<File>) -> Lean<'_> {
         Lean {
             data,
             base: 0,
@@ -791,9 +853,7 @@ impl<'a> Lean<'a> {
     /// Records a memo store at `p`.
     #[inline(always)]
     fn store_pos(&mut self, p: u64) {
-        if !self.seg.as_mut().is_some_and(|s| s.head_store(p)) {
-            self.put_pos.push(p);
-        }
+        self.put_pos.push(p);
     }
 
     fn fence(&self) -> usize {
@@ -1229,7 +1289,12 @@ impl<'a> Lean<'a> {
     /// A GET at `p` of the memo entry stored under `key`: its object's node (made now if it
     /// has none), pushed as a copy.
     fn fetch(&mut self, key: u64, p: usize) -> R<()> {
-        let e = self.entry_of(key).ok_or(Bail)?;
+        let miss = if self.fetched.guessed() {
+            Halt::Miss
+        } else {
+            Bail
+        };
+        let e = self.entry_of(key).ok_or(miss)?;
         let ent = *self.entries.get(e as usize).ok_or(Bail)?;
         let it = Item {
             tail: 0,
@@ -1539,7 +1604,7 @@ impl<'a> Lean<'a> {
     /// GET reads (the machine's own path then makes its entry).
     #[inline(always)]
     fn fetched_store(&self, pending: usize) -> bool {
-        self.fetched.contains(self.memo_count + pending as u64)
+        self.fetched.batch_store(self.memo_count + pending as u64)
     }
 
     /// True when the FRAME at `data[r]` (file offset `r + shift`) is whole in view and its
@@ -1558,7 +1623,10 @@ impl<'a> Lean<'a> {
     /// counted; false (nothing done) for the machine to take it.
     #[inline(always)]
     fn memoize_quick(&mut self, pos: usize) -> bool {
-        if self.explicit || self.stack.len() <= self.fence() || self.fetched_store(0) {
+        if self.explicit
+            || self.stack.len() <= self.fence()
+            || self.fetched.general_store(self.memo_count)
+        {
             return false;
         }
         self.g.op_count += 1;
@@ -1787,7 +1855,7 @@ impl<'a> Lean<'a> {
                         self.used.insert_below(self.memo_count);
                     }
                     self.store_key(key);
-                    if !self.fetched.contains(key) {
+                    if !self.fetched.general_store(key) {
                         // No GET reads this key: the store keeps nothing.
                         continue;
                     }
@@ -1941,7 +2009,12 @@ mod tests {
 
     /// The machine over `data[..cut]` of a longer file, from `pos`.
     fn over(data: &[u8], cut: usize, pos: usize) -> Lean<'_> {
-        let mut m = Lean::new(&data[..cut], data.len(), KeySet::new(64), None);
+        let mut m = Lean::new(
+            &data[..cut],
+            data.len(),
+            Fetched::Known(KeySet::new(64)),
+            None,
+        );
         m.at_end = cut == data.len();
         m.pos = pos;
         m

@@ -12,6 +12,7 @@ pub mod lean;
 pub mod machine;
 pub mod nodes;
 pub mod ops;
+pub mod positions;
 pub mod progress;
 pub mod scan;
 pub mod span;

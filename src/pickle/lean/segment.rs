@@ -16,14 +16,13 @@ use std::fs::File;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::super::fetched::{KeySet, Split};
-use super::super::graph::PosIndex;
+use super::super::fetched::Split;
 use super::super::helper::{Helper, Relay};
 use super::super::ops::Op;
 use super::super::progress::paced;
 use super::super::scan::Instr;
 use super::super::window::Window;
-use super::{Bail, Item, Lean, NONE, R, VIRTUAL};
+use super::{Bail, Fetched, Item, Lean, NONE, R, VIRTUAL};
 
 /// What the second part does with one instruction.
 pub(super) enum Floor {
@@ -66,37 +65,22 @@ pub(super) struct Seg {
     bare: Vec<u8>,
     /// Where the part stopped before an instruction it could not take alone.
     stopped: Option<usize>,
-    /// The offsets of the part's first memo stores, until the first part's index ends on a
-    /// block boundary ([`PosIndex::append_blocks`]).
-    head: Vec<u64>,
-    head_left: usize,
-}
-
-impl Seg {
-    /// Where a store at `p` goes; false when it goes to the machine's own index.
-    #[inline]
-    pub(super) fn head_store(&mut self, p: u64) -> bool {
-        if self.head_left == 0 {
-            return false;
-        }
-        self.head.push(p);
-        self.head_left -= 1;
-        true
-    }
+    /// The memo count the part started from (the walk's count at the split, else 0: the
+    /// join adds what the part stored to the first part's count).
+    memo_from: u64,
 }
 
 impl Lean<'static> {
     /// The machine for the part of the stream from `split` on.
-    fn second_part(len: usize, fetched: KeySet, file: File, split: Split) -> Lean<'static> {
+    fn second_part(len: usize, fetched: Fetched, file: File, split: Split) -> Lean<'static> {
         let mut m = Lean::new(&[], len, fetched, Some(file));
         m.pos = split.pos;
-        m.memo_count = split.memo_count;
-        m.put_pos
-            .reserve(split.stores.saturating_sub(split.memo_count));
+        let memo_from = split.memo_count.unwrap_or(0);
+        m.memo_count = memo_from;
+        m.put_pos.reserve(split.stores.saturating_sub(memo_from));
         m.memoize = true;
-        let block = PosIndex::BLOCK as u64;
         m.seg = Some(Box::new(Seg {
-            head_left: ((block - split.memo_count % block) % block) as usize,
+            memo_from,
             ..Seg::default()
         }));
         m
@@ -212,7 +196,7 @@ impl Lean<'_> {
             Op::POP if mark.is_none() => Floor::Event,
             Op::POP_MARK if mark.is_some() => Floor::Local,
             Op::POP_MARK => Floor::Event,
-            Op::MEMOIZE if self.fetched.contains(self.memo_count) => Floor::Stop,
+            Op::MEMOIZE if self.fetched.general_store(self.memo_count) => Floor::Stop,
             Op::MEMOIZE if n > fence => Floor::Local,
             Op::BUILD if mark.is_none() && n <= 1 => Floor::Event,
             // A store of what lies below the part's start (the first part's machine checks
@@ -444,7 +428,7 @@ pub(super) fn run_split<'scope>(
     m.put_pos.reserve(split.stores);
     let second = Lean::second_part(
         m.len,
-        m.fetched.clone(),
+        m.fetched.for_second_part(),
         file.try_clone().map_err(|_| Bail)?,
         split,
     );
@@ -458,7 +442,10 @@ pub(super) fn run_split<'scope>(
     let began = Instant::now();
     let second = helper.run(move || run_second(second, file, len, window, &told, stop_at).ok());
     let first = run_windowed(m, &mut w, split.pos);
-    if handover == Handover::WhenFirstDone {
+    if first.is_err() {
+        // The first part stopped short (a miss, a bail): the second's work is not needed.
+        relay.stop();
+    } else if handover == Handover::WhenFirstDone {
         if helper.alone() {
             let pace = Pace {
                 took: began.elapsed(),
@@ -480,7 +467,12 @@ pub(super) fn run_split<'scope>(
     let mut how = SplitRun::default();
     match (at, second) {
         (Some(true), _) => return Ok((m, how)),
-        (Some(false), Some(second)) if m.put_pos.len() == split.memo_count && second.joinable() => {
+        // Memo keys go on from the first part's count at the split: only MEMOIZE before it.
+        (Some(false), Some(second))
+            if !m.explicit
+                && split.memo_count.is_none_or(|c| m.put_pos.len() == c)
+                && second.joinable() =>
+        {
             how.joined = true;
             how.events = second.seg.as_ref().map_or(0, |s| s.events.len());
             how.second_from = split.pos;
@@ -524,6 +516,8 @@ pub struct SplitRun {
     /// The bytes the second part parsed: `[second_from, second_to)`.
     pub second_from: usize,
     pub second_to: usize,
+    /// The stream was walked for its fetched keys first ([`super::Keys`]).
+    pub walked: bool,
 }
 
 /// The first part's machine, at the split, taking over the second part's state: its
@@ -545,14 +539,9 @@ fn join(mut m: Lean<'static>, mut second: Lean<'static>) -> R<(Lean<'static>, bo
     }
     m.pends.append(&mut second.pends);
     m.free.extend(second.free.iter().map(|p| p + off));
-    for &p in &seg.head {
-        m.put_pos.push(p);
-    }
-    if !m.put_pos.append_blocks(std::mem::take(&mut second.put_pos)) {
-        return Err(Bail);
-    }
+    m.put_pos.append(std::mem::take(&mut second.put_pos));
     m.used.merge(std::mem::take(&mut second.used));
-    m.memo_count = second.memo_count;
+    m.memo_count += second.memo_count - seg.memo_from;
     m.memoize |= second.memoize;
     m.g.op_count += second.g.op_count;
     m.objects += second.objects;
