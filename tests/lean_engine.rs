@@ -386,6 +386,53 @@ fn a_split_inside_containers_that_span_it_is_the_one_core_parse() {
     );
 }
 
+/// A guessed pass that misses late (a string stored inside a batch of a large list of
+/// dicts, read again only at the very end): the walk goes on from the GET alone, the keys
+/// before it those the pass read, and the graph is the walked one at every frame, in
+/// memory and read in windows.
+#[test]
+fn a_guess_that_misses_at_the_end_walks_only_the_rest() {
+    use picklescope::pickle::lean::{Keys, parse_lean_file_split, parse_lean_with};
+    let Some(dir) = common::py_dir(
+        "a_guess_that_misses_at_the_end_walks_only_the_rest",
+        "import os, pickle\n\
+         class Holder:\n    pass\n\
+         h = Holder()\n\
+         h.rows = [{'name%d' % i: i * 0.5, 'flag%d' % i: i} for i in range(20000)]\n\
+         h.again = next(iter(h.rows[15000]))\n\
+         pickle.dump(h, open(os.path.join(d, 'late.pickle'), 'wb'), protocol=4)\n",
+    ) else {
+        return;
+    };
+    let path = dir.path().join("late.pickle");
+    let bytes = std::fs::read(&path).unwrap();
+    let walked = parse_lean_with(&bytes, Keys::Walk).expect("walked");
+    let guessed = parse_lean_with(&bytes, Keys::Guess).expect("guessed");
+    assert!(format!("{walked:?}") == format!("{guessed:?}"), "in memory");
+    // The last GET: the one that misses.
+    let get = bytes.len() - 1 - bytes.iter().rev().position(|&b| b == b'j').unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let len = bytes.len() as u64;
+    let want = format!("{walked:?}");
+    let at = frames(&bytes);
+    assert!(at.len() >= 6, "{} frames", at.len());
+    let mut joined = 0;
+    for split in at.iter().copied().chain([usize::MAX]) {
+        for window in [600, 1 << 20] {
+            let (g, how) = parse_lean_file_split(&file, len, window, Some(split), Keys::Guess)
+                .unwrap_or_else(|| panic!("split at {split}: bails"));
+            assert!(want == format!("{g:?}"), "split at {split}: another graph");
+            assert!(
+                how.walked && how.walked_from == get,
+                "split at {split}: {how:?}"
+            );
+            joined += usize::from(how.joined);
+        }
+    }
+    // The walked pass split where the guessed one did, with its memo count.
+    assert!(joined >= at.len(), "{joined} joined");
+}
+
 /// The pickles of [`batches_of_scalars_and_filled_containers_are_the_full_parse`] (`s` makes
 /// a new string object each time, so that CPython memoizes each one rather than fetching it;
 /// strings of one character are shared by CPython whatever makes them).
@@ -550,7 +597,7 @@ fn a_split_parse_equals_the_one_core_parse_at_every_frame_of_random_graphs() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (mut graphs, mut splits, mut joined, mut events, mut apart) = (0, 0, 0, 0, 0);
-    let (mut held, mut missed) = (0, 0);
+    let (mut held, mut missed, mut rest) = (0, 0, 0);
     for (i, p, framed, file) in framed_random_graphs(20261205, 200, dir.path()) {
         let len = framed.len() as u64;
         let one = parse_lean_file_split(&file, len, 600, Some(usize::MAX), Keys::Walk);
@@ -573,6 +620,7 @@ fn a_split_parse_equals_the_one_core_parse_at_every_frame_of_random_graphs() {
             if keys == Keys::Guess {
                 if how.walked {
                     missed += 1;
+                    rest += usize::from(how.walked_from > 0);
                 } else {
                     held += 1;
                 }
@@ -587,7 +635,7 @@ fn a_split_parse_equals_the_one_core_parse_at_every_frame_of_random_graphs() {
         }
     }
     eprintln!(
-        "{graphs} graphs, {splits} splits: {joined} joined, {events} instructions replayed, {apart} B parsed apart; the keys guessed: {held} held, {missed} walked after a miss"
+        "{graphs} graphs, {splits} splits: {joined} joined, {events} instructions replayed, {apart} B parsed apart; the keys guessed: {held} held, {missed} walked after a miss ({rest} from the miss on)"
     );
     assert!(
         graphs > 300 && joined * 2 > splits && events > 300 && apart > 10_000,
@@ -595,8 +643,8 @@ fn a_split_parse_equals_the_one_core_parse_at_every_frame_of_random_graphs() {
     );
     // Both ways a guessed pass ends, many times.
     assert!(
-        held > 100 && missed > 100,
-        "the guess held {held} times, missed {missed}"
+        held > 100 && missed > 100 && rest > 10 && rest < missed,
+        "the guess held {held} times, missed {missed} ({rest} walked from the miss on)"
     );
 }
 

@@ -799,6 +799,37 @@ pub(crate) fn fetched_keys(data: &[u8]) -> Option<KeySet> {
     .map(|(k, _)| k)
 }
 
+/// The memo keys some GET reads, knowing `read`, those the GETs before `from` (an
+/// instruction's offset) read: the stream is walked from there on only.
+pub(crate) fn fetched_keys_after(data: &[u8], from: usize, read: KeySet) -> Option<KeySet> {
+    let limit = (data.len() as u64).saturating_mul(8);
+    match walk(data, from, usize::MAX, limit, &AtomicBool::new(false))? {
+        Walk::Stop(keys, _) => Some(merged(read, keys)),
+        _ => None,
+    }
+}
+
+/// [`fetched_keys_after`] of a file of `len` bytes read in windows of `window` bytes.
+pub(crate) fn fetched_keys_file_after(
+    file: &File,
+    len: u64,
+    window: usize,
+    from: usize,
+    read: KeySet,
+) -> Option<KeySet> {
+    let limit = len.saturating_mul(8);
+    let never = AtomicBool::new(false);
+    match walk_file((file, len, window), from, usize::MAX, limit, &never)? {
+        Walk::Stop(keys, _) => Some(merged(read, keys)),
+        _ => None,
+    }
+}
+
+fn merged(mut a: KeySet, b: KeySet) -> KeySet {
+    a.merge(b);
+    a
+}
+
 /// Where a file of `len` bytes is split over two cores: at `split` (a FRAME opcode's offset;
 /// one past the end for one core), by default at the frame nearest the middle of a file of
 /// [`SPLIT_FROM`] bytes or more; `None` for one core.

@@ -9,7 +9,10 @@ use foldhash::{HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-use super::fetched::{Fetched, KeySet, Split, fetched_keys, fetched_keys_file, split_point};
+use super::fetched::{
+    Fetched, KeySet, Split, fetched_keys, fetched_keys_after, fetched_keys_file,
+    fetched_keys_file_after, split_point,
+};
 use super::helper::Helper;
 use super::window::{LARGE_PAYLOAD, MARGIN, decode, len_from_header, read_head, read_instr_at};
 
@@ -23,7 +26,7 @@ use super::scan::Instr;
 mod segment;
 
 /// Why the lean machine stopped short.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 enum Halt {
     /// It met something it does not model (persistent ids, out-of-band buffers, extension
     /// codes, several pickles, a container changed through the memo after it was decided,
@@ -31,8 +34,21 @@ enum Halt {
     /// words any error.
     Bail,
     /// Unwalked ([`Fetched::Guessed`]), a GET read a store that kept no entry: the pass is
-    /// done again after the walk.
-    Miss,
+    /// done again after the walk, which need only walk on from the GET.
+    Miss(Box<Missed>),
+}
+
+/// What a guessed pass knew when a GET missed.
+#[derive(Debug)]
+struct Missed {
+    /// The GET's offset.
+    at: usize,
+    /// The keys the GETs before it read.
+    read: KeySet,
+    /// The offsets of the memo stores before it.
+    put_pos: PosIndex,
+    /// A store before it named its key (PUT, BINPUT or LONG_BINPUT).
+    explicit: bool,
 }
 
 use Halt::Bail;
@@ -148,15 +164,23 @@ pub fn parse_lean_with(data: &[u8], keys: Keys) -> Option<Graph> {
     if data.is_empty() || data.len() as u64 > MAX_OFFSET {
         return None;
     }
+    let mut known = None;
     if keys == Keys::Guess {
         let mut m = Lean::new(data, data.len(), Fetched::Guessed, None);
-        // Whatever stopped it (a miss, or what the walked pass words), the walked pass
-        // decides.
-        if let Ok(true) = m.run() {
-            return Some(m.finish());
+        // Whatever else stopped it, the walked pass decides (and words it).
+        match m.run() {
+            Ok(true) => return Some(m.finish()),
+            Err(Halt::Miss(missed)) => {
+                known = Some(fetched_keys_after(data, missed.at, missed.read)?)
+            }
+            _ => {}
         }
     }
-    let mut m = Lean::new(data, data.len(), Fetched::Known(fetched_keys(data)?), None);
+    let fetched = match known {
+        Some(k) => k,
+        None => fetched_keys(data)?,
+    };
+    let mut m = Lean::new(data, data.len(), Fetched::Known(fetched), None);
     m.run().ok()?.then_some(())?;
     Some(m.finish())
 }
@@ -230,19 +254,39 @@ pub fn parse_lean_file_with(
             };
             Ok((m.finish(), how))
         };
-        // Whatever stopped the guessed pass (a miss, or what the walked pass words), the
-        // walked pass decides.
-        if keys == Keys::Guess
-            && let Ok(done) = main(Fetched::Guessed, split.map(Split::unwalked))
-        {
-            return Some(done);
+        let mut missed = None;
+        if keys == Keys::Guess {
+            // Whatever else stopped it, the walked pass decides (and words it).
+            match main(Fetched::Guessed, split.map(Split::unwalked)) {
+                Ok(done) => return Some(done),
+                Err(Halt::Miss(m)) => missed = Some(m),
+                Err(Bail) => {}
+            }
         }
-        let (fetched, split) = fetched_keys_file(file, len, window, split, helper.as_ref())?;
+        let (fetched, split, walked_from) = match missed {
+            // Missed past the split (or unsplit): the keys GETs read before the miss are
+            // known, so only the rest is walked, on this core, and the split's memo count
+            // is the guessed pass's.
+            Some(m) if split.is_none_or(|s| m.at >= s) => {
+                let keys = fetched_keys_file_after(file, len, window, m.at, m.read)?;
+                let split = split.filter(|_| !m.explicit).map(|pos| Split {
+                    pos,
+                    memo_count: Some(m.put_pos.count_below(pos as u64) as u64),
+                    stores: m.put_pos.len(),
+                });
+                (keys, split, m.at)
+            }
+            _ => {
+                let (keys, split) = fetched_keys_file(file, len, window, split, helper.as_ref())?;
+                (keys, split, 0)
+            }
+        };
         let (g, how) = main(Fetched::Known(fetched), split).ok()?;
         Some((
             g,
             SplitRun {
                 walked: true,
+                walked_from,
                 ..how
             },
         ))
@@ -298,6 +342,8 @@ struct Lean<'a> {
     view_from: usize,
     /// Objects the stream makes (what the full machine makes nodes of).
     objects: u64,
+    /// Guessed ([`Fetched::Guessed`]): the keys GETs read so far.
+    read: KeySet,
 }
 
 fn container_kind(op: Op) -> Option<Kind> {
@@ -445,6 +491,7 @@ impl Lean<'static> {
             work: Vec::new(),
             seg: None,
             objects: 0,
+            read: KeySet::new((len as u64).saturating_mul(8)),
             view_from: 0,
         }
     }
@@ -484,6 +531,7 @@ impl<'a> Lean<'a> {
             work: self.work,
             seg: self.seg,
             objects: self.objects,
+            read: self.read,
             view_from: self.view_from,
         }
     }
@@ -1289,12 +1337,12 @@ impl<'a> Lean<'a> {
     /// A GET at `p` of the memo entry stored under `key`: its object's node (made now if it
     /// has none), pushed as a copy.
     fn fetch(&mut self, key: u64, p: usize) -> R<()> {
-        let miss = if self.fetched.guessed() {
-            Halt::Miss
-        } else {
-            Bail
+        let Some(e) = self.entry_of(key) else {
+            return Err(self.miss(p));
         };
-        let e = self.entry_of(key).ok_or(miss)?;
+        if self.fetched.guessed() {
+            self.read.insert(key);
+        }
         let ent = *self.entries.get(e as usize).ok_or(Bail)?;
         let it = Item {
             tail: 0,
@@ -1330,6 +1378,21 @@ impl<'a> Lean<'a> {
             end: p as u64,
         });
         Ok(())
+    }
+
+    /// Why a GET at `p` finds no entry: a guessed pass missed (with what it knew), else the
+    /// key was never stored.
+    #[cold]
+    fn miss(&mut self, p: usize) -> Halt {
+        if !self.fetched.guessed() {
+            return Bail;
+        }
+        Halt::Miss(Box::new(Missed {
+            at: p,
+            read: std::mem::take(&mut self.read),
+            put_pos: std::mem::take(&mut self.put_pos),
+            explicit: self.explicit,
+        }))
     }
 
     /// After a MARK at `pos - 1` (`data[rel]` on), a batch of scalars added at once to the

@@ -516,8 +516,11 @@ pub struct SplitRun {
     /// The bytes the second part parsed: `[second_from, second_to)`.
     pub second_from: usize,
     pub second_to: usize,
-    /// The stream was walked for its fetched keys first ([`super::Keys`]).
+    /// The stream was walked for its fetched keys first ([`super::Keys`])...
     pub walked: bool,
+    /// ... from this offset on (past 0: a guessed pass missed there, and the keys read
+    /// before it were known).
+    pub walked_from: usize,
 }
 
 /// The first part's machine, at the split, taking over the second part's state: its
