@@ -1,6 +1,7 @@
-//! The lean parse's first walk: the memo keys some GET reads, found over both cores by
-//! splitting the opcode stream at a FRAME boundary (the first thread walks what the second
-//! has not yet when it is done first).
+//! Which memo stores the lean parse keeps for a GET ([`Fetched`]), and the walk that finds the
+//! keys some GET reads when a guess missed: over both cores by splitting the opcode stream at
+//! a FRAME boundary (the first thread walks what the second has not yet when it is done
+//! first), or from the GET that missed on.
 
 use foldhash::HashSet;
 
