@@ -1,12 +1,16 @@
 //! Ascending file offsets in about a byte each (a lean graph's memo store offsets), and how
 //! many of them lie below a bound.
 
-/// One block's first offset, and where its narrow and wide gaps start.
+/// One block's first offset, and where its narrow and wide gaps start: 16 bytes.
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     pos: u64,
-    gap: usize,
-    wide: usize,
+    /// The offsets the blocks before it lack to be full (each append leaves at most one
+    /// short block), so that its gaps start at `b * (BLOCK - 1) - short`.
+    short: u32,
+    /// Its first wide gap in [`PosIndex::wide`] (a wide gap stands for 255 bytes or more of
+    /// the file: fewer than 2^32 in any file).
+    wide: u32,
 }
 
 /// Ascending file offsets in about a byte each: 8-bit gaps, with a sample at the start of
@@ -46,10 +50,11 @@ impl PosIndex {
     #[inline(never)]
     fn push_rare(&mut self, pos: u64, gap: u64) {
         if self.room == 0 {
+            let short = self.short_before(self.samples.len(), self.gaps.len());
             self.samples.push(Sample {
                 pos,
-                gap: self.gaps.len(),
-                wide: self.wide.len(),
+                short,
+                wide: self.wide.len() as u32,
             });
             self.room = Self::BLOCK - 1;
         } else {
@@ -81,17 +86,29 @@ impl PosIndex {
         if other.len == 0 {
             return;
         }
-        let (gap, wide) = (self.gaps.len(), self.wide.len());
+        let (blocks, gaps, wide) = (self.samples.len(), self.gaps.len(), self.wide.len());
+        let short = self.short_before(blocks, gaps);
         self.samples.extend(other.samples.iter().map(|s| Sample {
             pos: s.pos,
-            gap: s.gap + gap,
-            wide: s.wide + wide,
+            short: s.short + short,
+            wide: s.wide + wide as u32,
         }));
         self.gaps.extend_from_slice(&other.gaps);
         self.wide.extend_from_slice(&other.wide);
         self.last = other.last;
         self.len += other.len;
         self.room = other.room;
+    }
+
+    /// [`Sample::short`] of a block `b` whose gaps start at `gap`.
+    fn short_before(&self, b: usize, gap: usize) -> u32 {
+        (b * (Self::BLOCK - 1)).saturating_sub(gap) as u32
+    }
+
+    /// Where block `b`'s gaps start in [`PosIndex::gaps`].
+    fn block_start(&self, b: usize) -> usize {
+        let short = self.samples.get(b).map_or(0, |s| s.short as usize);
+        (b * (Self::BLOCK - 1)).saturating_sub(short)
     }
 
     /// Heap bytes held.
@@ -105,9 +122,12 @@ impl PosIndex {
     pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
         (0..self.samples.len()).flat_map(move |b| {
             let s = self.samples[b];
-            let mut wide = self.wide.get(s.wide..).unwrap_or(&[]).iter();
+            let mut wide = self.wide.get(s.wide as usize..).unwrap_or(&[]).iter();
             let mut pos = s.pos;
-            let gaps = self.gaps.get(s.gap..self.block_end(b)).unwrap_or(&[]);
+            let gaps = self
+                .gaps
+                .get(self.block_start(b)..self.block_end(b))
+                .unwrap_or(&[]);
             std::iter::once(pos).chain(gaps.iter().map(move |&g| {
                 pos += if g == u8::MAX {
                     wide.next().copied().unwrap_or(0)
@@ -121,7 +141,11 @@ impl PosIndex {
 
     /// Where block `b`'s gaps end in [`PosIndex::gaps`].
     fn block_end(&self, b: usize) -> usize {
-        self.samples.get(b + 1).map_or(self.gaps.len(), |s| s.gap)
+        if b + 1 < self.samples.len() {
+            self.block_start(b + 1)
+        } else {
+            self.gaps.len()
+        }
     }
 
     /// How many offsets are below `x`.
@@ -141,7 +165,7 @@ impl PosIndex {
     /// Steps over block `at.b`'s gaps from its `at.k`-th offset while the next offset is
     /// below `x`.
     fn scan(&self, mut at: BlockAt, x: u64) -> BlockAt {
-        let first = self.samples.get(at.b).map_or(0, |s| s.gap);
+        let first = self.block_start(at.b);
         let end = self.block_end(at.b);
         let mut gaps = self.gaps.get(first + at.k - 1..end).unwrap_or(&[]);
         // Eight narrow gaps at a time while all eight offsets stay below `x`.
@@ -166,7 +190,7 @@ impl PosIndex {
         for &g in gaps {
             let wide = g == u8::MAX;
             let gap = if wide {
-                self.wide.get(at.wide).copied().unwrap_or(0)
+                self.wide.get(at.wide as usize).copied().unwrap_or(0)
             } else {
                 u64::from(g)
             };
@@ -175,7 +199,7 @@ impl PosIndex {
             }
             at.pos += gap;
             at.k += 1;
-            at.wide += usize::from(wide);
+            at.wide += u32::from(wide);
         }
         at
     }
@@ -201,7 +225,7 @@ struct BlockAt {
     b: usize,
     k: usize,
     pos: u64,
-    wide: usize,
+    wide: u32,
 }
 
 /// [`PosIndex::count_below`] of bounds that mostly ascend (the ends of sorted spans): a
@@ -240,7 +264,7 @@ impl PosCounter<'_> {
         self.at = Some(at);
         self.last = x;
         // The offsets before block `b`: its gaps' start, plus one sample per block.
-        idx.samples.get(at.b).map_or(0, |s| s.gap + at.b) + at.k
+        idx.block_start(at.b) + at.b + at.k
     }
 }
 
