@@ -93,9 +93,8 @@ fn map_aligned(len: usize, usable: bool) -> *mut u8 {
         if head > 0 {
             libc::munmap(raw as *mut libc::c_void, head);
         }
-        if HUGE - head > 0 {
-            libc::munmap((start + len) as *mut libc::c_void, HUGE - head);
-        }
+        // `head` is below a huge page: the tail is never empty.
+        libc::munmap((start + len) as *mut libc::c_void, HUGE - head);
         if usable {
             libc::madvise(start as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
         }
