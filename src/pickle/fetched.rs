@@ -810,18 +810,19 @@ pub(crate) fn fetched_keys_after(data: &[u8], from: usize, read: KeySet) -> Opti
     }
 }
 
-/// [`fetched_keys_after`] of a file of `len` bytes read in windows of `window` bytes.
+/// [`fetched_keys_after`] of a file of `len` bytes read in windows of `window` bytes, and
+/// the memo stores from `from` on.
 pub(crate) fn fetched_keys_file_after(
     file: &File,
     len: u64,
     window: usize,
     from: usize,
     read: KeySet,
-) -> Option<KeySet> {
+) -> Option<(KeySet, u64)> {
     let limit = len.saturating_mul(8);
     let never = AtomicBool::new(false);
     match walk_file((file, len, window), from, usize::MAX, limit, &never)? {
-        Walk::Stop(keys, _) => Some(merged(read, keys)),
+        Walk::Stop(keys, stores) => Some((merged(read, keys), stores.all())),
         _ => None,
     }
 }

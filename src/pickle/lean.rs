@@ -266,13 +266,13 @@ pub fn parse_lean_file_with(
         let (fetched, split, walked_from) = match missed {
             // Missed past the split (or unsplit): the keys GETs read before the miss are
             // known, so only the rest is walked, on this core, and the split's memo count
-            // is the guessed pass's.
+            // is the guessed pass's (the stores in all: before the miss and the walk's).
             Some(m) if split.is_none_or(|s| m.at >= s) => {
-                let keys = fetched_keys_file_after(file, len, window, m.at, m.read)?;
+                let (keys, rest) = fetched_keys_file_after(file, len, window, m.at, m.read)?;
                 let split = split.filter(|_| !m.explicit).map(|pos| Split {
                     pos,
                     memo_count: Some(m.put_pos.count_below(pos as u64) as u64),
-                    stores: m.put_pos.len(),
+                    stores: m.put_pos.len() + rest,
                 });
                 (keys, split, m.at)
             }
