@@ -325,14 +325,6 @@ impl Graph {
 
 #[cfg(test)]
 mod tests {
-    use super::PosIndex;
-
-    fn idx_of(pos: &[u64]) -> PosIndex {
-        let mut idx = PosIndex::default();
-        pos.iter().for_each(|&p| idx.push(p));
-        idx
-    }
-
     #[test]
     fn puts_within_each_counts_the_stores_of_each_span() {
         use super::{Graph, LeanCounts, MemoSite, Span};
@@ -343,7 +335,7 @@ mod tests {
         };
         let lean = Graph {
             lean: Some(Box::new(LeanCounts {
-                put_pos: idx_of(&pos),
+                put_pos: pos.iter().copied().collect(),
                 ..LeanCounts::default()
             })),
             ..Graph::default()

@@ -205,6 +205,15 @@ impl PosIndex {
     }
 }
 
+impl FromIterator<u64> for PosIndex {
+    /// The index of ascending offsets.
+    fn from_iter<I: IntoIterator<Item = u64>>(offsets: I) -> PosIndex {
+        let mut idx = PosIndex::default();
+        offsets.into_iter().for_each(|p| idx.push(p));
+        idx
+    }
+}
+
 impl PartialEq for PosIndex {
     fn eq(&self, other: &PosIndex) -> bool {
         self.len == other.len && self.iter().eq(other.iter())
@@ -274,9 +283,7 @@ mod tests {
     use super::PosIndex;
 
     fn idx_of(pos: &[u64]) -> PosIndex {
-        let mut idx = PosIndex::default();
-        pos.iter().for_each(|&p| idx.push(p));
-        idx
+        pos.iter().copied().collect()
     }
 
     /// `n` ascending offsets from `start`, the `k`-th `gap(k)` past the one before.
