@@ -281,6 +281,7 @@ impl PosCounter<'_> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::PosIndex;
+    use crate::synth::Rng;
 
     fn idx_of(pos: &[u64]) -> PosIndex {
         pos.iter().copied().collect()
@@ -405,12 +406,9 @@ mod tests {
             assert_eq!(c.count_below(q), want(q), "ascending {q}");
         }
         let mut c = idx.counter();
-        let mut k = 1u64;
+        let mut rng = Rng::new(1);
         for _ in 0..3000 {
-            k = k
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let q = bounds[(k >> 33) as usize % bounds.len()];
+            let q = bounds[rng.below(bounds.len() as u64) as usize];
             assert_eq!(c.count_below(q), want(q), "shuffled {q}");
         }
     }
@@ -419,16 +417,11 @@ mod tests {
     fn long_runs_of_narrow_gaps_count_like_the_positions() {
         // Runs of narrow gaps (0 to 254: eight of 254 make the largest sum a step takes)
         // longer than eight, a wide gap now and then; every offset probed, and one off.
-        let mut k = 7u64;
-        let pos = positions(5000, 0, |i| {
-            k = k
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            match i % 97 {
-                96 => 1000,
-                n if n % 3 == 0 => 254,
-                _ => (k >> 56) % 255,
-            }
+        let mut rng = Rng::new(7);
+        let pos = positions(5000, 0, |i| match i % 97 {
+            96 => 1000,
+            n if n % 3 == 0 => 254,
+            _ => rng.below(255),
         });
         let idx = idx_of(&pos);
         let want = |q: u64| pos.partition_point(|&p| p < q);
